@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Numeric targets are compiled optimized even in debug builds so `swift test` stays fast.
+let optimizedInDebug: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-enforce-exclusivity=unchecked"], .when(configuration: .debug)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Backdrop",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NN", targets: ["NN"]),
+        .executable(name: "backdrop-bench", targets: ["backdrop-bench"]),
+        .executable(name: "backdrop", targets: ["backdrop"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimizedInDebug),
+        .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimizedInDebug),
+        .target(name: "ReferenceWorkloads", dependencies: ["NN"], swiftSettings: optimizedInDebug),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .target(name: "ImageData", dependencies: ["CPNG", "TensorCore"], swiftSettings: optimizedInDebug),
+        .executableTarget(
+            name: "backdrop",
+            dependencies: ["ImageData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedInDebug
+        ),
+        .executableTarget(name: "backdrop-bench", dependencies: ["ReferenceWorkloads"], swiftSettings: optimizedInDebug),
+
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "ReferenceWorkloadsTests", dependencies: ["ReferenceWorkloads", "TestSupport"]),
+        .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "TestSupport"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,180 @@
+// 2-D convolution (NCHW) by batched im2col + single-threaded SGEMM, images split across workers.
+
+/// Geometry of one conv2d call.
+public struct Conv2dGeometry: Sendable, Equatable {
+    public let batch: Int, inChannels: Int, height: Int, width: Int
+    public let outChannels: Int, kernelH: Int, kernelW: Int, stride: Int, padding: Int
+    public var outHeight: Int { (height + 2 * padding - kernelH) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernelW) / stride + 1 }
+    /// Rows of the im2col matrix: `inChannels · kernelH · kernelW`.
+    public var patchSize: Int { inChannels * kernelH * kernelW }
+    public var outPlane: Int { outHeight * outWidth }
+    /// Images per GEMM: enough columns (≥ 1024) for SGEMM to run near its peak on small planes.
+    public var imagesPerChunk: Int { max(1, min(batch, (1024 + outPlane - 1) / outPlane)) }
+    public var chunkCount: Int { (batch + imagesPerChunk - 1) / imagesPerChunk }
+}
+
+enum ConvKernels {
+    /// Writes the patches of images `images` of `x` into `col` `[patchSize, images.count · outPlane]`.
+    static func im2col(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+        let hw = g.outPlane, ld = images.count * hw
+        let (H, W, Ho, Wo, s, p) = (g.height, g.width, g.outHeight, g.outWidth, g.stride, g.padding)
+        for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+            let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+            // valid output columns: 0 ≤ ox·s − p + j < W
+            let oxLo = min(Wo, max(0, (p - j + s - 1) / s))
+            let oxHi = min(Wo, max(oxLo, (W - 1 + p - j) / s + 1))
+            for (bi, b) in images.enumerated() {
+                let plane = x + (b * g.inChannels + c) * H * W
+                let dst0 = row + bi * hw
+                for oy in 0..<Ho {
+                    let dst = dst0 + oy * Wo
+                    let iy = oy * s - p + i
+                    if iy < 0 || iy >= H { dst.update(repeating: 0, count: Wo); continue }
+                    let src = plane + iy * W - p + j
+                    if oxLo > 0 { dst.update(repeating: 0, count: oxLo) }
+                    if s == 1 { (dst + oxLo).update(from: src + oxLo, count: oxHi - oxLo) }
+                    else { for ox in oxLo..<oxHi { dst[ox] = src[ox * s] } }
+                    if oxHi < Wo { (dst + oxHi).update(repeating: 0, count: Wo - oxHi) }
+                }
+            }
+        } } }
+    }
+
+    /// Adds the columns of `col` `[patchSize, images.count · outPlane]` back into `dx` (which must
+    /// be zero or hold a partial sum for these images).
+    static func col2im(_ g: Conv2dGeometry, _ col: UnsafePointer<Float>, images: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
+        let hw = g.outPlane, ld = images.count * hw
+        let (H, W, Ho, Wo, s, p) = (g.height, g.width, g.outHeight, g.outWidth, g.stride, g.padding)
+        for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+            let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+            let oxLo = min(Wo, max(0, (p - j + s - 1) / s))
+            let oxHi = min(Wo, max(oxLo, (W - 1 + p - j) / s + 1))
+            for (bi, b) in images.enumerated() {
+                let plane = dx + (b * g.inChannels + c) * H * W
+                let src0 = row + bi * hw
+                for oy in 0..<Ho {
+                    let iy = oy * s - p + i
+                    if iy < 0 || iy >= H { continue }
+                    let src = src0 + oy * Wo
+                    let dst = plane + iy * W - p + j
+                    if s == 1 { for ox in oxLo..<oxHi { dst[ox] += src[ox] } }
+                    else { for ox in oxLo..<oxHi { dst[ox * s] += src[ox] } }
+                }
+            }
+        } } }
+    }
+
+    /// Copies NCHW planes `[nb][C][hw]` into a `[C][nb·hw]` matrix (or back when `reverse`).
+    static func gatherChannels(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                               channels: Int, images: Int, plane: Int, reverse: Bool) {
+        for b in 0..<images { for c in 0..<channels {
+            let nchw = (b * channels + c) * plane, mat = c * images * plane + b * plane
+            if reverse { (dst + nchw).update(from: src + mat, count: plane) }
+            else { (dst + mat).update(from: src + nchw, count: plane) }
+        } }
+    }
+}
+
+extension Tensor {
+    /// 2-D convolution (cross-correlation, as `torch.nn.functional.conv2d`).
+    ///
+    /// - Parameters:
+    ///   - x: `[N, Cin, H, W]`.
+    ///   - weight: `[Cout, Cin, kh, kw]`.
+    ///   - bias: `[Cout]` or `nil`.
+    /// - Returns: `[N, Cout, Ho, Wo]` with `Ho = (H + 2·padding − kh) / stride + 1` (same for W).
+    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+        precondition(x.rank == 4, "conv2d: input must be [N, C, H, W], got \(x.shape)")
+        precondition(weight.rank == 4 && weight.shape[1] == x.shape[1],
+                     "conv2d: weight \(weight.shape) does not match input \(x.shape) (expected [Cout, \(x.shape[1]), kh, kw])")
+        precondition(stride >= 1 && padding >= 0, "conv2d: stride \(stride) must be ≥ 1 and padding \(padding) ≥ 0")
+        if let bias { precondition(bias.shape == [weight.shape[0]], "conv2d: bias \(bias.shape) must be [\(weight.shape[0])]") }
+        let g = Conv2dGeometry(batch: x.shape[0], inChannels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                               outChannels: weight.shape[0], kernelH: weight.shape[2], kernelW: weight.shape[3],
+                               stride: stride, padding: padding)
+        precondition(g.outHeight > 0 && g.outWidth > 0, "conv2d: kernel \(weight.shape[2])×\(weight.shape[3]) with padding \(padding) is larger than input \(x.shape)")
+        let out = Tensor.uninitialized([g.batch, g.outChannels, g.outHeight, g.outWidth])
+        conv2dForward(g, x.pointer, weight.pointer, bias?.pointer, out.storage.pointer)
+        var inputs = [x, weight]
+        if let bias { inputs.append(bias) }
+        return record("conv2d", result: out, inputs: inputs) { dy in
+            let (dx, dw) = conv2dBackward(g, x: x, weight: weight, dy: dy, needInput: x.isTracked, needWeight: weight.isTracked)
+            var grads: [Tensor?] = [dx, dw]
+            if bias != nil { grads.append(dy.sum(axes: [0, 2, 3])) }
+            return grads
+        }
+    }
+
+    static func conv2dForward(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                              _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
+        let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
+        nonisolated(unsafe) let (x, w, y, bias) = (x, w, y, bias)
+        Parallel.forEachWorker(g.chunkCount) { _, chunks in
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: K * nb * hw)
+            let tmp = nb > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: Co * nb * hw) : nil
+            defer { col.deallocate(); tmp?.deallocate() }
+            for chunk in chunks {
+                let images = (chunk * nb)..<min(g.batch, (chunk + 1) * nb)
+                let L = images.count * hw
+                ConvKernels.im2col(g, x, images: images, col)
+                let target = images.count > 1 ? tmp! : y + images.lowerBound * Co * hw
+                BLAS.sgemm(transA: false, transB: false, m: Co, n: L, k: K, a: w, lda: K, b: col, ldb: L, c: target, ldc: L)
+                if images.count > 1 {
+                    ConvKernels.gatherChannels(tmp!, y + images.lowerBound * Co * hw, channels: Co, images: images.count, plane: hw, reverse: true)
+                }
+                if let bias {
+                    for b in images { for c in 0..<Co {
+                        let p = y + (b * Co + c) * hw, v = bias[c]
+                        for t in 0..<hw { p[t] += v }
+                    } }
+                }
+            }
+        }
+    }
+
+    /// Gradients of conv2d with respect to its input (`[N, Cin, H, W]`) and weight (`[Cout, Cin, kh, kw]`).
+    static func conv2dBackward(_ g: Conv2dGeometry, x: Tensor, weight: Tensor, dy: Tensor,
+                               needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
+        let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
+        let dx: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
+        let workers = min(Parallel.workerCount, g.chunkCount)
+        let dwPartials: [TensorStorage] = needWeight ? (0..<workers).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
+        nonisolated(unsafe) let (xp, wp, dyp, dxp) = (x.pointer, weight.pointer, dy.pointer, dx?.storage.pointer)
+        nonisolated(unsafe) let partials = dwPartials.map(\.pointer)
+        Parallel.forEachWorker(g.chunkCount) { worker, chunks in
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: K * nb * hw)
+            let dyMat = nb > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: Co * nb * hw) : nil
+            defer { col.deallocate(); dyMat?.deallocate() }
+            for chunk in chunks {
+                let images = (chunk * nb)..<min(g.batch, (chunk + 1) * nb)
+                let L = images.count * hw
+                let dyChunk: UnsafePointer<Float>
+                if images.count > 1 {
+                    ConvKernels.gatherChannels(dyp + images.lowerBound * Co * hw, dyMat!, channels: Co, images: images.count, plane: hw, reverse: false)
+                    dyChunk = UnsafePointer(dyMat!)
+                } else {
+                    dyChunk = dyp + images.lowerBound * Co * hw
+                }
+                if needWeight {
+                    // dW[Co, K] += dY[Co, L] · colᵀ[L, K]
+                    ConvKernels.im2col(g, xp, images: images, col)
+                    BLAS.sgemm(transA: false, transB: true, m: Co, n: K, k: L, a: dyChunk, lda: L, b: col, ldb: L,
+                               beta: 1, c: partials[worker], ldc: K)
+                }
+                if let dxp {
+                    // dCol[K, L] = Wᵀ[K, Co] · dY[Co, L], then scatter-add into dX.
+                    BLAS.sgemm(transA: true, transB: false, m: K, n: L, k: Co, a: wp, lda: K, b: dyChunk, ldb: L, c: col, ldc: L)
+                    ConvKernels.col2im(g, col, images: images, dxp)
+                }
+            }
+        }
+        var dw: Tensor? = nil
+        if needWeight {
+            let total = dwPartials[0]
+            for p in dwPartials.dropFirst() { for i in 0..<total.count { total.pointer[i] += p.pointer[i] } }
+            dw = Tensor(shape: weight.shape, storage: total)
+        }
+        return (dx, dw)
+    }
+}

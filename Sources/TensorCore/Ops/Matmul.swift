@@ -1,0 +1,43 @@
+// Matrix multiplication on cblas_sgemm.
+
+extension Tensor {
+    /// `op(a) · op(b)` for 2-D tensors, where `op` optionally transposes.
+    ///
+    /// Shapes: `a` is `[m, k]` (or `[k, m]` with `transposeA`), `b` is `[k, n]` (or `[n, k]` with
+    /// `transposeB`); the result is `[m, n]`.
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        precondition(a.rank == 2 && b.rank == 2, "matmul: expected 2-D operands, got \(a.shape) and \(b.shape)")
+        let m = transposeA ? a.shape[1] : a.shape[0], k = transposeA ? a.shape[0] : a.shape[1]
+        let k2 = transposeB ? b.shape[1] : b.shape[0], n = transposeB ? b.shape[0] : b.shape[1]
+        precondition(k == k2, "matmul: inner extents differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") (\(k) vs \(k2))")
+        let out = Tensor.uninitialized([m, n])
+        gemm(a, b, transposeA, transposeB, into: out, m: m, n: n, k: k)
+        return record("matmul", result: out, inputs: [a, b]) { g in
+            // C = A·B  ⇒  dA = dC·Bᵀ, dB = Aᵀ·dC (adjusted for stored transposes).
+            let da: Tensor? = a.isTracked ? (transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
+                                                        : matmul(g, b, transposeB: !transposeB)) : nil
+            let db: Tensor? = b.isTracked ? (transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
+                                                        : matmul(a, g, transposeA: !transposeA)) : nil
+            return [da, db]
+        }
+    }
+
+    static func gemm(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, into out: Tensor, m: Int, n: Int, k: Int) {
+        let pa = a.pointer, pb = b.pointer, pc = out.storage.pointer
+        let lda = a.shape[1], ldb = b.shape[1]
+        // Split rows of C across workers for large products (OpenBLAS itself runs single-threaded).
+        let work = m * n * k
+        if work < 1 << 20 || m < 2 * Parallel.workerCount {
+            BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: pa, lda: lda, b: pb, ldb: ldb, c: pc, ldc: n)
+            return
+        }
+        Parallel.forEachChunk(m, costPerItem: n * k, minimumWork: 0) { rows in
+            let aRow = ta ? pa + rows.lowerBound : pa + rows.lowerBound * lda
+            BLAS.sgemm(transA: ta, transB: tb, m: rows.count, n: n, k: k, a: aRow, lda: lda,
+                       b: pb, ldb: ldb, c: pc + rows.lowerBound * n, ldc: n)
+        }
+    }
+
+    /// `self · other` (2-D).
+    public func matmul(_ other: Tensor) -> Tensor { Tensor.matmul(self, other) }
+}

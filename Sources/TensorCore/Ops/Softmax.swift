@@ -1,0 +1,67 @@
+import Foundation
+
+// Softmax family (fused, numerically stable) and the composites built on it.
+
+extension Tensor {
+    /// log-softmax along `axis` (default: last). Output shape: `shape`.
+    /// `-inf` inputs give `-inf` outputs and zero gradient.
+    public func logSoftmax(axis: Int = -1) -> Tensor {
+        let a = normalizedAxis(axis, "logSoftmax")
+        let (outer, n, inner) = splitAround(a)
+        let out = Tensor.uninitialized(shape)
+        let p = pointer, o = out.storage.pointer
+        for oo in 0..<outer { for i in 0..<inner {
+            let base = oo * n * inner + i
+            var mx = -Float.infinity
+            for j in 0..<n { mx = Swift.max(mx, p[base + j * inner]) }
+            var s: Float = 0
+            for j in 0..<n { s += Foundation.exp(p[base + j * inner] - mx) }
+            let lse = mx + Foundation.log(s)
+            for j in 0..<n { o[base + j * inner] = p[base + j * inner] - lse }
+        } }
+        return Tensor.record("logSoftmax", result: out, inputs: [self]) { g in
+            // dx = g − softmax · Σ g
+            let gi = Tensor.uninitialized(out.shape)
+            let gp = g.pointer, d = gi.storage.pointer, op = out.pointer
+            for oo in 0..<outer { for i in 0..<inner {
+                let base = oo * n * inner + i
+                var s: Float = 0
+                for j in 0..<n { s += gp[base + j * inner] }
+                for j in 0..<n { let k = base + j * inner; d[k] = gp[k] - Foundation.exp(op[k]) * s }
+            } }
+            return [gi]
+        }
+    }
+
+    /// softmax along `axis` (default: last). Output shape: `shape`.
+    public func softmax(axis: Int = -1) -> Tensor { logSoftmax(axis: axis).exp() }
+
+    /// log Σ exp along `axis`. Output shape: `shape` without `axis` (or 1 with `keepDims`).
+    public func logSumExp(axis: Int = -1, keepDims: Bool = false) -> Tensor {
+        let a = normalizedAxis(axis, "logSumExp")
+        let m = detached().max(axis: a, keepDims: true).map { $0.isFinite ? $0 : 0 }
+        return ((self - m).exp().sum(axis: a, keepDims: true).log() + m)
+            .reshaped(keepDims ? { var s = shape; s[a] = 1; return s }() : { var s = shape; s.remove(at: a); return s }())
+    }
+
+    /// Mean cross-entropy of `[N, C]` logits against class indices `targets` (N of them in 0..<C).
+    /// Output: scalar.
+    public func crossEntropy(targets: [Int]) -> Tensor {
+        precondition(rank == 2 && targets.count == shape[0], "crossEntropy: logits \(shape) need \(rank == 2 ? shape[0] : -1) targets, got \(targets.count)")
+        let picked = logSoftmax(axis: 1).gather(axis: 1, indices: targets, indexShape: [shape[0], 1])
+        return -picked.mean()
+    }
+
+    /// Divides each slice along `axis` by its L2 norm, clamped below by `eps`
+    /// (`torch.nn.functional.normalize`). Output shape: `shape`.
+    public func l2Normalized(axis: Int = -1, eps: Float = 1e-12) -> Tensor {
+        let norm = (self * self).sum(axis: axis, keepDims: true).sqrt().clamped(min: eps)
+        return self / norm
+    }
+
+    /// Cosine similarity of corresponding slices along `axis` (`eps` guards zero vectors).
+    /// Output shape: `shape` without `axis`.
+    public static func cosineSimilarity(_ a: Tensor, _ b: Tensor, axis: Int = -1, eps: Float = 1e-8) -> Tensor {
+        (a.l2Normalized(axis: axis, eps: eps) * b.l2Normalized(axis: axis, eps: eps)).sum(axis: axis)
+    }
+}
