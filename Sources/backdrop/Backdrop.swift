@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `backdrop` command line: thin subcommands that parse options and call the library rooms.
+@main
+struct Backdrop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backdrop",
+        abstract: "Contrastive learning on full images vs. foregrounds (ICL-MSR reproduction).",
+        subcommands: [DatasetCommand.self]
+    )
+}
