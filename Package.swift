@@ -39,7 +39,11 @@ let package = Package(
             dependencies: ["ImageData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
-        .executableTarget(name: "backdrop-bench", dependencies: ["ReferenceWorkloads"], swiftSettings: optimizedInDebug),
+        .executableTarget(
+            name: "backdrop-bench",
+            dependencies: ["ReferenceWorkloads", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: optimizedInDebug
+        ),
 
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),

@@ -1,1 +1,143 @@
-print("backdrop-bench")
+import ArgumentParser
+import Foundation
+import ReferenceWorkloads
+
+/// Reference workloads for performance and PyTorch parity (see BENCHMARKS.md).
+@main
+struct BackdropBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backdrop-bench",
+        abstract: "Reference workloads: PyTorch parity and throughput benchmarks.",
+        subcommands: [Parity.self, SimCLRStepCommand.self, EvalFeatures.self, Suite.self])
+}
+
+struct Parity: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a torch_ref.py --dump directory and compare every tensor (exit 1 on any mismatch).")
+    @Argument(help: "Directory written by `python3 scripts/torch_ref.py --dump DIR`.") var directory: String
+    @Option(help: "Relative tolerance (max |ours − torch| / max |torch|).") var relTolerance: Float = 1e-4
+    @Option(help: "Absolute tolerance that also passes an entry.") var absTolerance: Float = 1e-6
+    @Flag(help: "Print only failing rows and the summary.") var quiet = false
+
+    func run() throws {
+        let dump = try ParityDump(directory: URL(fileURLWithPath: directory))
+        var check = ParityCheck()
+        check.relTolerance = relTolerance; check.absTolerance = absTolerance
+        let rows = try check.run(dump)
+        let c = dump.config
+        print("parity: w=\(c.w) res=\(c.res) batch=\(c.batch) out_dim=\(c.out_dim) seed=\(c.seed); tolerance rel \(relTolerance), abs \(absTolerance)")
+        print(pad("tensor", 52) + pad("shape", 18) + pad("max abs", 12) + pad("rel", 12) + "ok")
+        for r in rows where !quiet || !r.passed {
+            print(pad(r.name, 52) + pad("\(r.shape)", 18) + pad(String(format: "%.2e", r.maxAbsError), 12)
+                  + pad(String(format: "%.2e", r.relError), 12) + (r.passed ? "yes" : "NO"))
+        }
+        let failed = rows.filter { !$0.passed }
+        let worst = rows.max { $0.relError < $1.relError }
+        print("\(rows.count - failed.count)/\(rows.count) tensors within tolerance; worst rel \(String(format: "%.2e", worst?.relError ?? 0)) (\(worst?.name ?? "-"))")
+        if !failed.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct SimCLRStepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "simclr-step", abstract: "Time the reference SimCLR training step.")
+    @Option var width = 32
+    @Option var size = 32
+    @Option var batch = 256
+    @Option var warmup = 3
+    @Option var steps = 10
+    @Option var repeats = 3
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let r = try ReferenceBenchmarks.simclrStep(width: width, size: size, batch: batch,
+                                                   protocol: .init(warmup: warmup, steps: steps, repeats: repeats),
+                                                   progress: json ? nil : { print($0) })
+        if json { print(try encodeJSON(r)) } else { print(describe(r)) }
+    }
+}
+
+struct EvalFeatures: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "eval-features", abstract: "Time eval-mode backbone feature extraction.")
+    @Option var width = 32
+    @Option var size = 32
+    @Option var batch = 512
+    @Option var warmup = 3
+    @Option var steps = 10
+    @Option var repeats = 3
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let r = try ReferenceBenchmarks.evalFeatures(width: width, size: size, batch: batch, protocol: .init(warmup: warmup, steps: steps, repeats: repeats))
+        if json { print(try encodeJSON(r)) } else { print(describe(r)) }
+    }
+}
+
+struct Suite: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the standard rows and, given torch_ref.py's --json output, print the ratio per row.")
+    @Option(help: "w:res:batch training rows.") var configs = "32:32:256,32:32:128,16:32:256,32:64:128"
+    @Option(help: "w:res:batch of the eval row ('' to skip).") var eval = "32:32:512"
+    @Option(help: "JSON written by `python3 scripts/torch_ref.py --json FILE` in the same session.") var torchJSON: String?
+    @Option(help: "Write our figures as JSON here.") var jsonOut: String?
+    @Option var warmup = 3
+    @Option var steps = 10
+    @Option var repeats = 3
+
+    func run() throws {
+        let p = BenchmarkProtocol(warmup: warmup, steps: steps, repeats: repeats)
+        let torch = try torchJSON.map { try TorchFigures(path: $0) }
+        var results: [BenchmarkResult] = []
+        for spec in configs.split(separator: ",") {
+            let v = spec.split(separator: ":").compactMap { Int($0) }
+            guard v.count == 3 else { throw ValidationError("--configs: '\(spec)' is not w:res:batch") }
+            results.append(try ReferenceBenchmarks.simclrStep(width: v[0], size: v[1], batch: v[2], protocol: p))
+            print(describe(results.last!))
+        }
+        if !eval.isEmpty {
+            let v = eval.split(separator: ":").compactMap { Int($0) }
+            guard v.count == 3 else { throw ValidationError("--eval: '\(eval)' is not w:res:batch") }
+            results.append(try ReferenceBenchmarks.evalFeatures(width: v[0], size: v[1], batch: v[2], protocol: p))
+            print(describe(results.last!))
+        }
+        print("\n| row (w:px:batch) | Backdrop images/s | PyTorch images/s | ratio | Backdrop GFLOP/s | step ms | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|")
+        for r in results {
+            let t = torch?.imagesPerSecond(name: r.name, w: r.width, res: r.size, batch: r.batch)
+            let ratio = t.map { String(format: "%.2f×", r.imagesPerSecond / $0) } ?? "—"
+            print("| \(r.name) \(r.width):\(r.size):\(r.batch) | \(String(format: "%.1f", r.imagesPerSecond)) | \(t.map { String(format: "%.1f", $0) } ?? "—") | \(ratio) | \(String(format: "%.1f", r.gflops)) | \(String(format: "%.0f", r.stepMilliseconds)) | \(String(format: "%.0f", r.peakRSSMegabytes)) |")
+        }
+        if let jsonOut { try Data(try encodeJSON(results).utf8).write(to: URL(fileURLWithPath: jsonOut)) }
+    }
+}
+
+/// Figures read from `torch_ref.py --json`.
+struct TorchFigures {
+    let train: [[String: Any]], eval: [String: Any]?
+    init(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path),
+              let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("--torch-json: cannot read \(path) as torch_ref.py JSON output")
+        }
+        train = obj["train"] as? [[String: Any]] ?? []
+        eval = obj["eval"] as? [String: Any]
+    }
+    func imagesPerSecond(name: String, w: Int, res: Int, batch: Int) -> Double? {
+        let rows = name == "eval" ? (eval.map { [$0] } ?? []) : train
+        guard let row = rows.first(where: { ($0["w"] as? Int) == w && ($0["res"] as? Int) == res && ($0["batch"] as? Int) == batch }),
+              let ips = row["images_per_s"] as? [Double], !ips.isEmpty else { return nil }
+        let s = ips.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}
+
+func encodeJSON<T: Encodable>(_ value: T) throws -> String {
+    let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+    return String(decoding: try e.encode(value), as: UTF8.self)
+}
+
+func describe(_ r: BenchmarkResult) -> String {
+    String(format: "%@ w=%d res=%d batch=%d: %.1f images/s, step %.0f ms, %.1f GFLOP/s, peak RSS %.0f MB",
+           r.name, r.width, r.size, r.batch, r.imagesPerSecond, r.stepMilliseconds, r.gflops, r.peakRSSMegabytes)
+}
+
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }

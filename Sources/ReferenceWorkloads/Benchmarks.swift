@@ -1,0 +1,97 @@
+import Foundation
+import NN
+import TensorCore
+
+/// Throughput figures of one benchmark row (median over repeats).
+public struct BenchmarkResult: Codable, Sendable {
+    public var name: String
+    public var width: Int, size: Int, batch: Int
+    public var imagesPerSecond: Double
+    public var stepMilliseconds: Double
+    public var gflops: Double
+    public var peakRSSMegabytes: Double
+    public var repeats: [Double]
+    public var lastLoss: Float?
+
+    enum CodingKeys: String, CodingKey {
+        case name, width = "w", size = "res", batch, imagesPerSecond = "images_per_s", stepMilliseconds = "step_ms",
+             gflops, peakRSSMegabytes = "peak_rss_mb", repeats = "images_per_s_repeats", lastLoss = "last_loss"
+    }
+}
+
+/// Timing protocol shared with `torch_ref.py`: `warmup` untimed steps, then `repeats` × `steps`.
+public struct BenchmarkProtocol: Sendable {
+    public var warmup = 3, steps = 10, repeats = 3
+    public init(warmup: Int = 3, steps: Int = 10, repeats: Int = 3) { (self.warmup, self.steps, self.repeats) = (warmup, steps, repeats) }
+}
+
+public enum ReferenceBenchmarks {
+    /// The reference SimCLR training step (`../bench/README.md`): random views, SGD lr 0.1,
+    /// momentum 0.9, weight decay 5e-4 on all parameters, NT-Xent T = 0.2.
+    public static func simclrStep(width: Int, size: Int, batch: Int, outDimension: Int = 64,
+                                  protocol p: BenchmarkProtocol = .init(), progress: ((String) -> Void)? = nil) throws -> BenchmarkResult {
+        let model = SimCLRReference(width: width, outDimension: outDimension, seed: 0)
+        let optimizer = SGD(model.optimizerParameters(), momentum: 0.9, weightDecay: 5e-4)
+        var rng = SeededRNG(seed: 1)
+        let v1 = Tensor.normal([batch, 3, size, size], rng: &rng), v2 = Tensor.normal([batch, 3, size, size], rng: &rng)
+        var loss: Float = .nan
+        func step() throws {
+            let s = try SimCLRStep.run(model, view1: v1, view2: v2)
+            try optimizer.step(s.gradients, learningRate: 0.1)
+            loss = s.loss.item
+        }
+        for _ in 0..<p.warmup { try step() }
+        var perRepeat: [Double] = [], stepTimes: [Double] = []
+        for r in 0..<p.repeats {
+            let t0 = Date()
+            for _ in 0..<p.steps {
+                let s0 = Date()
+                try step()
+                stepTimes.append(Date().timeIntervalSince(s0))
+            }
+            perRepeat.append(Double(p.steps * batch) / Date().timeIntervalSince(t0))
+            progress?("  repeat \(r + 1)/\(p.repeats): \(String(format: "%.1f", perRepeat.last!)) images/s, loss \(loss)")
+        }
+        guard loss.isFinite else { throw ParityError("simclr-step: the loss became \(loss)") }
+        let ips = median(perRepeat)
+        let flops = ReferenceFlops.trainingStep(width: width, size: size, batch: batch, outDimension: outDimension)
+        return BenchmarkResult(name: "train", width: width, size: size, batch: batch, imagesPerSecond: ips,
+                               stepMilliseconds: 1000 * median(stepTimes), gflops: ips / Double(batch) * flops / 1e9,
+                               peakRSSMegabytes: peakRSSMegabytes(), repeats: perRepeat, lastLoss: loss)
+    }
+
+    /// Eval-mode backbone forward without gradients on a random batch.
+    public static func evalFeatures(width: Int, size: Int, batch: Int, protocol p: BenchmarkProtocol = .init()) throws -> BenchmarkResult {
+        let model = SimCLRReference(width: width, seed: 0)
+        var rng = SeededRNG(seed: 1)
+        let x = Tensor.normal([batch, 3, size, size], rng: &rng)
+        func forward() throws { _ = try withoutGradients { try model.backbone(x, mode: .eval) } }
+        for _ in 0..<p.warmup { try forward() }
+        var perRepeat: [Double] = []
+        for _ in 0..<p.repeats {
+            let t0 = Date()
+            for _ in 0..<p.steps { try forward() }
+            perRepeat.append(Double(p.steps * batch) / Date().timeIntervalSince(t0))
+        }
+        let ips = median(perRepeat)
+        let macs = ReferenceFlops.macsPerView(width: width, size: size, includeProjector: false).total
+        return BenchmarkResult(name: "eval", width: width, size: size, batch: batch, imagesPerSecond: ips,
+                               stepMilliseconds: 1000 * Double(batch) / ips, gflops: ips * 2 * Double(macs) / 1e9,
+                               peakRSSMegabytes: peakRSSMegabytes(), repeats: perRepeat, lastLoss: nil)
+    }
+
+    static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+    }
+
+    /// Peak resident set size of this process (VmHWM), in MiB; 0 where /proc is unavailable.
+    public static func peakRSSMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+}
