@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
-        .testTarget(name: "ReferenceWorkloadsTests", dependencies: ["ReferenceWorkloads", "TestSupport"]),
+        .testTarget(name: "ReferenceWorkloadsTests", dependencies: ["ReferenceWorkloads", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
