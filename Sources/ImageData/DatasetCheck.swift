@@ -84,13 +84,19 @@ public enum Dataset {
         return DatasetReport(root: root, maskFormat: maskFormat, classes: layout.classes, counts: counts, issues: issues)
     }
 
+    /// An error's message without the leading "path: " (the issue prints the path itself).
+    static func withoutPath(_ error: Error, _ path: String) -> String {
+        let text = "\(error)"
+        return text.hasPrefix(path + ": ") ? String(text.dropFirst(path.count + 2)) : text
+    }
+
     /// Decodes and validates one sample (image + mask) under `format`.
     static func inspect(_ file: SampleFile, format: MaskFormat, keepPixels: Bool) -> InspectedSample {
         let image: Image
         do {
             image = try PNGCodec.decode(contentsOf: file.imagePath)
         } catch {
-            return InspectedSample(image: nil, mask: nil, issues: [DatasetIssue(.error, .unreadableImage, file.imagePath, "\(error)")])
+            return InspectedSample(image: nil, mask: nil, issues: [DatasetIssue(.error, .unreadableImage, file.imagePath, withoutPath(error, file.imagePath))])
         }
         var issues: [DatasetIssue] = []
         let raw: [UInt8]
@@ -108,7 +114,7 @@ public enum Dataset {
                 return InspectedSample(image: nil, mask: nil, issues: [DatasetIssue(.error, .missingMask, file.maskPath,
                     "mask file missing for \(file.imagePath); add it (same relative path under masks/)")])
             } catch {
-                return InspectedSample(image: nil, mask: nil, issues: [DatasetIssue(.error, .unreadableMask, file.maskPath, "\(error)")])
+                return InspectedSample(image: nil, mask: nil, issues: [DatasetIssue(.error, .unreadableMask, file.maskPath, withoutPath(error, file.maskPath))])
             }
             guard maskImage.width == image.width, maskImage.height == image.height else {
                 return InspectedSample(image: nil, mask: nil, issues: [DatasetIssue(.error, .maskSizeMismatch, file.maskPath,
