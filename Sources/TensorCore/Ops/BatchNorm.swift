@@ -35,14 +35,14 @@ extension Tensor {
             Parallel.forEachChunk(C, costPerItem: M * 3, minimumWork: 1 << 16) { channels in
                 for c in channels {
                     var s: Double = 0
-                    for n in 0..<N { let p = xp + (n * C + c) * plane; var t: Float = 0; for i in 0..<plane { t += p[i] }; s += Double(t) }
+                    for n in 0..<N { s += Double(Vector.sum(xp + (n * C + c) * plane, plane)) }
                     let m = Float(s / Double(M))
                     var v: Double = 0
-                    for n in 0..<N { let p = xp + (n * C + c) * plane; var t: Float = 0; for i in 0..<plane { let d = p[i] - m; t += d * d }; v += Double(t) }
+                    for n in 0..<N { v += Double(Vector.sumSquaredDeviation(xp + (n * C + c) * plane, plane, m)) }
                     let variance = Float(v / Double(M))
                     mp[c] = m; vp[c] = variance
                     let scale = gp[c] / (variance + eps).squareRoot(), shift = bp[c] - m * scale
-                    for n in 0..<N { let o = (n * C + c) * plane; for i in 0..<plane { yp[o + i] = xp[o + i] * scale + shift } }
+                    for n in 0..<N { let o = (n * C + c) * plane; Vector.affine(xp + o, yp + o, plane, scale, shift) }
                 }
             }
         } }
@@ -66,8 +66,7 @@ extension Tensor {
                 var sdy: Double = 0, sdyx: Double = 0
                 for n in 0..<N {
                     let o = (n * C + c) * plane
-                    var a: Float = 0, b: Float = 0
-                    for i in 0..<plane { let g = dyp[o + i]; a += g; b += g * (xp[o + i] - m) }
+                    let (a, b) = Vector.sumAndCenteredDot(dyp + o, xp + o, plane, m)
                     sdy += Double(a); sdyx += Double(b)
                 }
                 let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * invStd
@@ -76,7 +75,7 @@ extension Tensor {
                 let meanDy = sumDy, xhatCoef = sumDyXhat * invStd
                 for n in 0..<N {
                     let o = (n * C + c) * plane
-                    for i in 0..<plane { dxp[o + i] = k * (Float(M) * dyp[o + i] - meanDy - (xp[o + i] - m) * xhatCoef) }
+                    Vector.batchNormInputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef)
                 }
             }
         }
@@ -92,7 +91,7 @@ extension Tensor {
         let out = Tensor.uninitialized(x.shape)
         nonisolated(unsafe) let (xp, yp, sp, tp) = (x.pointer, out.storage.pointer, scale.pointer, shift.pointer)
         Parallel.forEachChunk(N * C, costPerItem: plane, minimumWork: 1 << 16) { rows in
-            for r in rows { let c = r % C, a = sp[c], b = tp[c], o = r * plane; for i in 0..<plane { yp[o + i] = xp[o + i] * a + b } }
+            for r in rows { let c = r % C, o = r * plane; Vector.affine(xp + o, yp + o, plane, sp[c], tp[c]) }
         }
         return record("channelAffine", result: out, inputs: [x, scale, shift]) { dy in
             let dx: Tensor? = x.isTracked ? channelAffine(dy, scale: scale.detached(), shift: Tensor.zeros([C])) : nil

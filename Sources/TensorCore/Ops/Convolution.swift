@@ -21,9 +21,9 @@ enum ConvKernels {
         let (H, W, Ho, Wo, s, p) = (g.height, g.width, g.outHeight, g.outWidth, g.stride, g.padding)
         for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
             let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
-            // valid output columns: 0 ≤ ox·s − p + j < W
+            // valid output columns: 0 ≤ ox·s − p + j < W (none when W − 1 + p − j < 0: `/` truncates toward zero)
             let oxLo = min(Wo, max(0, (p - j + s - 1) / s))
-            let oxHi = min(Wo, max(oxLo, (W - 1 + p - j) / s + 1))
+            let oxHi = min(Wo, max(oxLo, W - 1 + p - j < 0 ? 0 : (W - 1 + p - j) / s + 1))
             for (bi, b) in images.enumerated() {
                 let plane = x + (b * g.inChannels + c) * H * W
                 let dst0 = row + bi * hw
@@ -49,7 +49,7 @@ enum ConvKernels {
         for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
             let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
             let oxLo = min(Wo, max(0, (p - j + s - 1) / s))
-            let oxHi = min(Wo, max(oxLo, (W - 1 + p - j) / s + 1))
+            let oxHi = min(Wo, max(oxLo, W - 1 + p - j < 0 ? 0 : (W - 1 + p - j) / s + 1))
             for (bi, b) in images.enumerated() {
                 let plane = dx + (b * g.inChannels + c) * H * W
                 let src0 = row + bi * hw
@@ -93,7 +93,7 @@ extension Tensor {
         let g = Conv2dGeometry(batch: x.shape[0], inChannels: x.shape[1], height: x.shape[2], width: x.shape[3],
                                outChannels: weight.shape[0], kernelH: weight.shape[2], kernelW: weight.shape[3],
                                stride: stride, padding: padding)
-        precondition(g.outHeight > 0 && g.outWidth > 0, "conv2d: kernel \(weight.shape[2])×\(weight.shape[3]) with padding \(padding) is larger than input \(x.shape)")
+        precondition(g.height + 2 * padding >= g.kernelH && g.width + 2 * padding >= g.kernelW, "conv2d: kernel \(weight.shape[2])×\(weight.shape[3]) with padding \(padding) is larger than input \(x.shape)")
         let out = Tensor.uninitialized([g.batch, g.outChannels, g.outHeight, g.outWidth])
         conv2dForward(g, x.pointer, weight.pointer, bias?.pointer, out.storage.pointer)
         var inputs = [x, weight]

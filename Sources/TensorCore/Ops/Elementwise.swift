@@ -35,7 +35,13 @@ extension Tensor {
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let out = Tensor.zipMap(a, b, "add", +)
+        let out: Tensor
+        if a.shape == b.shape {
+            out = Tensor.uninitialized(a.shape)
+            Vector.add(a.pointer, b.pointer, out.storage.pointer, a.count)
+        } else {
+            out = zipMap(a, b, "add", +)
+        }
         let (sa, sb) = (a.shape, b.shape)
         return record("add", result: out, inputs: [a, b]) { g in [g.sum(toShape: sa), g.sum(toShape: sb)] }
     }
@@ -114,8 +120,13 @@ extension Tensor {
 
     /// max(x, 0) elementwise.
     public func relu() -> Tensor {
-        let out = map { $0 > 0 ? $0 : 0 }
-        return Tensor.record("relu", result: out, inputs: [self]) { g in [Tensor.zipMap(g, out, "relu") { $1 > 0 ? $0 : 0 }] }
+        let out = Tensor.uninitialized(shape)
+        Vector.relu(pointer, out.storage.pointer, count)
+        return Tensor.record("relu", result: out, inputs: [self]) { g in
+            let dx = Tensor.uninitialized(g.shape)
+            Vector.reluBackward(g.pointer, out.pointer, dx.storage.pointer, g.count)
+            return [dx]
+        }
     }
 
     /// 1 / (1 + e⁻ˣ) elementwise.

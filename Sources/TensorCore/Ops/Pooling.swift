@@ -34,7 +34,7 @@ extension Tensor {
         precondition(k >= 1 && s >= 1 && p >= 0 && 2 * p <= k, "\(op): invalid kernel \(k), stride \(s), padding \(p)")
         let (H, W) = (shape[2], shape[3])
         let Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1
-        precondition(Ho > 0 && Wo > 0, "\(op): window \(k) larger than input \(shape)")
+        precondition(H + 2 * p >= k && W + 2 * p >= k, "\(op): window \(k) larger than input \(shape)")
         let planes = shape[0] * shape[1], inShape = shape
         let out = Tensor.uninitialized([shape[0], shape[1], Ho, Wo])
         var argmax = isMax ? [Int](repeating: 0, count: planes * Ho * Wo) : []

@@ -27,7 +27,7 @@ extension Tensor {
                 let base = oo * n * inner + i
                 var s: Float = 0
                 for j in 0..<n { s += gp[base + j * inner] }
-                for j in 0..<n { let k = base + j * inner; d[k] = gp[k] - Foundation.exp(op[k]) * s }
+                for j in 0..<n { let k = base + j * inner; d[k] = op[k] == -.infinity ? 0 : gp[k] - Foundation.exp(op[k]) * s }
             } }
             return [gi]
         }
@@ -55,7 +55,9 @@ extension Tensor {
     /// Divides each slice along `axis` by its L2 norm, clamped below by `eps`
     /// (`torch.nn.functional.normalize`). Output shape: `shape`.
     public func l2Normalized(axis: Int = -1, eps: Float = 1e-12) -> Tensor {
-        let norm = (self * self).sum(axis: axis, keepDims: true).sqrt().clamped(min: eps)
+        // max(√s, eps) as √max(s, eps²): same value, but the clamp zeroes the gradient before it
+        // reaches √'s 1/(2√s), which is infinite (→ NaN) at a zero vector.
+        let norm = (self * self).sum(axis: axis, keepDims: true).clamped(min: eps * eps).sqrt()
         return self / norm
     }
 
