@@ -34,9 +34,12 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]
         ),
         .target(name: "ImageData", dependencies: ["CPNG", "TensorCore"], swiftSettings: optimizedInDebug),
+        .target(name: "Contrastive", dependencies: ["NN"], swiftSettings: optimizedInDebug),
+        .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
+        .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN"], swiftSettings: optimizedInDebug),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["ImageData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Harness", "ImageData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
         .executableTarget(
@@ -49,6 +52,9 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "ReferenceWorkloadsTests", dependencies: ["ReferenceWorkloads", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ContrastiveTests", dependencies: ["Contrastive", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "TestSupport"]),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,2 @@
+import ImageData
+import NN

@@ -1,0 +1,2 @@
+import Contrastive
+import Evaluation
