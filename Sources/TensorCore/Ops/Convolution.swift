@@ -16,14 +16,50 @@ public struct Conv2dGeometry: Sendable, Equatable {
 
 enum ConvKernels {
     /// Writes the patches of images `images` of `x` into `col` `[patchSize, images.count · outPlane]`.
+    /// Stride 1 with `outWidth == width` (e.g. 3×3, padding 1): each patch row is the input plane
+    /// shifted by a constant offset, so whole blocks copy at once and only edges need fixing.
+    static func isShiftable(_ g: Conv2dGeometry) -> Bool { g.stride == 1 && g.outWidth == g.width }
+
+    /// Valid output ranges of kernel tap (i, j): rows `oy` and columns `ox` whose input pixel exists.
+    @inline(__always)
+    static func validRange(_ g: Conv2dGeometry, _ i: Int, _ j: Int) -> (oy: Range<Int>, ox: Range<Int>) {
+        let (H, W, Ho, Wo, s, p) = (g.height, g.width, g.outHeight, g.outWidth, g.stride, g.padding)
+        // Integer division truncates toward zero: a negative numerator means "no valid index".
+        let oyLo = min(Ho, max(0, (p - i + s - 1) / s)), oyHi = min(Ho, max(oyLo, H - 1 + p - i < 0 ? 0 : (H - 1 + p - i) / s + 1))
+        let oxLo = min(Wo, max(0, (p - j + s - 1) / s)), oxHi = min(Wo, max(oxLo, W - 1 + p - j < 0 ? 0 : (W - 1 + p - j) / s + 1))
+        return (oyLo..<oyHi, oxLo..<oxHi)
+    }
+
     static func im2col(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
         let hw = g.outPlane, ld = images.count * hw
+        if isShiftable(g) {
+            let (H, W, p) = (g.height, g.width, g.padding)
+            for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                let (oy, ox) = validRange(g, i, j)
+                let shift = (i - p) * W + (j - p)
+                for (bi, b) in images.enumerated() {
+                    let plane = x + (b * g.inChannels + c) * H * W, dst = row + bi * hw
+                    guard !oy.isEmpty, !ox.isEmpty else { dst.update(repeating: 0, count: hw); continue }
+                    let start = oy.lowerBound * W + ox.lowerBound, end = (oy.upperBound - 1) * W + ox.upperBound
+                    dst.update(repeating: 0, count: oy.lowerBound * W)
+                    (dst + start).update(from: plane + start + shift, count: end - start)
+                    (dst + oy.upperBound * W).update(repeating: 0, count: (g.outHeight - oy.upperBound) * W)
+                    if ox.lowerBound > 0 || ox.upperBound < W {
+                        for r in oy {
+                            (dst + r * W).update(repeating: 0, count: ox.lowerBound)
+                            (dst + r * W + ox.upperBound).update(repeating: 0, count: W - ox.upperBound)
+                        }
+                    }
+                }
+            } } }
+            return
+        }
         let (H, W, Ho, Wo, s, p) = (g.height, g.width, g.outHeight, g.outWidth, g.stride, g.padding)
         for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
             let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
-            // valid output columns: 0 ≤ ox·s − p + j < W (none when W − 1 + p − j < 0: `/` truncates toward zero)
-            let oxLo = min(Wo, max(0, (p - j + s - 1) / s))
-            let oxHi = min(Wo, max(oxLo, W - 1 + p - j < 0 ? 0 : (W - 1 + p - j) / s + 1))
+            let columns = validRange(g, i, j).ox   // 0 ≤ ox·s − p + j < W
+            let (oxLo, oxHi) = (columns.lowerBound, columns.upperBound)
             for (bi, b) in images.enumerated() {
                 let plane = x + (b * g.inChannels + c) * H * W
                 let dst0 = row + bi * hw
@@ -43,13 +79,35 @@ enum ConvKernels {
 
     /// Adds the columns of `col` `[patchSize, images.count · outPlane]` back into `dx` (which must
     /// be zero or hold a partial sum for these images).
-    static func col2im(_ g: Conv2dGeometry, _ col: UnsafePointer<Float>, images: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
+    /// `col` is scratch: the shiftable fast path zeroes its padding entries before a block add.
+    static func col2im(_ g: Conv2dGeometry, _ col: UnsafeMutablePointer<Float>, images: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
         let hw = g.outPlane, ld = images.count * hw
+        if isShiftable(g) {
+            let (H, W, p) = (g.height, g.width, g.padding)
+            for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                let (oy, ox) = validRange(g, i, j)
+                guard !oy.isEmpty, !ox.isEmpty else { continue }
+                let shift = (i - p) * W + (j - p)
+                for (bi, b) in images.enumerated() {
+                    let plane = dx + (b * g.inChannels + c) * H * W, src = row + bi * hw
+                    if ox.lowerBound > 0 || ox.upperBound < W {
+                        for r in oy {
+                            (src + r * W).update(repeating: 0, count: ox.lowerBound)
+                            (src + r * W + ox.upperBound).update(repeating: 0, count: W - ox.upperBound)
+                        }
+                    }
+                    let start = oy.lowerBound * W + ox.lowerBound, end = (oy.upperBound - 1) * W + ox.upperBound
+                    Vector.accumulate(src + start, into: plane + start + shift, end - start)
+                }
+            } } }
+            return
+        }
         let (H, W, Ho, Wo, s, p) = (g.height, g.width, g.outHeight, g.outWidth, g.stride, g.padding)
         for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
             let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
-            let oxLo = min(Wo, max(0, (p - j + s - 1) / s))
-            let oxHi = min(Wo, max(oxLo, W - 1 + p - j < 0 ? 0 : (W - 1 + p - j) / s + 1))
+            let columns = validRange(g, i, j).ox
+            let (oxLo, oxHi) = (columns.lowerBound, columns.upperBound)
             for (bi, b) in images.enumerated() {
                 let plane = dx + (b * g.inChannels + c) * H * W
                 let src0 = row + bi * hw

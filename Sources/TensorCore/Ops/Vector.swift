@@ -111,3 +111,12 @@ extension Vector {
         }
     }
 }
+
+extension Vector {
+    /// y[i] += x[i].
+    @inline(__always) static func accumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n { store(load(y, i) + load(x, i), y, i); i += 8 }
+        while i < n { y[i] += x[i]; i += 1 }
+    }
+}
