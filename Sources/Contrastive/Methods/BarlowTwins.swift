@@ -1,0 +1,59 @@
+import NN
+import TensorCore
+
+/// Barlow Twins: the cross-correlation of the batch-normalized projections of two views is
+/// pushed towards the identity.
+///
+/// `ẑ_v = (z_v − mean) / std` over the batch (affine-free batch norm, biased variance),
+/// `C = ẑ₁ᵀ ẑ₂ / N` `[d, d]`, `L = scale · (Σ_i (1 − C_ii)² + λ Σ_{i≠j} C_ij²)` (solo-learn's
+/// `barlow_loss_func`). Projector: three layers with BN (solo-learn).
+/// Comparison vectors (what ICL-MSR stratifies): `(z₁, z₂)`. The loss does not L2-normalize,
+/// so stratum `m = 0` still changes it (it sees `normalize(z)`).
+///
+/// References: Zbontar, Jing, Misra, LeCun & Deny, "Barlow Twins: Self-Supervised Learning via
+/// Redundancy Reduction", ICML 2021.
+public final class BarlowTwins: ContrastiveMethod {
+    public let methodName = "barlowtwins"
+    public let backbone: any Backbone
+    public let projector: Sequential
+    public let lambda: Float, scale: Float
+    public let outputDimension: Int
+
+    public init(backbone: any Backbone, projectorHidden: Int, projectorOutput: Int, lambda: Float, scale: Float, seed: UInt64) {
+        var rng = SeededRNG(seed: seed)
+        self.backbone = backbone
+        projector = Heads.threeLayerBN(backbone.featureDimension, hidden: projectorHidden, output: projectorOutput, finalBatchNorm: false, rng: &rng)
+        (self.lambda, self.scale, outputDimension) = (lambda, scale, projectorOutput)
+    }
+
+    public var children: [(String, any Module)] { [("backbone", backbone), ("projector", projector)] }
+    public var comparisonDimension: Int { outputDimension }
+    public var lossSeesOnlyNormalizedVectors: Bool { false }
+    public func trainableParameters() -> [NamedParameter] { optimizerParameters() }
+    public func didStep(step: Int, totalSteps: Int) {}
+
+    public func comparisonVectors(view1: Tensor, view2: Tensor, mode: ForwardMode, reusingTargetsOf previous: ComparisonVectors?) throws -> ComparisonVectors {
+        let n = view1.shape[0]
+        let h = try backbone(Tensor.concat([view1, view2], axis: 0), mode: mode)
+        let z = try projector(h, mode: mode)
+        return ComparisonVectors(pairs: [(z.slice(axis: 0, 0..<n), z.slice(axis: 0, n..<(2 * n)))],
+                                 features: h.detached(), metrics: ["lambda": lambda])
+    }
+
+    public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {
+        barlowTwinsLoss(vectors.pairs[0].first, vectors.pairs[0].second, lambda: lambda, scale: scale)
+    }
+}
+
+/// Barlow Twins' loss of two `[N, d]` projections. Output: scalar.
+public func barlowTwinsLoss(_ z1: Tensor, _ z2: Tensor, lambda: Float, scale: Float, eps: Float = 1e-5) -> Tensor {
+    let (n, d) = (z1.shape[0], z1.shape[1])
+    let ones = Tensor.ones([d]), zeros = Tensor.zeros([d])
+    let a = Tensor.batchNorm(z1, gamma: ones, beta: zeros, eps: eps).0
+    let b = Tensor.batchNorm(z2, gamma: ones, beta: zeros, eps: eps).0
+    let c = Tensor.matmul(a, b, transposeA: true) * (1 / Float(n))
+    var eye = [Float](repeating: 0, count: d * d), weights = [Float](repeating: lambda, count: d * d)
+    for i in 0..<d { eye[i * d + i] = 1; weights[i * d + i] = 1 }
+    let diff = c - Tensor(shape: [d, d], eye)
+    return (diff * diff * Tensor(shape: [d, d], weights)).sum() * scale
+}

@@ -1,0 +1,104 @@
+import NN
+import TensorCore
+
+/// MoCo v2: a query encoder, a momentum (EMA) key encoder and a queue of past keys as
+/// negatives; InfoNCE with temperature T; MLP head without BN.
+///
+/// Symmetrized as in solo-learn's MoCo v2+: `L = ½ InfoNCE(q₁; k₂, queue) + ½ InfoNCE(q₂; k₁, queue)`,
+/// `InfoNCE(q; k, Q) = CE([q·k, q·Qᵀ] / T, 0)` on L2-normalized vectors. After each step the
+/// key encoder follows `ξ ← τξ + (1 − τ)θ` (cosine τ schedule from `emaBase` to `emaFinal`) and
+/// both views' keys (2N) enter one FIFO queue `[Q, d]` (a buffer, so checkpoints carry it;
+/// size it to the dataset).
+///
+/// Shuffled BN substitute: MoCo shuffles the key batch across GPUs so that batch statistics
+/// cannot leak which key matches which query. On one device we forward the key encoder on each
+/// view **separately** (its BN statistics come from N images of one view), while the query
+/// encoder sees both views together (2N), so query and key batches never share statistics.
+/// Comparison vectors (what ICL-MSR stratifies): `(q₁, k₂)`, `(q₂, k₁)` and the queue.
+///
+/// References: He, Fan, Wu, Xie & Girshick, "Momentum Contrast for Unsupervised Visual
+/// Representation Learning", CVPR 2020; Chen, Fan, Girshick & He, "Improved Baselines with
+/// Momentum Contrastive Learning", arXiv:2003.04297, 2020.
+public final class MoCoV2: ContrastiveMethod {
+    public let methodName = "mocov2"
+    public let backbone: any Backbone
+    public let projector: Sequential
+    /// The momentum encoder (`key_encoder.backbone.*`, `key_encoder.projector.*`).
+    public let keyEncoder: EncoderWithHead
+    /// `[Q, d]` L2-normalized past keys, and the next write position (`queue_ptr`).
+    public let queue: Buffer, queuePointer: Buffer
+    public let temperature: Float, emaBase: Float, emaFinal: Float
+    public private(set) var currentTau: Float
+    /// Keys of the last `.train` forward, enqueued by `didStep`.
+    private var pendingKeys: Tensor?
+
+    public init(backbone: any Backbone, targetBackbone: (any Backbone)? = nil, projectorHidden: Int, projectorOutput: Int,
+                temperature: Float, queueSize: Int, emaBase: Float, emaFinal: Float, seed: UInt64) throws {
+        var rng = SeededRNG(seed: seed)
+        self.backbone = backbone
+        projector = Heads.twoLayer(backbone.featureDimension, hidden: projectorHidden, output: projectorOutput, rng: &rng)
+        let kb = try targetBackbone ?? architecturalCopy(of: backbone)
+        MomentumUpdate.copyState(from: backbone, to: kb)
+        keyEncoder = EncoderWithHead(backbone: kb, projector: architecturalCopy(of: projector))
+        queue = Buffer(Tensor.normal([queueSize, projectorOutput], rng: &rng).l2Normalized(axis: 1))
+        queuePointer = Buffer(.zeros([]), kind: .int64)
+        (self.temperature, self.emaBase, self.emaFinal, currentTau) = (temperature, emaBase, emaFinal, emaBase)
+    }
+
+    public var children: [(String, any Module)] { [("backbone", backbone), ("projector", projector), ("key_encoder", keyEncoder)] }
+    public var ownBuffers: [(String, Buffer)] { [("queue", queue), ("queue_ptr", queuePointer)] }
+    public var comparisonDimension: Int { (projector.layers.last as! Linear).outFeatures }
+    public func trainableParameters() -> [NamedParameter] { optimizerParameters().filter { !$0.name.hasPrefix("key_encoder.") } }
+
+    public func didStep(step: Int, totalSteps: Int) {
+        currentTau = MomentumUpdate.cosineTau(base: emaBase, final: emaFinal, step: step, totalSteps: totalSteps)
+        MomentumUpdate.update(target: keyEncoder, online: OnlineView(backbone: backbone, projector: projector), tau: currentTau)
+        if let keys = pendingKeys { enqueue(keys) }
+        pendingKeys = nil
+    }
+
+    /// Writes the rows of `keys` `[M, d]` at the queue pointer (wrapping), then advances it.
+    func enqueue(_ keys: Tensor) {
+        let (q, d, m) = (queue.value.shape[0], queue.value.shape[1], keys.shape[0])
+        var ptr = Int(queuePointer.value.item)
+        let k = keys.pointer
+        queue.value.withMutableStorage { b in
+            for i in 0..<m { for j in 0..<d { b[((ptr + i) % q) * d + j] = k[i * d + j] } }
+        }
+        ptr = (ptr + m) % q
+        queuePointer.value = Tensor(Float(ptr))
+    }
+
+    public func comparisonVectors(view1: Tensor, view2: Tensor, mode: ForwardMode, reusingTargetsOf previous: ComparisonVectors?) throws -> ComparisonVectors {
+        let n = view1.shape[0]
+        let h = try backbone(Tensor.concat([view1, view2], axis: 0), mode: mode)
+        let q = try projector(h, mode: mode)
+        let (k1, k2): (Tensor, Tensor)
+        if let previous {
+            (k1, k2) = (previous.pairs[1].second, previous.pairs[0].second)
+        } else {
+            (k1, k2) = try withoutGradients {
+                (try keyEncoder(view1, mode: mode).projection.l2Normalized(axis: 1), try keyEncoder(view2, mode: mode).projection.l2Normalized(axis: 1))
+            }
+            if mode.updatesRunningStatistics { pendingKeys = Tensor.concat([k1, k2], axis: 0) }
+        }
+        return ComparisonVectors(pairs: [(q.slice(axis: 0, 0..<n), k2), (q.slice(axis: 0, n..<(2 * n)), k1)],
+                                 negatives: queue.value, features: h.detached(),
+                                 metrics: ["temperature": temperature, "ema_tau": currentTau])
+    }
+
+    public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {
+        let negatives = vectors.negatives!.detached()
+        return vectors.pairs.map { infoNCELoss(query: $0.first, key: $0.second.detached(), queue: negatives, temperature: temperature) * 0.5 }
+            .reduce(Tensor(0), +)
+    }
+}
+
+/// MoCo's InfoNCE: logits `[q·k, q·Qᵀ] / T` `[N, 1 + Q]` of L2-normalized vectors, target 0.
+/// - Parameters: query, key: `[N, d]`; queue: `[Q, d]`. Output: scalar.
+public func infoNCELoss(query: Tensor, key: Tensor, queue: Tensor, temperature: Float) -> Tensor {
+    let q = query.l2Normalized(axis: 1), k = key.l2Normalized(axis: 1), negatives = queue.l2Normalized(axis: 1)
+    let positive = (q * k).sum(axis: 1, keepDims: true)
+    let logits = Tensor.concat([positive, Tensor.matmul(q, negatives, transposeB: true)], axis: 1) * (1 / temperature)
+    return logits.crossEntropy(targets: [Int](repeating: 0, count: query.shape[0]))
+}

@@ -1,0 +1,59 @@
+import NN
+import TensorCore
+
+/// SimCLR: a shared encoder and projector, the NT-Xent loss over the 2N views of a batch.
+///
+/// Both views go through the networks in one forward pass, so batch norm sees 2N samples.
+/// Comparison vectors (what ICL-MSR stratifies): the two projections `(z₁, z₂)`.
+/// Head (solo-learn): `Linear(F→hidden) → BN → ReLU → Linear(hidden→out)`.
+///
+/// References: Chen, Kornblith, Norouzi & Hinton, "A Simple Framework for Contrastive Learning
+/// of Visual Representations", ICML 2020.
+public final class SimCLR: ContrastiveMethod {
+    public let methodName = "simclr"
+    public let backbone: any Backbone
+    public let projector: Sequential
+    public let temperature: Float
+
+    /// - Parameters: projectorHidden, projectorOutput: head widths; temperature: T of NT-Xent;
+    ///   seed: initialization seed of the projector.
+    public init(backbone: any Backbone, projectorHidden: Int, projectorOutput: Int, temperature: Float, seed: UInt64) {
+        var rng = SeededRNG(seed: seed)
+        self.backbone = backbone
+        projector = Heads.twoLayerBN(backbone.featureDimension, hidden: projectorHidden, output: projectorOutput, rng: &rng)
+        self.temperature = temperature
+    }
+
+    public var children: [(String, any Module)] { [("backbone", backbone), ("projector", projector)] }
+    public var comparisonDimension: Int { (projector.layers.last as! Linear).outFeatures }
+    public func trainableParameters() -> [NamedParameter] { optimizerParameters() }
+    public func didStep(step: Int, totalSteps: Int) {}
+
+    public func comparisonVectors(view1: Tensor, view2: Tensor, mode: ForwardMode, reusingTargetsOf previous: ComparisonVectors?) throws -> ComparisonVectors {
+        let n = view1.shape[0]
+        let h = try backbone(Tensor.concat([view1, view2], axis: 0), mode: mode)
+        let z = try projector(h, mode: mode)
+        return ComparisonVectors(pairs: [(z.slice(axis: 0, 0..<n), z.slice(axis: 0, n..<(2 * n)))],
+                                 features: h.detached(), metrics: ["temperature": temperature])
+    }
+
+    public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {
+        ntXentLoss(vectors.pairs[0].first, vectors.pairs[0].second, temperature: temperature)
+    }
+}
+
+/// NT-Xent: `z = normalize(cat(z₁, z₂))` `[2N, d]`, logits `z zᵀ / T` without the diagonal; the
+/// positive of row i is row (i + N) mod 2N; mean cross-entropy over the 2N rows.
+/// - Parameters: z1, z2: `[N, d]`. Output: scalar.
+///
+/// References: Chen et al., ICML 2020 (eq. 1).
+public func ntXentLoss(_ z1: Tensor, _ z2: Tensor, temperature: Float) -> Tensor {
+    precondition(z1.shape == z2.shape && z1.rank == 2, "ntXentLoss: views must both be [N, d], got \(z1.shape) and \(z2.shape)")
+    let n = z1.shape[0]
+    let z = Tensor.concat([z1, z2], axis: 0).l2Normalized(axis: 1)
+    let logits = Tensor.matmul(z, z, transposeB: true) * (1 / temperature)
+    var eye = [Float](repeating: 0, count: 4 * n * n)
+    for i in 0..<(2 * n) { eye[i * 2 * n + i] = 1 }
+    let masked = logits.maskedFill(Tensor(shape: [2 * n, 2 * n], eye), with: -.infinity)
+    return masked.crossEntropy(targets: (0..<(2 * n)).map { ($0 + n) % (2 * n) })
+}

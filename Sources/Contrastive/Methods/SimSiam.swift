@@ -1,0 +1,45 @@
+import NN
+import TensorCore
+
+/// SimSiam: a shared encoder and projector, a predictor, and the symmetric negative cosine with
+/// a stop-gradient on the projection side; no negatives, no EMA.
+///
+/// `L = −½ cos(p₁, sg z₂) − ½ cos(p₂, sg z₁)`. Projector (solo-learn): three layers with BN, the
+/// last BN without affine parameters; predictor `Linear(d→h, no bias) → BN → ReLU → Linear(h→d)`.
+/// Comparison vectors (what ICL-MSR stratifies): `(p₁, sg z₂)` and `(p₂, sg z₁)`.
+///
+/// References: Chen & He, "Exploring Simple Siamese Representation Learning", CVPR 2021.
+public final class SimSiam: ContrastiveMethod {
+    public let methodName = "simsiam"
+    public let backbone: any Backbone
+    public let projector: Sequential, predictor: Sequential
+    public let outputDimension: Int
+
+    public init(backbone: any Backbone, projectorHidden: Int, projectorOutput: Int, predictorHidden: Int, seed: UInt64) {
+        var rng = SeededRNG(seed: seed)
+        self.backbone = backbone
+        projector = Heads.threeLayerBN(backbone.featureDimension, hidden: projectorHidden, output: projectorOutput, finalBatchNorm: true, rng: &rng)
+        predictor = Heads.twoLayerBN(projectorOutput, hidden: predictorHidden, output: projectorOutput, firstBias: false, rng: &rng)
+        outputDimension = projectorOutput
+    }
+
+    public var children: [(String, any Module)] { [("backbone", backbone), ("projector", projector), ("predictor", predictor)] }
+    public var comparisonDimension: Int { outputDimension }
+    public func trainableParameters() -> [NamedParameter] { optimizerParameters() }
+    public func didStep(step: Int, totalSteps: Int) {}
+
+    public func comparisonVectors(view1: Tensor, view2: Tensor, mode: ForwardMode, reusingTargetsOf previous: ComparisonVectors?) throws -> ComparisonVectors {
+        let n = view1.shape[0]
+        let h = try backbone(Tensor.concat([view1, view2], axis: 0), mode: mode)
+        let z = try projector(h, mode: mode)
+        let p = try predictor(z, mode: mode)
+        let zs = z.detached()
+        return ComparisonVectors(pairs: [(p.slice(axis: 0, 0..<n), zs.slice(axis: 0, n..<(2 * n))),
+                                         (p.slice(axis: 0, n..<(2 * n)), zs.slice(axis: 0, 0..<n))],
+                                 features: h.detached())
+    }
+
+    public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {
+        vectors.pairs.map { -0.5 * meanCosine($0.first, $0.second.detached()) }.reduce(Tensor(0), +)
+    }
+}

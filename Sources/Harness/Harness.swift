@@ -1,2 +1,0 @@
-import Contrastive
-import Evaluation
