@@ -42,16 +42,15 @@ reproduce-table: dataset
 	@echo "experiment harness (backdrop reproduce), which is not part of this version yet: see README."
 	@exit 2
 
-## Side-by-side benchmark: PyTorch first (if installed), then Backdrop, same machine, same run.
+## Side-by-side benchmark: for each row PyTorch runs, then Backdrop, each in its own process.
 bench: setup
 	$(SWIFT) build -c release --product backdrop-bench
 	@mkdir -p $(BENCH_OUT)
 	@if python3 -c 'import torch' 2>/dev/null; then \
-	  python3 scripts/torch_ref.py --json $(BENCH_OUT)/torch.json; \
-	  $(BIN)/backdrop-bench suite --torch-json $(BENCH_OUT)/torch.json --json-out $(BENCH_OUT)/backdrop.json; \
+	  $(BIN)/backdrop-bench suite --json-out $(BENCH_OUT)/bench.json $(BENCH_ARGS); \
 	else \
 	  echo "PyTorch is not installed (pip install torch): printing Backdrop's figures only"; \
-	  $(BIN)/backdrop-bench suite --json-out $(BENCH_OUT)/backdrop.json; \
+	  $(BIN)/backdrop-bench suite --torch-script '' --json-out $(BENCH_OUT)/bench.json $(BENCH_ARGS); \
 	fi
 
 parity: setup

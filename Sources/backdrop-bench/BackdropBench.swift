@@ -74,39 +74,72 @@ struct EvalFeatures: ParsableCommand {
 
 struct Suite: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the standard rows and, given torch_ref.py's --json output, print the ratio per row.")
+        abstract: "Backdrop and the PyTorch reference side by side, row by row, each in its own process.",
+        discussion: """
+        For every row the PyTorch script runs first, then Backdrop, each as a child process whose
+        peak resident memory is read from the kernel (wait4). Interleaving keeps both sides under the
+        same machine conditions; compare ratios, not absolute figures, across runs.
+        """)
     @Option(help: "w:res:batch training rows.") var configs = "32:32:256,32:32:128,16:32:256,32:64:128"
     @Option(help: "w:res:batch of the eval row ('' to skip).") var eval = "32:32:512"
-    @Option(help: "JSON written by `python3 scripts/torch_ref.py --json FILE` in the same session.") var torchJSON: String?
-    @Option(help: "Write our figures as JSON here.") var jsonOut: String?
+    @Option(help: "The PyTorch reference script ('' to run Backdrop alone).") var torchScript = "scripts/torch_ref.py"
+    @Option(help: "Python interpreter with torch installed.") var python = "python3"
+    @Option(help: "Write every figure as JSON here.") var jsonOut: String?
     @Option var warmup = 3
     @Option var steps = 10
     @Option var repeats = 3
 
+    struct Row: Codable {
+        var kind: String, w: Int, res: Int, batch: Int
+        var backdrop: BenchmarkResult
+        var backdropPeakRSSMegabytes: Double
+        var torchImagesPerSecond: Double?
+        var torchPeakRSSMegabytes: Double?
+    }
+
     func run() throws {
-        let p = BenchmarkProtocol(warmup: warmup, steps: steps, repeats: repeats)
-        let torch = try torchJSON.map { try TorchFigures(path: $0) }
-        var results: [BenchmarkResult] = []
-        for spec in configs.split(separator: ",") {
-            let v = spec.split(separator: ":").compactMap { Int($0) }
-            guard v.count == 3 else { throw ValidationError("--configs: '\(spec)' is not w:res:batch") }
-            results.append(try ReferenceBenchmarks.simclrStep(width: v[0], size: v[1], batch: v[2], protocol: p))
-            print(describe(results.last!))
+        var rows: [Row] = []
+        var specs: [(String, [Int])] = []
+        for spec in configs.split(separator: ",") { specs.append(("train", try parse(String(spec), "--configs"))) }
+        if !eval.isEmpty { specs.append(("eval", try parse(eval, "--eval"))) }
+        let me = CommandLine.arguments[0]
+        let timing = ["--warmup", "\(warmup)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
+        for (kind, v) in specs {
+            let row = "\(v[0]):\(v[1]):\(v[2])"
+            var torchIPS: Double?, torchRSS: Double?
+            if !torchScript.isEmpty {
+                let json = FileManager.default.temporaryDirectory.appendingPathComponent("torch-\(getpid())-\(kind)-\(row).json").path
+                let args = [torchScript, "--configs", kind == "train" ? row : "", "--eval", kind == "eval" ? row : "", "--json", json] + timing
+                let child = try ChildProcess.run(python, args)
+                guard child.status == 0 else { throw ValidationError("\(python) \(torchScript) failed for row \(row) (exit \(child.status)); is torch installed? (pip install torch)") }
+                let figures = try TorchFigures(path: json)
+                torchIPS = figures.imagesPerSecond(name: kind, w: v[0], res: v[1], batch: v[2])
+                torchRSS = child.peakRSSMegabytes
+                try? FileManager.default.removeItem(atPath: json)
+            }
+            let sub = kind == "train" ? "simclr-step" : "eval-features"
+            let child = try ChildProcess.run(me, [sub, "--width", "\(v[0])", "--size", "\(v[1])", "--batch", "\(v[2])", "--json"] + timing)
+            guard child.status == 0, let r = try? JSONDecoder().decode(BenchmarkResult.self, from: Data(child.output.utf8)) else {
+                throw ValidationError("backdrop-bench \(sub) failed for row \(row) (exit \(child.status)): \(child.output)")
+            }
+            rows.append(Row(kind: kind, w: v[0], res: v[1], batch: v[2], backdrop: r, backdropPeakRSSMegabytes: child.peakRSSMegabytes,
+                            torchImagesPerSecond: torchIPS, torchPeakRSSMegabytes: torchRSS))
+            let ratio = torchIPS.map { String(format: " = %.2f× PyTorch (%.1f images/s)", r.imagesPerSecond / $0, $0) } ?? ""
+            FileHandle.standardError.write(Data("\(kind) \(row): \(String(format: "%.1f", r.imagesPerSecond)) images/s\(ratio)\n".utf8))
         }
-        if !eval.isEmpty {
-            let v = eval.split(separator: ":").compactMap { Int($0) }
-            guard v.count == 3 else { throw ValidationError("--eval: '\(eval)' is not w:res:batch") }
-            results.append(try ReferenceBenchmarks.evalFeatures(width: v[0], size: v[1], batch: v[2], protocol: p))
-            print(describe(results.last!))
-        }
-        print("\n| row (w:px:batch) | Backdrop images/s | PyTorch images/s | ratio | Backdrop GFLOP/s | step ms | peak RSS MB |")
+        print("| row (w:px:batch) | Backdrop images/s | PyTorch images/s | ratio | Backdrop GFLOP/s | Backdrop peak MB | PyTorch peak MB |")
         print("|---|---|---|---|---|---|---|")
-        for r in results {
-            let t = torch?.imagesPerSecond(name: r.name, w: r.width, res: r.size, batch: r.batch)
-            let ratio = t.map { String(format: "%.2f×", r.imagesPerSecond / $0) } ?? "—"
-            print("| \(r.name) \(r.width):\(r.size):\(r.batch) | \(String(format: "%.1f", r.imagesPerSecond)) | \(t.map { String(format: "%.1f", $0) } ?? "—") | \(ratio) | \(String(format: "%.1f", r.gflops)) | \(String(format: "%.0f", r.stepMilliseconds)) | \(String(format: "%.0f", r.peakRSSMegabytes)) |")
+        for r in rows {
+            let f = { (x: Double?, fmt: String) in x.map { String(format: fmt, $0) } ?? "—" }
+            print("| \(r.kind) \(r.w):\(r.res):\(r.batch) | \(f(r.backdrop.imagesPerSecond, "%.1f")) | \(f(r.torchImagesPerSecond, "%.1f")) | \(f(r.torchImagesPerSecond.map { r.backdrop.imagesPerSecond / $0 }, "%.2f×")) | \(f(r.backdrop.gflops, "%.1f")) | \(f(r.backdropPeakRSSMegabytes, "%.0f")) | \(f(r.torchPeakRSSMegabytes, "%.0f")) |")
         }
-        if let jsonOut { try Data(try encodeJSON(results).utf8).write(to: URL(fileURLWithPath: jsonOut)) }
+        if let jsonOut { try Data(try encodeJSON(rows).utf8).write(to: URL(fileURLWithPath: jsonOut)) }
+    }
+
+    func parse(_ spec: String, _ option: String) throws -> [Int] {
+        let v = spec.split(separator: ":").compactMap { Int($0) }
+        guard v.count == 3, v.allSatisfy({ $0 > 0 }) else { throw ValidationError("\(option): '\(spec)' is not w:res:batch with positive integers") }
+        return v
     }
 }
 
@@ -116,11 +149,12 @@ struct TorchFigures {
     init(path: String) throws {
         guard let data = FileManager.default.contents(atPath: path),
               let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ValidationError("--torch-json: cannot read \(path) as torch_ref.py JSON output")
+            throw ValidationError("cannot read \(path) as torch_ref.py --json output")
         }
         train = obj["train"] as? [[String: Any]] ?? []
         eval = obj["eval"] as? [String: Any]
     }
+    /// Median images/s of the row, as the script reports it.
     func imagesPerSecond(name: String, w: Int, res: Int, batch: Int) -> Double? {
         let rows = name == "eval" ? (eval.map { [$0] } ?? []) : train
         guard let row = rows.first(where: { ($0["w"] as? Int) == w && ($0["res"] as? Int) == res && ($0["batch"] as? Int) == batch }),
