@@ -57,7 +57,7 @@ enum Vector {
     @inline(__always) static func affineReLU(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float) {
         var i = 0
         let av = V(repeating: a), bv = V(repeating: b), z = V()
-        while i + 8 <= n { store(pointwiseMax(load(x, i) * av + bv, z), y, i); i += 8 }
+        while i + 8 <= n { let v = load(x, i) * av + bv; store(v.replacing(with: z, where: v .< z), y, i); i += 8 }
         while i < n { y[i] = max(x[i] * a + b, 0); i += 1 }
     }
 
@@ -85,7 +85,7 @@ extension Vector {
         parallelRuns(n) { r in
             var i = r.lowerBound
             let z = V()
-            while i + 8 <= r.upperBound { store(pointwiseMax(load(x, i), z), y, i); i += 8 }
+            while i + 8 <= r.upperBound { let v = load(x, i); store(v.replacing(with: z, where: v .< z), y, i); i += 8 }
             while i < r.upperBound { y[i] = max(x[i], 0); i += 1 }
         }
     }
