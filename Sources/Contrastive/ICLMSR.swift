@@ -261,7 +261,6 @@ public final class ICLMSRStepper: TrainingStepper {
         let params = method.trainableParameters().map(\.parameter)
         let thetaNext = params.map(\.value)
         defer { for (p, v) in zip(params, thetaNext) { p.value = v } }
-        func assign(_ values: [Tensor]) { for (p, v) in zip(params, values) { p.value = v } }
 
         // θ and ∇θ L_enc(θ; Φ) of the virtual step.
         var theta = thetaT, g = gEnc
@@ -272,9 +271,22 @@ public final class ICLMSRStepper: TrainingStepper {
             g = theta.map { grads[$0] ?? .zeros($0.shape) }
         }
 
+        let (hyper, metrics) = try hypergradient(view1: view1, view2: view2, vectors: vectors, theta: theta, gradient: g, alpha: alpha)
+        if let hyper { try metaOptimizer.step(hyper, learningRate: metaLearningRate, allowMissingGradients: true) }
+        return metrics
+    }
+
+    /// The finite-difference hypergradient `∇Φ L_meta` for the virtual step `θ' = θ − α g`, keyed
+    /// by the current leaves of `regularizer.metaParameters()` (`nil` when `g' = 0`). Leaves the
+    /// encoder's parameters at the perturbed values; the caller restores them.
+    /// - Parameters: vectors: the iteration's forward pass (its target-side vectors are reused).
+    func hypergradient(view1: Tensor, view2: Tensor, vectors: ComparisonVectors, theta: [Tensor], gradient g: [Tensor],
+                       alpha: Float) throws -> (Gradients?, [String: Float]) {
+        let params = method.trainableParameters().map(\.parameter)
+        func assign(_ values: [Tensor]) { for (p, v) in zip(params, values) { p.value = v } }
+
         // θ' = θ − α g;  g' = ∇θ L_base(θ').
-        let thetaVirtual = withoutGradients { zip(theta, g).map { $0 - $1 * alpha } }
-        assign(thetaVirtual)
+        assign(withoutGradients { zip(theta, g).map { $0 - $1 * alpha } })
         let leaves = params.map(\.value)
         let virtual = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
         let metaLoss = method.baseLoss(virtual)
@@ -287,7 +299,7 @@ public final class ICLMSRStepper: TrainingStepper {
         var metrics: [String: Float] = ["loss_meta": metaLoss.item]
         guard norm > 0, norm.isFinite else {
             metrics["meta_grad_norm"] = 0
-            return metrics
+            return (nil, metrics)
         }
         let eps = options.fdRadius / norm
         metrics["fd_epsilon"] = eps
@@ -308,8 +320,7 @@ public final class ICLMSRStepper: TrainingStepper {
         var hyperNorm: Double = 0
         for p in metaParams { for x in (hyper[p.parameter.value]?.scalars ?? []) { hyperNorm += Double(x) * Double(x) } }
         metrics["meta_grad_norm"] = Float(hyperNorm.squareRoot())
-        try metaOptimizer.step(hyper, learningRate: metaLearningRate, allowMissingGradients: true)
-        return metrics
+        return (hyper, metrics)
     }
 
     public func stateTensors() -> [(name: String, tensor: Tensor)] {
