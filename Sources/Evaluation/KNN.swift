@@ -85,6 +85,6 @@ public struct KNNClassifier: Sendable {
         return EvaluationResult(evaluationProtocol: .knn, probeView: train.view, testView: test.view, split: test.split,
                                 top1: acc.top1, top5: acc.topK, topK: acc.k, n: test.count, trainCount: train.count,
                                 classCount: train.classCount, featureDimension: train.dimension,
-                                k: min(k, train.count), temperature: Double(temperature))
+                                k: min(k, train.count), temperature: Double("\(temperature)") ?? Double(temperature))
     }
 }

@@ -6,6 +6,6 @@ struct Backdrop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backdrop",
         abstract: "Contrastive learning on full images vs. foregrounds (ICL-MSR reproduction).",
-        subcommands: [DatasetCommand.self]
+        subcommands: [DatasetCommand.self, TrainCommand.self]
     )
 }

@@ -87,7 +87,7 @@ func separableFeatures(classes: Int, perClass: Int, dimension: Int, noise: Float
         let r = KNNClassifier(k: 50, temperature: 0.2).evaluate(train: bank, test: test)
         #expect(r.evaluationProtocol == .knn && r.probeView == "foreground" && r.testView == "mixed-random")
         #expect(r.k == 30)            // capped at the bank size
-        #expect(r.temperature == Double(Float(0.2)))
+        #expect(r.temperature == 0.2)   // the Float's shortest decimal, not 0.20000000298…
         #expect(r.n == 30 && r.topK == 3 && r.top1 == 1)
         let json = String(decoding: try! JSONEncoder().encode(r), as: UTF8.self)
         for key in ["\"protocol\":\"knn\"", "\"test_view\":\"mixed-random\"", "\"probe_view\":\"foreground\"", "\"top1\":1", "\"k\":30"] {
