@@ -1,48 +1,55 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Work partitioning for the heavy kernels.
 ///
-/// OpenBLAS is kept single-threaded (see `BLAS.configureOnce`) and parallelism is owned here: a
-/// kernel splits its work into `workerCount` contiguous ranges and runs them with
-/// `DispatchQueue.concurrentPerform`. On a 2-core machine this beats threaded BLAS on our GEMM
-/// shapes and never oversubscribes.
+/// OpenBLAS is kept single-threaded (see `BLAS.configureOnce`) and parallelism is owned here:
+/// `workerCount` threads (`DispatchQueue.concurrentPerform`) *claim* pieces of the work from a
+/// shared counter until none is left. Dynamic claiming matters on a shared 2-core machine: with a
+/// static half each, one preempted worker would make the other wait and halve the throughput.
 public enum Parallel {
     /// Number of worker threads used by kernels: the active processor count.
     public static let workerCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    /// Runs `body(range)` for `workerCount` (or fewer) contiguous slices of `0..<count`.
-    /// Small problems (`count * costPerItem < minimumWork`) run inline on the caller's thread.
-    @inline(__always)
-    public static func forEachChunk(_ count: Int, costPerItem: Int = 1, minimumWork: Int = 32_768,
-                                    _ body: (Range<Int>) -> Void) {
-        guard count > 0 else { return }
-        let workers = min(workerCount, count)
-        if workers <= 1 || count &* costPerItem < minimumWork {
-            body(0..<count)
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let lo = count * w / workers, hi = count * (w + 1) / workers
-                if lo < hi { body(lo..<hi) }
-            }
+    /// Hands out the indices `0..<count` once each, to whichever worker asks first.
+    final class WorkCounter: Sendable {
+        let next = Atomic<Int>(0)
+        let count: Int
+        init(_ count: Int) { self.count = count }
+        func claim() -> Int? {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            return i < count ? i : nil
         }
     }
 
-    /// Runs `body(worker, range)` on exactly `min(workerCount, count)` slices, passing the slice
-    /// index so callers can keep one scratch buffer per worker.
-    public static func forEachWorker(_ count: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
+    /// Runs `body(range)` over contiguous slices covering `0..<count`, in parallel when
+    /// `count · costPerItem ≥ minimumWork` (else inline on the caller's thread).
+    /// - Parameter pieces: how many slices to cut (default 4 per worker, for balance).
+    public static func forEachChunk(_ count: Int, costPerItem: Int = 1, minimumWork: Int = 32_768, pieces: Int? = nil,
+                                    _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
+        let slices = min(count, pieces ?? 4 * workerCount)
+        if workerCount <= 1 || slices <= 1 || count &* costPerItem < minimumWork {
+            body(0..<count)
+            return
+        }
+        forEachWorker(slices) { _, claim in
+            while let s = claim() { body((count * s / slices)..<(count * (s + 1) / slices)) }
+        }
+    }
+
+    /// Runs `body(worker, claim)` on up to `workerCount` threads; each calls `claim()` for the next
+    /// unclaimed index of `0..<count` until it returns `nil`. Per-worker scratch buffers are
+    /// allocated once at the top of `body`.
+    public static func forEachWorker(_ count: Int, _ body: (_ worker: Int, _ claim: () -> Int?) -> Void) {
+        guard count > 0 else { return }
+        let counter = WorkCounter(count)
         let workers = min(workerCount, count)
-        if workers <= 1 { body(0, 0..<count); return }
+        if workers <= 1 { body(0, counter.claim); return }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let lo = count * w / workers, hi = count * (w + 1) / workers
-                if lo < hi { body(w, lo..<hi) }
-            }
+            DispatchQueue.concurrentPerform(iterations: workers) { w in body(w, counter.claim) }
         }
     }
 }

@@ -168,11 +168,11 @@ extension Tensor {
                               _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
         nonisolated(unsafe) let (x, w, y, bias) = (x, w, y, bias)
-        Parallel.forEachWorker(g.chunkCount) { _, chunks in
+        Parallel.forEachWorker(g.chunkCount) { _, claim in
             let col = UnsafeMutablePointer<Float>.allocate(capacity: K * nb * hw)
             let tmp = nb > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: Co * nb * hw) : nil
             defer { col.deallocate(); tmp?.deallocate() }
-            for chunk in chunks {
+            while let chunk = claim() {
                 let images = (chunk * nb)..<min(g.batch, (chunk + 1) * nb)
                 let L = images.count * hw
                 ConvKernels.im2col(g, x, images: images, col)
@@ -200,11 +200,11 @@ extension Tensor {
         let dwPartials: [TensorStorage] = needWeight ? (0..<workers).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
         nonisolated(unsafe) let (xp, wp, dyp, dxp) = (x.pointer, weight.pointer, dy.pointer, dx?.storage.pointer)
         nonisolated(unsafe) let partials = dwPartials.map(\.pointer)
-        Parallel.forEachWorker(g.chunkCount) { worker, chunks in
+        Parallel.forEachWorker(g.chunkCount) { worker, claim in
             let col = UnsafeMutablePointer<Float>.allocate(capacity: K * nb * hw)
             let dyMat = nb > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: Co * nb * hw) : nil
             defer { col.deallocate(); dyMat?.deallocate() }
-            for chunk in chunks {
+            while let chunk = claim() {
                 let images = (chunk * nb)..<min(g.batch, (chunk + 1) * nb)
                 let L = images.count * hw
                 let dyChunk: UnsafePointer<Float>

@@ -31,7 +31,7 @@ extension Tensor {
             BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: pa, lda: lda, b: pb, ldb: ldb, c: pc, ldc: n)
             return
         }
-        Parallel.forEachChunk(m, costPerItem: n * k, minimumWork: 0) { rows in
+        Parallel.forEachChunk(m, costPerItem: n * k, minimumWork: 0, pieces: Parallel.workerCount) { rows in
             let aRow = ta ? pa + rows.lowerBound : pa + rows.lowerBound * lda
             BLAS.sgemm(transA: ta, transB: tb, m: rows.count, n: n, k: k, a: aRow, lda: lda,
                        b: pb, ldb: ldb, c: pc + rows.lowerBound * n, ldc: n)
