@@ -20,6 +20,8 @@ public struct LinearProbeRecipe: Codable, Sendable, Equatable {
     public var relativeTolerance: Double
     /// L-BFGS history length.
     public var history: Int
+    /// Whether the normalized features were standardized per dimension (see `LinearProbe`).
+    public var standardize: Bool
     /// Iterations actually run ("epochs" of a full-batch method).
     public var iterations: Int
     /// Whether the stopping rule (not the cap) ended training.
@@ -32,7 +34,7 @@ public struct LinearProbeRecipe: Codable, Sendable, Equatable {
     public var learningRate: String
 
     enum CodingKeys: String, CodingKey {
-        case optimizer, iterations, converged, history
+        case optimizer, iterations, converged, history, standardize
         case weightDecay = "weight_decay", maxIterations = "max_iterations"
         case gradientTolerance = "gradient_tolerance", relativeTolerance = "relative_tolerance"
         case finalObjective = "final_objective", trainTop1 = "train_top1", learningRate = "lr"

@@ -12,6 +12,14 @@ import TensorCore
 /// which. Logits and gradients run on BLAS (`Tensor.matmul`); the objective is accumulated in
 /// `Double`.
 ///
+/// With `standardize` (default) each dimension of `x̂` is first centred and scaled by its mean and
+/// standard deviation over the training features, and the penalty applies to the weights of those
+/// standardized inputs; the fitted model folds the affine map back (`W ← W/σ`, `b ← b − W·μ/σ`),
+/// so it is still a linear classifier of `x̂`. Why: contrastive features after a ReLU and L2
+/// normalization sit in a narrow cone (pairwise cosines ≈ 0.9), so the directions that separate
+/// classes have a tiny spread and a fixed `λ` would mostly measure that spread instead of the
+/// features' quality (a probe at λ = 1e-4 then underfits even its training set).
+///
 /// Why L-BFGS rather than SGD: on a few thousand images with D ≤ 512 one full-batch step costs two
 /// small GEMMs, so a few hundred quasi-Newton iterations reach the optimum in well under a second,
 /// with no learning-rate schedule to tune or report.
@@ -23,9 +31,11 @@ public struct LinearProbe: Sendable {
     public var gradientTolerance: Double
     public var relativeTolerance: Double
     public var history: Int
+    /// Standardize each dimension of the normalized features on the training set (see above).
+    public var standardize: Bool
 
     public init(weightDecay: Double = 1e-4, maxIterations: Int = 1000, gradientTolerance: Double = 1e-5,
-                relativeTolerance: Double = 1e-9, history: Int = 10) {
+                relativeTolerance: Double = 1e-9, history: Int = 10, standardize: Bool = true) {
         precondition(weightDecay >= 0 && weightDecay.isFinite, "LinearProbe: weightDecay must be ≥ 0, got \(weightDecay)")
         precondition(maxIterations >= 1, "LinearProbe: maxIterations must be ≥ 1")
         self.weightDecay = weightDecay
@@ -33,6 +43,7 @@ public struct LinearProbe: Sendable {
         self.gradientTolerance = gradientTolerance
         self.relativeTolerance = relativeTolerance
         self.history = history
+        self.standardize = standardize
     }
 
     /// A fitted probe.
@@ -71,7 +82,21 @@ public struct LinearProbe: Sendable {
                      "LinearProbe: features \(features.shape) do not match \(labels.count) labels")
         precondition(labels.allSatisfy { $0 >= 0 && $0 < c }, "LinearProbe: labels must lie in 0..<\(c)")
         let n = features.shape[0], d = features.shape[1]
-        let x = withoutGradients { features.l2Normalized(axis: 1) }
+        let normalized = withoutGradients { features.l2Normalized(axis: 1) }
+        // Per-dimension mean and std of the normalized training features (identity when off).
+        var mu = [Double](repeating: 0, count: d), sigma = [Double](repeating: 1, count: d)
+        if standardize {
+            let p = normalized.pointer
+            for j in 0..<d {
+                var s = 0.0, ss = 0.0
+                for i in 0..<n { let v = Double(p[i * d + j]); s += v; ss += v * v }
+                mu[j] = s / Double(n)
+                sigma[j] = max((ss / Double(n) - mu[j] * mu[j]).squareRoot(), 1e-6)
+            }
+        }
+        let x = standardize
+            ? Tensor(shape: [n, d], (0..<(n * d)).map { Float((Double(normalized.pointer[$0]) - mu[$0 % d]) / sigma[$0 % d]) })
+            : normalized
         let lambda = weightDecay
         let invN = 1 / Double(n)
 
@@ -109,12 +134,20 @@ public struct LinearProbe: Sendable {
         let solver = LBFGS(history: history, maxIterations: maxIterations,
                            gradientTolerance: gradientTolerance, relativeTolerance: relativeTolerance)
         let outcome = solver.minimize([Double](repeating: 0, count: c * d + c), evaluate)
-        let weight = Tensor(shape: [c, d], outcome.x[0..<(c * d)].map { Float($0) })
-        let bias = Tensor(shape: [c], outcome.x[(c * d)...].map { Float($0) })
+        // Fold the standardization into the model: W x̃ + b = (W/σ) x̂ + (b − Σ W μ/σ).
+        var w = Array(outcome.x[0..<(c * d)]), b = Array(outcome.x[(c * d)...])
+        for k in 0..<c {
+            for j in 0..<d {
+                w[k * d + j] /= sigma[j]
+                b[k] -= w[k * d + j] * mu[j]
+            }
+        }
+        let weight = Tensor(shape: [c, d], w.map { Float($0) })
+        let bias = Tensor(shape: [c], b.map { Float($0) })
         var model = Model(weight: weight, bias: bias,
                           recipe: LinearProbeRecipe(optimizer: "lbfgs", weightDecay: weightDecay, maxIterations: maxIterations,
                                                     gradientTolerance: gradientTolerance, relativeTolerance: relativeTolerance,
-                                                    history: history, iterations: outcome.iterations, converged: outcome.converged,
+                                                    history: history, standardize: standardize, iterations: outcome.iterations, converged: outcome.converged,
                                                     finalObjective: outcome.objective, trainTop1: 0, learningRate: "line-search"),
                           trainView: view, trainCount: n)
         model.recipe.trainTop1 = TopK.accuracy(scores: model.logits(features), labels: labels).top1

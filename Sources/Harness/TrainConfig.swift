@@ -156,10 +156,19 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         return out
     }
 
-    /// The configuration as canonical JSON (sorted keys); the checkpoint fingerprint.
+    /// The configuration as canonical JSON (sorted keys).
     public func canonicalJSON() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    /// What a checkpoint must match: the configuration without its evaluation options (which do
+    /// not affect training, so a finished run can be re-evaluated with other k, T or probe
+    /// settings from its checkpoint).
+    public func trainingFingerprint() -> String {
+        var c = self
+        c.evaluation = EvaluationSpec()
+        return c.canonicalJSON()
     }
 }

@@ -89,7 +89,7 @@ public enum TrainingCell {
         let checkpointURL = checkpointDirectory.map(checkpointURL(in:))
         let loop = try TrainingLoop(stepper: stepper, source: loader, schedule: schedule, epochs: resolved.epochs, sink: sink,
                                     progress: progress, checkpoint: checkpointURL.map { CheckpointPolicy(url: $0) },
-                                    configFingerprint: resolved.canonicalJSON())
+                                    configFingerprint: resolved.trainingFingerprint())
         var resumed = false
         if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
             try loop.restore(from: url)

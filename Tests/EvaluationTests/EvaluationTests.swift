@@ -114,7 +114,7 @@ func separableFeatures(classes: Int, perClass: Int, dimension: Int, noise: Float
         // gradient there is small by finite differences of the objective along random directions.
         var rng = TestRNG(seed: 5)
         let x = rng.tensor([60, 3]), y = (0..<60).map { $0 % 3 }
-        let probe = LinearProbe(weightDecay: 1e-2)
+        let probe = LinearProbe(weightDecay: 1e-2, standardize: false)
         let model = probe.fit(features: x, labels: y, classCount: 3)
         #expect(model.recipe.converged)
         let xn = x.l2Normalized(axis: 1)
@@ -131,6 +131,25 @@ func separableFeatures(classes: Int, perClass: Int, dimension: Int, noise: Float
             #expect(objective(wp, b) >= f0 - 1e-6 && objective(wm, b) >= f0 - 1e-6, "not a minimum along W[\(i)]")
         }
         #expect(abs(model.recipe.finalObjective - f0) < 1e-4)
+    }
+
+    @Test func standardizationIsFoldedIntoTheModel() {
+        // Features in a narrow cone (all cosines ≈ 1), classes told apart by small offsets.
+        var rng = TestRNG(seed: 9)
+        var values: [Float] = [], labels: [Int] = []
+        for i in 0..<120 {
+            let c = i % 3
+            for j in 0..<5 { values.append(10 + (j == c ? 0.3 : 0) + 0.05 * rng.uniform()) }
+            labels.append(c)
+        }
+        let x = Tensor(shape: [120, 5], values)
+        let plain = LinearProbe(standardize: false).fit(features: x, labels: labels, classCount: 3)
+        let standardized = LinearProbe().fit(features: x, labels: labels, classCount: 3)
+        #expect(standardized.recipe.standardize && !plain.recipe.standardize)
+        #expect(standardized.recipe.trainTop1 == 1)
+        // The folded model applies to raw features like the plain one.
+        let r = standardized.evaluate(FeatureSet(features: x, labels: labels, classCount: 3, view: "full", split: "test"))
+        #expect(r.top1 == 1 && r.probe?.standardize == true)
     }
 
     @Test func isDeterministic() {
