@@ -2,8 +2,16 @@ import Foundation
 import NN
 import TensorCore
 
-/// The options of ICL-MSR (every choice of our reconstruction is one of them; see the
-/// regularizer's documentation for which parts are the paper's).
+/// The options of ICL-MSR (every choice of our reconstruction is one of them).
+///
+/// From the paper: background strata as learnable "meta semantic" vectors, a backdoor
+/// adjustment with the prior P(b), a regularizer added to any CL method, trained by
+/// meta-learning. Backdrop's reconstruction (options here): the injection forms, `L_MSR` as the
+/// prior-weighted base loss, the learned-vs-uniform prior, `strataScale`, the one-step virtual
+/// update with α = `virtualLR`, the DARTS finite difference with radius `fdRadius`,
+/// `metaInterval`, the meta-optimizer (MetaMask's SGD 1e-3 / 0.9 / 5e-4) and `metaGradient`.
+/// Defaults: K 16, λ 1, learned prior, additive, σ 0.5, α = encoder lr, r 0.01, every step,
+/// SGD(1e-3, 0.9, 5e-4), shared gradient.
 public struct ICLMSROptions: Sendable, Equatable, Codable {
     /// How the prior over strata is formed.
     public enum Prior: String, Sendable, Codable, CaseIterable { case learned, uniform }
