@@ -38,21 +38,27 @@ struct Parity: ParsableCommand {
     }
 }
 
+/// The timing protocol shared by every benchmark command (the same as torch_ref.py's).
+struct TimingOptions: ParsableArguments {
+    @Option(help: "Untimed steps first.") var warmup = 3
+    @Option(help: "Timed steps per repeat.") var steps = 10
+    @Option(help: "Repeats; the median is reported.") var repeats = 3
+    var benchmarkProtocol: BenchmarkProtocol { .init(warmup: warmup, steps: steps, repeats: repeats) }
+    var arguments: [String] { ["--warmup", "\(warmup)", "--steps", "\(steps)", "--repeats", "\(repeats)"] }
+}
+
 struct SimCLRStepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "simclr-step", abstract: "Time the reference SimCLR training step.")
     @Option var width = 32
     @Option var size = 32
     @Option var batch = 256
-    @Option var warmup = 3
-    @Option var steps = 10
-    @Option var repeats = 3
+    @OptionGroup var timing: TimingOptions
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        let r = try ReferenceBenchmarks.simclrStep(width: width, size: size, batch: batch,
-                                                   protocol: .init(warmup: warmup, steps: steps, repeats: repeats),
+        let r = try ReferenceBenchmarks.simclrStep(width: width, size: size, batch: batch, protocol: timing.benchmarkProtocol,
                                                    progress: json ? nil : { print($0) })
-        if json { print(try encodeJSON(r)) } else { print(describe(r)) }
+        print(json ? try encodeJSON(r) : describe(r))
     }
 }
 
@@ -61,14 +67,12 @@ struct EvalFeatures: ParsableCommand {
     @Option var width = 32
     @Option var size = 32
     @Option var batch = 512
-    @Option var warmup = 3
-    @Option var steps = 10
-    @Option var repeats = 3
+    @OptionGroup var timing: TimingOptions
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        let r = try ReferenceBenchmarks.evalFeatures(width: width, size: size, batch: batch, protocol: .init(warmup: warmup, steps: steps, repeats: repeats))
-        if json { print(try encodeJSON(r)) } else { print(describe(r)) }
+        let r = try ReferenceBenchmarks.evalFeatures(width: width, size: size, batch: batch, protocol: timing.benchmarkProtocol)
+        print(json ? try encodeJSON(r) : describe(r))
     }
 }
 
@@ -85,9 +89,7 @@ struct Suite: ParsableCommand {
     @Option(help: "The PyTorch reference script ('' to run Backdrop alone).") var torchScript = "scripts/torch_ref.py"
     @Option(help: "Python interpreter with torch installed.") var python = "python3"
     @Option(help: "Write every figure as JSON here.") var jsonOut: String?
-    @Option var warmup = 3
-    @Option var steps = 10
-    @Option var repeats = 3
+    @OptionGroup var timing: TimingOptions
 
     struct Row: Codable {
         var kind: String, w: Int, res: Int, batch: Int
@@ -103,7 +105,7 @@ struct Suite: ParsableCommand {
         for spec in configs.split(separator: ",") { specs.append(("train", try parse(String(spec), "--configs"))) }
         if !eval.isEmpty { specs.append(("eval", try parse(eval, "--eval"))) }
         let me = CommandLine.arguments[0]
-        let timing = ["--warmup", "\(warmup)", "--steps", "\(steps)", "--repeats", "\(repeats)"]
+        let timing = self.timing.arguments
         for (kind, v) in specs {
             let row = "\(v[0]):\(v[1]):\(v[2])"
             var torchIPS: Double?, torchRSS: Double?

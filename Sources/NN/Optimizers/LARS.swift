@@ -123,20 +123,7 @@ public final class LARS: Optimizer {
         }
     }
 
-    public func stateTensors() -> [(name: String, tensor: Tensor)] {
-        parameters.compactMap { p in buffers[p.name].map { ("momentum_buffer.\(p.name)", $0) } }
-    }
+    public func stateTensors() -> [(name: String, tensor: Tensor)] { momentumStateTensors(buffers) }
 
-    public func loadStateTensors(_ tensors: [String: Tensor]) throws {
-        let byName = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0) })
-        var loaded: [String: Tensor] = [:]
-        for (key, t) in tensors {
-            guard key.hasPrefix("momentum_buffer."), let p = byName[String(key.dropFirst("momentum_buffer.".count))] else {
-                throw OptimizerError.unknownStateKey(key)
-            }
-            guard t.shape == p.parameter.shape else { throw OptimizerError.stateShape(key: key, expected: p.parameter.shape, actual: t.shape) }
-            loaded[p.name] = t.detached()
-        }
-        buffers = loaded
-    }
+    public func loadStateTensors(_ tensors: [String: Tensor]) throws { buffers = try loadMomentumBuffers(tensors) }
 }

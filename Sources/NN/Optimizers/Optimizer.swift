@@ -67,6 +67,25 @@ extension Optimizer {
         return g
     }
 
+    /// Momentum buffers as checkpoint state: `momentum_buffer.<parameter name>` (SGD, LARS).
+    func momentumStateTensors(_ buffers: [String: Tensor]) -> [(name: String, tensor: Tensor)] {
+        parameters.compactMap { p in buffers[p.name].map { ("momentum_buffer.\(p.name)", $0) } }
+    }
+
+    /// Validates and decodes state written by `momentumStateTensors`, keyed by parameter name.
+    func loadMomentumBuffers(_ tensors: [String: Tensor]) throws -> [String: Tensor] {
+        let byName = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0) })
+        var loaded: [String: Tensor] = [:]
+        for (key, t) in tensors {
+            guard key.hasPrefix("momentum_buffer."), let p = byName[String(key.dropFirst("momentum_buffer.".count))] else {
+                throw OptimizerError.unknownStateKey(key)
+            }
+            guard t.shape == p.parameter.shape else { throw OptimizerError.stateShape(key: key, expected: p.parameter.shape, actual: t.shape) }
+            loaded[p.name] = t.detached()
+        }
+        return loaded
+    }
+
     /// Applies `update(param, grad)` in place to the parameter's elements.
     func updateInPlace(_ p: NamedParameter, _ update: (UnsafeMutableBufferPointer<Float>) -> Void) {
         var v = p.parameter.value

@@ -1,7 +1,7 @@
 import TensorCore
 
-/// Stochastic gradient descent with momentum, dampening, Nesterov and decoupled-by-selector
-/// weight decay, exactly as `torch.optim.SGD`:
+/// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (added to
+/// the gradient; a selector can exclude parameters), exactly as `torch.optim.SGD`:
 ///
 ///     g ← ∇ + λ·p            (λ = 0 for parameters the exclusion selector picks)
 ///     b ← g on the first step, else μ·b + (1 − dampening)·g
@@ -54,20 +54,7 @@ public final class SGD: Optimizer {
         }
     }
 
-    public func stateTensors() -> [(name: String, tensor: Tensor)] {
-        parameters.compactMap { p in buffers[p.name].map { ("momentum_buffer.\(p.name)", $0) } }
-    }
+    public func stateTensors() -> [(name: String, tensor: Tensor)] { momentumStateTensors(buffers) }
 
-    public func loadStateTensors(_ tensors: [String: Tensor]) throws {
-        let byName = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0) })
-        var loaded: [String: Tensor] = [:]
-        for (key, t) in tensors {
-            guard key.hasPrefix("momentum_buffer."), let p = byName[String(key.dropFirst("momentum_buffer.".count))] else {
-                throw OptimizerError.unknownStateKey(key)
-            }
-            guard t.shape == p.parameter.shape else { throw OptimizerError.stateShape(key: key, expected: p.parameter.shape, actual: t.shape) }
-            loaded[p.name] = t
-        }
-        buffers = loaded
-    }
+    public func loadStateTensors(_ tensors: [String: Tensor]) throws { buffers = try loadMomentumBuffers(tensors) }
 }
