@@ -27,7 +27,7 @@ let package = Package(
         ),
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimizedInDebug),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimizedInDebug),
-        .target(name: "ReferenceWorkloads", dependencies: ["NN"], swiftSettings: optimizedInDebug),
+        
         .systemLibrary(
             name: "CPNG",
             pkgConfig: "libpng",
@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "ImageData", dependencies: ["CPNG", "TensorCore"], swiftSettings: optimizedInDebug),
         .target(name: "Contrastive", dependencies: ["NN"], swiftSettings: optimizedInDebug),
         .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
+        .target(name: "ReferenceWorkloads", dependencies: ["Contrastive", "NN"], swiftSettings: optimizedInDebug),
         .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN"], swiftSettings: optimizedInDebug),
         .executableTarget(
             name: "backdrop",

@@ -1,3 +1,4 @@
+import Contrastive
 import NN
 import TensorCore
 
@@ -30,28 +31,8 @@ public final class SimCLRReference: Module {
     public var children: [(String, any Module)] { [("backbone", backbone), ("projector", projector)] }
 }
 
-/// NT-Xent (normalized temperature-scaled cross-entropy), SimCLR's loss.
-///
-/// `z = L2-normalize(cat(z1, z2))` `[2N, d]`; logits `z zᵀ / T` with the diagonal set to −∞;
-/// the positive of row i is row (i + N) mod 2N; the loss is the mean cross-entropy over 2N rows.
-/// - Parameters: z1, z2: `[N, d]` projections of the two views. Returns a scalar.
-///
-/// References: Chen et al., "A Simple Framework for Contrastive Learning of Visual
-/// Representations", ICML 2020.
-public func ntXentLoss(_ z1: Tensor, _ z2: Tensor, temperature: Float) -> Tensor {
-    precondition(z1.shape == z2.shape && z1.rank == 2, "ntXentLoss: views must both be [N, d], got \(z1.shape) and \(z2.shape)")
-    let n = z1.shape[0]
-    let z = Tensor.concat([z1, z2], axis: 0).l2Normalized(axis: 1)
-    let logits = Tensor.matmul(z, z, transposeB: true) * (1 / temperature)
-    var eye = [Float](repeating: 0, count: 4 * n * n)
-    for i in 0..<(2 * n) { eye[i * 2 * n + i] = 1 }
-    let masked = logits.maskedFill(Tensor(shape: [2 * n, 2 * n], eye), with: -.infinity)
-    let targets = (0..<(2 * n)).map { ($0 + n) % (2 * n) }
-    return masked.crossEntropy(targets: targets)
-}
-
 /// One SimCLR training step of the reference workload (both views in one forward, so batch norm
-/// sees 2N samples), returning the loss and the gradients of every parameter.
+/// sees 2N samples; `Contrastive.ntXentLoss`), returning the loss and the gradients of every parameter.
 public struct SimCLRStep {
     public let loss: Tensor
     public let features: Tensor
