@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// End-to-end tests of the built executables (`swift build --build-tests` builds them next to the
+/// test bundle).
+enum Executables {
+    /// The folder holding the test bundle and the products of the same build.
+    static let productsDirectory: URL = {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.pathComponents.count > 1 && !FileManager.default.fileExists(atPath: url.appendingPathComponent("backdrop").path) {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }()
+
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    static func run(_ name: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent(name)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func temporaryDirectory(_ name: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("backdrop-cli-\(name)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+@Suite(.serialized) struct DatasetCommandTests {
+    @Test func generateThenCheckIsCleanAndDeterministic() throws {
+        let a = Executables.temporaryDirectory("a"), b = Executables.temporaryDirectory("b")
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        for dir in [a, b] {
+            let r = try Executables.run("backdrop", ["dataset", "generate", "--out", dir.path, "--classes", "3",
+                                                     "--per-class", "4", "--test-per-class", "2", "--seed", "7"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let file = "train/images/" + (try FileManager.default.contentsOfDirectory(atPath: a.appendingPathComponent("train/images").path).sorted()[0])
+        let names = try FileManager.default.contentsOfDirectory(atPath: a.appendingPathComponent(file).path).sorted()
+        #expect(names.count == 4)
+        for n in names {
+            #expect(FileManager.default.contents(atPath: a.appendingPathComponent(file + "/" + n).path)
+                    == FileManager.default.contents(atPath: b.appendingPathComponent(file + "/" + n).path))
+        }
+        let check = try Executables.run("backdrop", ["dataset", "check", a.path])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+
+    @Test func checkNamesACorruptFileAndFails() throws {
+        let dir = Executables.temporaryDirectory("corrupt")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try Executables.run("backdrop", ["dataset", "generate", "--out", dir.path, "--classes", "2", "--per-class", "2", "--test-per-class", "1"])
+        let classDir = dir.appendingPathComponent("test/images")
+        let cls = try FileManager.default.contentsOfDirectory(atPath: classDir.path).sorted()[0]
+        let image = try FileManager.default.contentsOfDirectory(atPath: classDir.appendingPathComponent(cls).path).sorted()[0]
+        let url = classDir.appendingPathComponent(cls).appendingPathComponent(image)
+        try Data(try Data(contentsOf: url).prefix(40)).write(to: url)   // truncated PNG
+        let r = try Executables.run("backdrop", ["dataset", "check", dir.path])
+        #expect(r.status != 0)
+        #expect((r.stdout + r.stderr).contains(image))
+    }
+
+    @Test func unknownOptionIsAUsageError() throws {
+        let r = try Executables.run("backdrop", ["dataset", "generate", "--out", "/tmp/x", "--colour", "red"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("--colour"))
+    }
+}
+
+@Suite struct BenchCommandTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../ReferenceWorkloadsTests/Fixtures/parity-default").standardized
+
+    @Test func parityPassesOnTheCommittedDump() throws {
+        let r = try Executables.run("backdrop-bench", ["parity", Self.fixture.path, "--quiet"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("161/161 tensors within tolerance"))
+    }
+
+    @Test func parityFailsWithATighterToleranceThanFloat32Allows() throws {
+        let r = try Executables.run("backdrop-bench", ["parity", Self.fixture.path, "--quiet", "--rel-tolerance", "1e-9", "--abs-tolerance", "0"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains(" NO"))
+    }
+
+    @Test func parityOnAMissingDumpSaysHowToMakeOne() throws {
+        let r = try Executables.run("backdrop-bench", ["parity", "/nonexistent/dump"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("torch_ref.py --dump"))
+    }
+
+    @Test func simclrStepPrintsJSONFigures() throws {
+        let r = try Executables.run("backdrop-bench", ["simclr-step", "--width", "4", "--size", "8", "--batch", "4",
+                                                       "--warmup", "0", "--steps", "1", "--repeats", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        for key in ["images_per_s", "step_ms", "gflops", "peak_rss_mb"] { #expect(obj?[key] is Double, "missing \(key)") }
+    }
+}
