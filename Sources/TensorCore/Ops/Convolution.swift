@@ -77,20 +77,33 @@ enum ConvKernels {
         } } }
     }
 
-    /// Adds the columns of `col` `[patchSize, images.count · outPlane]` back into `dx` (which must
-    /// be zero or hold a partial sum for these images).
+    /// A square "same" convolution (stride 1, k = 2·padding + 1): its centre tap maps every output
+    /// pixel onto the input pixel at the same place, so `col2im` can *write* that tap and need not
+    /// start from a zeroed gradient.
+    static func centreTapCoversInput(_ g: Conv2dGeometry) -> Bool {
+        g.stride == 1 && g.kernelH == 2 * g.padding + 1 && g.kernelW == 2 * g.padding + 1
+    }
+
+    /// Adds the columns of `col` `[patchSize, images.count · outPlane]` back into `dx`, which must
+    /// be zero for these images — except when `centreTapCoversInput(g)`: then the centre tap is
+    /// written first and `dx` may hold anything.
     /// `col` is scratch: the shiftable fast path zeroes its padding entries before a block add.
     static func col2im(_ g: Conv2dGeometry, _ col: UnsafeMutablePointer<Float>, images: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
         let hw = g.outPlane, ld = images.count * hw
         if isShiftable(g) {
             let (H, W, p) = (g.height, g.width, g.padding)
-            for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+            let writeCentre = centreTapCoversInput(g)
+            // Centre tap first, so that it can overwrite whatever `dx` held.
+            let taps = [(p, p)].filter { _ in writeCentre }
+                + (0..<g.kernelH).flatMap { i in (0..<g.kernelW).map { (i, $0) } }.filter { !writeCentre || $0 != (p, p) }
+            for c in 0..<g.inChannels { for (i, j) in taps {
                 let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
                 let (oy, ox) = validRange(g, i, j)
                 guard !oy.isEmpty, !ox.isEmpty else { continue }
                 let shift = (i - p) * W + (j - p)
                 for (bi, b) in images.enumerated() {
                     let plane = dx + (b * g.inChannels + c) * H * W, src = row + bi * hw
+                    if writeCentre && i == p && j == p { plane.update(from: src, count: H * W); continue }
                     if ox.lowerBound > 0 || ox.upperBound < W {
                         for r in oy {
                             (src + r * W).update(repeating: 0, count: ox.lowerBound)
@@ -100,7 +113,7 @@ enum ConvKernels {
                     let start = oy.lowerBound * W + ox.lowerBound, end = (oy.upperBound - 1) * W + ox.upperBound
                     Vector.accumulate(src + start, into: plane + start + shift, end - start)
                 }
-            } } }
+            } }
             return
         }
         let (H, W, Ho, Wo, s, p) = (g.height, g.width, g.outHeight, g.outWidth, g.stride, g.padding)
@@ -195,7 +208,7 @@ extension Tensor {
     static func conv2dBackward(_ g: Conv2dGeometry, x: Tensor, weight: Tensor, dy: Tensor,
                                needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
-        let dx: Tensor? = needInput ? Tensor.zeros(x.shape) : nil
+        let dx: Tensor? = needInput ? (ConvKernels.centreTapCoversInput(g) ? Tensor.uninitialized(x.shape) : Tensor.zeros(x.shape)) : nil
         let workers = min(Parallel.workerCount, g.chunkCount)
         let dwPartials: [TensorStorage] = needWeight ? (0..<workers).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
         nonisolated(unsafe) let (xp, wp, dyp, dxp) = (x.pointer, weight.pointer, dy.pointer, dx?.storage.pointer)
