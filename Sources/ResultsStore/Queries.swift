@@ -1,0 +1,200 @@
+import Foundation
+import GRDB
+
+extension ResultsStore {
+    // MARK: Experiments
+
+    /// All experiments, oldest first.
+    public func experiments() throws -> [Experiment] {
+        try writer.read { db in try Experiment.fetchAll(db, sql: "SELECT * FROM experiments ORDER BY id") }
+    }
+
+    /// The most recently created experiment called `name`, or nil.
+    public func experiment(named name: String) throws -> Experiment? {
+        try writer.read { db in
+            try Experiment.fetchOne(db, sql: "SELECT * FROM experiments WHERE name = ? ORDER BY id DESC LIMIT 1",
+                                    arguments: [name])
+        }
+    }
+
+    /// The experiment with this id, or nil.
+    public func experiment(id: Int64) throws -> Experiment? {
+        try writer.read { db in try Experiment.fetchOne(db, sql: "SELECT * FROM experiments WHERE id = ?", arguments: [id]) }
+    }
+
+    /// The experiment called `name` (latest of that name), or the most recent experiment when
+    /// `name` is nil.
+    ///
+    /// - Throws: ``ResultsStoreError/unknownExperiment(_:known:)`` naming the known experiments.
+    public func resolveExperiment(_ name: String?) throws -> Experiment {
+        let all = try experiments()
+        let found = name.map { n in all.last(where: { $0.name == n }) } ?? all.last
+        guard let experiment = found else {
+            var names: [String] = []
+            for e in all where !names.contains(e.name) { names.append(e.name) }
+            throw ResultsStoreError.unknownExperiment(name ?? "(latest)", known: names)
+        }
+        return experiment
+    }
+
+    // MARK: Runs
+
+    /// The runs of an experiment in creation order.
+    public func runs(experimentID: Int64) throws -> [Run] {
+        try writer.read { db in
+            try Run.fetchAll(db, sql: "SELECT * FROM runs WHERE experiment_id = ? ORDER BY id", arguments: [experimentID])
+        }
+    }
+
+    /// One run by id.
+    public func run(id: Int64) throws -> Run? {
+        try writer.read { db in try Run.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]) }
+    }
+
+    /// One run by its cell key.
+    public func run(experimentID: Int64, cellKey: String) throws -> Run? {
+        try writer.read { db in try fetchRun(db, experimentID: experimentID, cellKey: cellKey) }
+    }
+
+    /// The finished cells of an experiment: cell key → config SHA-256. A runner skips a cell
+    /// whose key is here with the same config hash.
+    public func finishedCells(experimentID: Int64) throws -> [String: String] {
+        try writer.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT cell_key, config_sha256 FROM runs WHERE experiment_id = ? AND status = 'finished'",
+                                        arguments: [experimentID])
+            var result: [String: String] = [:]
+            for row in rows { result[row["cell_key"]] = row["config_sha256"] }
+            return result
+        }
+    }
+
+    /// The resolved options of a run (`params`).
+    public func params(runID: Int64) throws -> [String: String] {
+        try writer.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM params WHERE run_id = ?", arguments: [runID])
+            var result: [String: String] = [:]
+            for row in rows { result[row["key"]] = row["value"] }
+            return result
+        }
+    }
+
+    // MARK: Metrics, evaluations, checkpoints
+
+    /// The values of one metric of a run, by step.
+    public func metrics(runID: Int64, key: String) throws -> [Metric] {
+        try writer.read { db in
+            try Metric.fetchAll(db, sql: "SELECT * FROM metrics WHERE run_id = ? AND key = ? ORDER BY step",
+                                arguments: [runID, key])
+        }
+    }
+
+    /// The distinct metric keys of a run, sorted.
+    public func metricKeys(runID: Int64) throws -> [String] {
+        try writer.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key", arguments: [runID])
+        }
+    }
+
+    /// One metric of every run of an experiment: run id → values by step.
+    public func metricSeries(experimentID: Int64, key: String) throws -> [Int64: [Metric]] {
+        try writer.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT m.* FROM metrics m JOIN runs r ON r.id = m.run_id
+                WHERE r.experiment_id = ? AND m.key = ? ORDER BY m.run_id, m.step
+                """, arguments: [experimentID, key])
+            var result: [Int64: [Metric]] = [:]
+            for row in rows { result[row["run_id"], default: []].append(try Metric(row: row)) }
+            return result
+        }
+    }
+
+    /// The evaluations of a run, ordered by protocol, probe view, test view.
+    public func evaluations(runID: Int64) throws -> [Evaluation] {
+        try writer.read { db in
+            try Evaluation.fetchAll(db, sql: "SELECT * FROM evaluations WHERE run_id = ? ORDER BY protocol, probe_view, test_view, split",
+                                    arguments: [runID])
+        }
+    }
+
+    /// The checkpoint with the highest epoch of a run (the resume point), or nil.
+    public func latestCheckpoint(runID: Int64) throws -> Checkpoint? {
+        try writer.read { db in
+            try Checkpoint.fetchOne(db, sql: "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY epoch DESC LIMIT 1",
+                                    arguments: [runID])
+        }
+    }
+
+    /// Every checkpoint of a run, by epoch.
+    public func checkpoints(runID: Int64) throws -> [Checkpoint] {
+        try writer.read { db in
+            try Checkpoint.fetchAll(db, sql: "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY epoch", arguments: [runID])
+        }
+    }
+
+    // MARK: The matrix
+
+    /// The evaluations of the experiment's finished runs in one probe series (the
+    /// `matrix_series` view), ordered by method, train view, regularizer, seed, protocol, test view.
+    ///
+    /// - Parameters:
+    ///   - experimentID: The experiment.
+    ///   - probe: `.trainView` (default protocol) or `.sameAsTest`.
+    ///   - split: The evaluated split (default `test`).
+    public func matrixRows(experimentID: Int64, probe: ProbeSeries = .trainView, split: String = "test") throws -> [MatrixRow] {
+        try writer.read { db in
+            try MatrixRow.fetchAll(db, sql: """
+                SELECT * FROM matrix_series WHERE experiment_id = ? AND probe = ? AND split = ?
+                ORDER BY method, train_view, regularizer, seed, protocol, test_view
+                """, arguments: [experimentID, probe.rawValue, split])
+        }
+    }
+
+    /// Mean, sample standard deviation and n over seeds of every (dataset, method, train view,
+    /// regularizer, protocol, test view) group of ``matrixRows(experimentID:probe:split:)``.
+    public func matrixSummary(experimentID: Int64, probe: ProbeSeries = .trainView, split: String = "test") throws -> [MatrixSummaryRow] {
+        let rows = try matrixRows(experimentID: experimentID, probe: probe, split: split)
+        struct Key: Hashable { var dataset, method, trainView, regularizer, protocolName, testView: String }
+        var groups: [Key: [MatrixRow]] = [:]
+        var order: [Key] = []
+        for row in rows {
+            let key = Key(dataset: row.cell.dataset, method: row.cell.method, trainView: row.cell.trainView,
+                          regularizer: row.cell.regularizer, protocolName: row.protocolName, testView: row.testView)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(row)
+        }
+        return order.map { key in
+            let group = groups[key]!
+            return MatrixSummaryRow(dataset: key.dataset, method: key.method, trainView: key.trainView,
+                                    regularizer: key.regularizer, protocolName: key.protocolName, testView: key.testView,
+                                    split: split, n: group.count,
+                                    top1Mean: Self.mean(group.map(\.top1)), top1Std: Self.sampleStd(group.map(\.top1)),
+                                    top5Mean: Self.mean(group.map(\.top5)), top5Std: Self.sampleStd(group.map(\.top5)))
+        }
+    }
+
+    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+
+    static func sampleStd(_ xs: [Double]) -> Double? {
+        guard xs.count > 1 else { return nil }
+        let m = mean(xs)
+        return (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
+    }
+
+    // MARK: Integrity
+
+    /// A SHA-256 over every row of every table (in a stable order), for checking that an
+    /// operation changed nothing.
+    public func contentChecksum() throws -> String {
+        try writer.read { db in
+            var hasher = SHA256()
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            for table in tables {
+                hasher.update(Array("table \(table)\n".utf8))
+                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table.quotedDatabaseIdentifier)")
+                let lines = rows.map { row in row.databaseValues.map { $0.description }.joined(separator: "\u{1F}") + "\n" }
+                for line in lines.sorted() { hasher.update(Array(line.utf8)) }
+            }
+            return hasher.finalizeHex()
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import GRDB
+
+/// The results database schema as a list of frozen, numbered migrations.
+///
+/// A migration is never edited once it has shipped: a schema change is a new migration appended
+/// to the list (`"v3"`, …). Migrations use string table and column names only, never the
+/// record types, so that they keep meaning what they meant when they were written.
+///
+/// - `v1`: the six tables (`experiments`, `runs`, `params`, `metrics`, `evaluations`,
+///   `checkpoints`) and their indexes.
+/// - `v2`: the canonical views of the matrix (`matrix_cells`, `matrix_series`, `matrix_summary`,
+///   `cell_gaps`). Views live in their own migrations so a later version can replace them
+///   (`DROP VIEW` + `CREATE VIEW`) without touching data.
+///
+/// Timestamps are `REAL` seconds since the Unix epoch (`datetime(started_at, 'unixepoch')` shows
+/// them); booleans are `INTEGER` 0/1; JSON columns are `TEXT` holding a JSON object.
+enum Schema {
+    /// Identifiers of every migration, oldest first.
+    static let migrationIdentifiers = ["v1", "v2"]
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: v1)
+        }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: v2)
+        }
+        return migrator
+    }
+
+    static let v1 = """
+        CREATE TABLE experiments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            spec_path TEXT NOT NULL DEFAULT '',
+            spec_sha256 TEXT NOT NULL,
+            spec_text TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            UNIQUE (name, spec_sha256)
+        );
+        CREATE INDEX experiments_name ON experiments(name);
+
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            cell_key TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            train_view TEXT NOT NULL,
+            method TEXT NOT NULL,
+            regularizer TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'finished', 'failed')),
+            config_json TEXT NOT NULL,
+            config_sha256 TEXT NOT NULL,
+            git_commit TEXT,
+            git_dirty INTEGER,
+            dataset_sha256 TEXT,
+            host TEXT,
+            versions_json TEXT NOT NULL DEFAULT '{}',
+            owner_host TEXT,
+            owner_pid INTEGER,
+            owner_token TEXT,
+            heartbeat_at REAL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            started_at REAL,
+            finished_at REAL,
+            error TEXT,
+            bad_samples INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (experiment_id, cell_key)
+        );
+        CREATE INDEX runs_experiment_status ON runs(experiment_id, status);
+
+        CREATE TABLE params (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (run_id, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE metrics (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            value REAL,
+            wall_time REAL NOT NULL,
+            UNIQUE (run_id, key, step)
+        );
+
+        CREATE TABLE evaluations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            protocol TEXT NOT NULL,
+            probe_view TEXT NOT NULL,
+            test_view TEXT NOT NULL,
+            split TEXT NOT NULL,
+            top1 REAL NOT NULL,
+            top5 REAL NOT NULL,
+            top_k INTEGER NOT NULL DEFAULT 5,
+            n INTEGER NOT NULL,
+            train_count INTEGER,
+            class_count INTEGER,
+            feature_dimension INTEGER,
+            k INTEGER,
+            temperature REAL,
+            feature_source TEXT NOT NULL,
+            protocol_params TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            UNIQUE (run_id, protocol, probe_view, test_view, split)
+        );
+        CREATE INDEX evaluations_test_view ON evaluations(protocol, test_view);
+
+        CREATE TABLE checkpoints (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            epoch INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (run_id, epoch)
+        );
+        """
+
+    static let v2 = """
+        CREATE VIEW matrix_cells AS
+        SELECT e.id AS experiment_id, e.name AS experiment, r.id AS run_id, r.cell_key, r.dataset,
+               r.train_view, r.method, r.regularizer, r.seed,
+               v.protocol, v.probe_view, v.test_view, v.split, v.top1, v.top5, v.top_k, v.n,
+               v.k, v.temperature, v.feature_source, v.protocol_params
+        FROM evaluations v
+        JOIN runs r ON r.id = v.run_id
+        JOIN experiments e ON e.id = r.experiment_id
+        WHERE r.status = 'finished';
+
+        CREATE VIEW matrix_series AS
+        SELECT *, 'train-view' AS probe FROM matrix_cells WHERE probe_view = train_view
+        UNION ALL
+        SELECT *, 'same-as-test' AS probe FROM matrix_cells WHERE probe_view = test_view;
+
+        CREATE VIEW matrix_summary AS
+        SELECT experiment_id, experiment, dataset, method, train_view, regularizer, protocol, probe,
+               split, test_view,
+               COUNT(*) AS n_seeds,
+               AVG(top1) AS top1_mean,
+               CASE WHEN COUNT(*) > 1
+                    THEN (SUM(top1 * top1) - SUM(top1) * SUM(top1) / COUNT(*)) / (COUNT(*) - 1) END AS top1_var,
+               AVG(top5) AS top5_mean,
+               CASE WHEN COUNT(*) > 1
+                    THEN (SUM(top5 * top5) - SUM(top5) * SUM(top5) / COUNT(*)) / (COUNT(*) - 1) END AS top5_var
+        FROM matrix_series
+        GROUP BY experiment_id, dataset, method, train_view, regularizer, protocol, probe, split, test_view;
+
+        CREATE VIEW cell_gaps AS
+        SELECT experiment_id, experiment, run_id, cell_key, dataset, method, train_view, regularizer, seed,
+               protocol, probe, split,
+               MAX(CASE WHEN test_view = 'full' THEN top1 END) AS full_top1,
+               MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS foreground_top1,
+               MAX(CASE WHEN test_view = 'only-background' THEN top1 END) AS only_background_top1,
+               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END) AS mixed_same_top1,
+               MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS mixed_random_top1,
+               MAX(CASE WHEN test_view = 'full' THEN top1 END)
+                 - MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS fg_gap,
+               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END)
+                 - MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS bg_gap
+        FROM matrix_series
+        GROUP BY run_id, protocol, probe, split;
+        """
+}
