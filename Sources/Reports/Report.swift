@@ -1,0 +1,233 @@
+import Foundation
+import ResultsStore
+
+/// What a report shows and how.
+public struct ReportOptions: Sendable {
+    /// The probe series of the matrix (default: probe fitted on the cell's train view).
+    public var probe: ProbeSeries
+    /// The evaluated split.
+    public var split: String
+    /// The regularizer the others are compared with (paired per seed).
+    public var baseline: String
+    /// The metric drawn as training curves.
+    public var lossKey: String
+    /// Curves are averaged into at most this many points.
+    public var maxCurvePoints: Int
+    /// Two-sided confidence level of the paired-delta intervals.
+    public var confidenceLevel: Double
+
+    public init(probe: ProbeSeries = .trainView, split: String = "test", baseline: String = "none",
+                lossKey: String = "loss", maxCurvePoints: Int = 200, confidenceLevel: Double = 0.95) {
+        self.probe = probe
+        self.split = split
+        self.baseline = baseline
+        self.lossKey = lossKey
+        self.maxCurvePoints = maxCurvePoints
+        self.confidenceLevel = confidenceLevel
+    }
+}
+
+/// The accuracy a table cell aggregates.
+public enum Measure: String, Sendable, CaseIterable {
+    case top1, top5
+}
+
+/// A derived per-seed figure of a row of the matrix.
+public enum Gap: String, Sendable, CaseIterable {
+    /// acc(full) − acc(foreground).
+    case fg = "fg-gap"
+    /// acc(mixed-same) − acc(mixed-random) (ImageNet-9's BG-gap).
+    case bg = "bg-gap"
+    /// acc(only-background).
+    case onlyBackground = "only-bg acc"
+}
+
+/// One row of the paired-effect table: `treatment − baseline` of one figure, paired by seed.
+public struct EffectRow: Sendable, Equatable {
+    public var method: String
+    public var trainView: String
+    public var treatment: String
+    /// A test view, or a gap name (`fg-gap`, `bg-gap`).
+    public var figure: String
+    /// Protocol → delta (top-1).
+    public var deltas: [String: PairedDelta]
+}
+
+/// The data of one experiment's report, read from a ``ResultsStore``, and its renderings.
+///
+/// Everything is a pure function of the database content (no clock, no randomness): rendering
+/// twice gives the same bytes, and the store is only read.
+public struct Report: Sendable {
+    public let experiment: Experiment
+    public let runs: [Run]
+    public let rows: [MatrixRow]
+    /// Run id → the `lossKey` metric by step.
+    public let curves: [Int64: [Metric]]
+    public let options: ReportOptions
+
+    /// Canonical orders; values not listed follow alphabetically.
+    public static let testViewOrder = ["full", "foreground", "only-background", "mixed-same", "mixed-random"]
+    public static let trainViewOrder = ["full", "foreground"]
+    public static let methodOrder = ["simclr", "mocov2", "byol", "simsiam", "barlowtwins"]
+    public static let protocolOrder = ["linear", "knn"]
+
+    /// Reads the experiment called `experiment` (the latest of that name; the latest experiment
+    /// when nil) from `store`.
+    public init(store: ResultsStore, experiment name: String?, options: ReportOptions = ReportOptions()) throws {
+        let experiment = try store.resolveExperiment(name)
+        self.experiment = experiment
+        self.options = options
+        runs = try store.runs(experimentID: experiment.id)
+        rows = try store.matrixRows(experimentID: experiment.id, probe: options.probe, split: options.split)
+        let finished = Set(runs.filter { $0.status == .finished }.map(\.id))
+        curves = try store.metricSeries(experimentID: experiment.id, key: options.lossKey).filter { finished.contains($0.key) }
+        index = Self.makeIndex(rows)
+    }
+
+    /// A report over given data (tests, previews).
+    public init(experiment: Experiment, runs: [Run], rows: [MatrixRow], curves: [Int64: [Metric]], options: ReportOptions = ReportOptions()) {
+        self.experiment = experiment
+        self.runs = runs
+        self.rows = rows
+        self.curves = curves
+        self.options = options
+        index = Self.makeIndex(rows)
+    }
+
+    // MARK: Indexing
+
+    struct Key: Hashable {
+        var method, trainView, regularizer, protocolName, testView: String
+    }
+
+    /// Key → seed → (top1, top5).
+    let index: [Key: [Int: (top1: Double, top5: Double)]]
+
+    static func makeIndex(_ rows: [MatrixRow]) -> [Key: [Int: (top1: Double, top5: Double)]] {
+        var index: [Key: [Int: (top1: Double, top5: Double)]] = [:]
+        for r in rows {
+            let key = Key(method: r.cell.method, trainView: r.cell.trainView, regularizer: r.cell.regularizer,
+                          protocolName: r.protocolName, testView: r.testView)
+            index[key, default: [:]][r.cell.seed] = (r.top1, r.top5)
+        }
+        return index
+    }
+
+    static func ordered(_ values: Set<String>, by order: [String]) -> [String] {
+        order.filter(values.contains) + values.subtracting(order).sorted()
+    }
+
+    public var methods: [String] { Self.ordered(Set(rows.map(\.cell.method)), by: Self.methodOrder) }
+    public var protocols: [String] { Self.ordered(Set(rows.map(\.protocolName)), by: Self.protocolOrder) }
+    public var testViews: [String] { Self.ordered(Set(rows.map(\.testView)), by: Self.testViewOrder) }
+    public func trainViews(method: String) -> [String] {
+        Self.ordered(Set(rows.filter { $0.cell.method == method }.map(\.cell.trainView)), by: Self.trainViewOrder)
+    }
+    public func regularizers(method: String) -> [String] {
+        Self.ordered(Set(rows.filter { $0.cell.method == method }.map(\.cell.regularizer)), by: [options.baseline, "icl-msr"])
+    }
+    /// The (train view, regularizer) rows of a method's tables.
+    public func tableRows(method: String) -> [(trainView: String, regularizer: String)] {
+        let present = Set(rows.filter { $0.cell.method == method }.map { "\($0.cell.trainView)\u{1}\($0.cell.regularizer)" })
+        return trainViews(method: method).flatMap { tv in
+            regularizers(method: method).filter { present.contains("\(tv)\u{1}\($0)") }.map { (tv, $0) }
+        }
+    }
+    public func hasProtocol(_ p: String, method: String) -> Bool {
+        rows.contains { $0.protocolName == p && $0.cell.method == method }
+    }
+
+    // MARK: Figures
+
+    /// Per-seed values of one accuracy.
+    public func values(method: String, trainView: String, regularizer: String, protocolName: String,
+                       testView: String, measure: Measure = .top1) -> [Int: Double] {
+        let key = Key(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: testView)
+        return (index[key] ?? [:]).mapValues { measure == .top1 ? $0.top1 : $0.top5 }
+    }
+
+    /// Per-seed values of a gap (seeds that have both views).
+    public func gapValues(method: String, trainView: String, regularizer: String, protocolName: String, gap: Gap) -> [Int: Double] {
+        func v(_ view: String) -> [Int: Double] {
+            values(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: view)
+        }
+        let (a, b): ([Int: Double], [Int: Double])
+        switch gap {
+        case .fg: (a, b) = (v("full"), v("foreground"))
+        case .bg: (a, b) = (v("mixed-same"), v("mixed-random"))
+        case .onlyBackground: return v("only-background")
+        }
+        var out: [Int: Double] = [:]
+        for (seed, x) in a { if let y = b[seed] { out[seed] = x - y } }
+        return out
+    }
+
+    /// Per-seed values of a figure name: a test view or a gap (`fg-gap`, `bg-gap`).
+    func figureValues(method: String, trainView: String, regularizer: String, protocolName: String, figure: String) -> [Int: Double] {
+        if let gap = Gap(rawValue: figure) {
+            return gapValues(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, gap: gap)
+        }
+        return values(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: figure)
+    }
+
+    /// Mean ± std over seeds of one accuracy, or nil when absent.
+    public func summary(method: String, trainView: String, regularizer: String, protocolName: String,
+                        testView: String, measure: Measure = .top1) -> Summary? {
+        Summary(sortedValues(values(method: method, trainView: trainView, regularizer: regularizer,
+                                    protocolName: protocolName, testView: testView, measure: measure)))
+    }
+
+    /// Mean ± std over seeds of a gap.
+    public func gapSummary(method: String, trainView: String, regularizer: String, protocolName: String, gap: Gap) -> Summary? {
+        Summary(sortedValues(gapValues(method: method, trainView: trainView, regularizer: regularizer,
+                                       protocolName: protocolName, gap: gap)))
+    }
+
+    func sortedValues(_ bySeed: [Int: Double]) -> [Double] { bySeed.keys.sorted().map { bySeed[$0]! } }
+
+    /// The figures of the effect table: every test view, then fg-gap and bg-gap.
+    public var effectFigures: [String] {
+        let views = testViews
+        var figures = views
+        if views.contains("full") && views.contains("foreground") { figures.append(Gap.fg.rawValue) }
+        if views.contains("mixed-same") && views.contains("mixed-random") { figures.append(Gap.bg.rawValue) }
+        return figures
+    }
+
+    /// Paired per-seed deltas `treatment − baseline` (same method, train view, seed, figure) for
+    /// every non-baseline regularizer, top-1 of each protocol.
+    public var effects: [EffectRow] {
+        var out: [EffectRow] = []
+        for method in methods {
+            let treatments = regularizers(method: method).filter { $0 != options.baseline }
+            guard regularizers(method: method).contains(options.baseline) else { continue }
+            for treatment in treatments {
+                for trainView in trainViews(method: method) {
+                    for figure in effectFigures {
+                        var deltas: [String: PairedDelta] = [:]
+                        for p in protocols {
+                            let base = figureValues(method: method, trainView: trainView, regularizer: options.baseline, protocolName: p, figure: figure)
+                            let treat = figureValues(method: method, trainView: trainView, regularizer: treatment, protocolName: p, figure: figure)
+                            deltas[p] = PairedDelta(baseline: base, treatment: treat, level: options.confidenceLevel)
+                        }
+                        if !deltas.isEmpty {
+                            out.append(EffectRow(method: method, trainView: trainView, treatment: treatment, figure: figure, deltas: deltas))
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Runs by id.
+    func run(_ id: Int64) -> Run? { runs.first { $0.id == id } }
+
+    static func protocolTitle(_ p: String) -> String {
+        switch p {
+        case "linear": return "Linear"
+        case "knn": return "kNN"
+        default: return p
+        }
+    }
+}

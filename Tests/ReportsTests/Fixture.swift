@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import Reports
+import ResultsStore
+
+/// A fixed clock that ticks one second per reading, so every stored timestamp is deterministic.
+final class TickingClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seconds = 1_750_000_000.0
+    var closure: @Sendable () -> Date {
+        { [self] in
+            lock.lock(); defer { lock.unlock() }
+            seconds += 1
+            return Date(timeIntervalSince1970: seconds)
+        }
+    }
+}
+
+enum Fixture {
+    static let testViews = ["full", "foreground", "only-background", "mixed-same", "mixed-random"]
+    /// Linear top-1 of the `none` runs, seed 0, by train view and test view.
+    static let base: [String: [String: Double]] = [
+        "full": ["full": 0.80, "foreground": 0.60, "only-background": 0.40, "mixed-same": 0.70, "mixed-random": 0.50],
+        "foreground": ["full": 0.55, "foreground": 0.75, "only-background": 0.20, "mixed-same": 0.62, "mixed-random": 0.58],
+    ]
+    static let seedOffset = [0.0, 0.01, -0.004]
+    static let iclNoise = [0.002, -0.004, 0.006]
+
+    /// Linear top-1 of one cell: ICL-MSR adds 3 pp on the background-free views, 1 pp elsewhere,
+    /// plus a per-seed term so that the paired deltas vary.
+    static func top1(trainView: String, testView: String, regularizer: String, seed: Int) -> Double {
+        var acc = base[trainView]![testView]! + seedOffset[seed]
+        if regularizer == "icl-msr" {
+            acc += (testView == "foreground" || testView == "mixed-random" ? 0.03 : 0.01) + iclNoise[seed]
+        }
+        return acc
+    }
+
+    /// Fills `store`: simclr × {full, foreground} × {none, icl-msr} × seeds 0–2, finished, with
+    /// linear and kNN on every test view and 30 loss values each; plus one failed run and one
+    /// running run with an evaluation (neither appears in the tables).
+    static func fill(_ store: ResultsStore) throws {
+        let experiment = try store.upsertExperiment(name: "table1-quick", specSHA256: String(repeating: "ab", count: 32),
+                                                    specPath: "Experiments/table1-quick.yaml", specText: "name: table1-quick\n")
+        for trainView in ["full", "foreground"] {
+            for regularizer in ["none", "icl-msr"] {
+                for seed in 0..<3 {
+                    let cell = RunCell(cellKey: "\(trainView)/simclr/\(regularizer)/seed\(seed)", dataset: "builtin",
+                                       trainView: trainView, method: "simclr", regularizer: regularizer, seed: seed)
+                    let config = #"{"cell":"\#(cell.cellKey)"}"#
+                    let provenance = RunProvenance(configJSON: config, configSHA256: ResultsStore.sha256Hex(Data(config.utf8)),
+                                                   gitCommit: "0123456789abcdef", gitDirty: false, datasetSHA256: "d0",
+                                                   versions: ["backdrop": "test"])
+                    let claim = try #require(try store.beginRun(experimentID: experiment.id, cell: cell, provenance: provenance).claim)
+                    try store.recordParams(["train.epochs": "3", "method": "simclr"], for: claim)
+                    let metrics = store.metricWriter(for: claim, batchSize: 16)
+                    for step in 0..<30 {
+                        let loss = 4 * exp(-Double(step) / 10) + 0.1 * Double(seed) + (regularizer == "icl-msr" ? 0.05 : 0)
+                        try metrics.add(key: "loss", step: step, epoch: step / 10, value: loss, wallTime: 1_750_000_000 + Double(step))
+                    }
+                    try metrics.finish()
+                    for view in testViews {
+                        let acc = top1(trainView: trainView, testView: view, regularizer: regularizer, seed: seed)
+                        try store.recordEvaluation(Evaluation(protocolName: "linear", probeView: trainView, testView: view,
+                                                              top1: acc, top5: min(1, acc + 0.15), n: 500,
+                                                              protocolParams: #"{"optimizer":"lbfgs","weight_decay":0.0005}"#), for: claim)
+                        try store.recordEvaluation(Evaluation(protocolName: "knn", probeView: trainView, testView: view,
+                                                              top1: acc - 0.05, top5: min(1, acc + 0.1), n: 500, k: 20, temperature: 0.07), for: claim)
+                    }
+                    try store.recordCheckpoint(epoch: 3, path: "Results/checkpoints/\(seed).ckpt", sha256: "c\(seed)", for: claim)
+                    try store.finishRun(claim)
+                }
+            }
+        }
+        let failed = RunCell(cellKey: "full/simclr/none/seed3", dataset: "builtin", trainView: "full", method: "simclr",
+                             regularizer: "none", seed: 3)
+        let provenance = RunProvenance(configJSON: "{}", configSHA256: "e3", badSamples: 2)
+        let f = try #require(try store.beginRun(experimentID: experiment.id, cell: failed, provenance: provenance).claim)
+        try store.failRun(f, error: "corrupt PNG train/images/disk/7.png: truncated")
+        let running = RunCell(cellKey: "full/simclr/icl-msr/seed3", dataset: "builtin", trainView: "full", method: "simclr",
+                              regularizer: "icl-msr", seed: 3)
+        let r = try #require(try store.beginRun(experimentID: experiment.id, cell: running, provenance: provenance).claim)
+        try store.recordEvaluation(Evaluation(protocolName: "linear", probeView: "full", testView: "full", top1: 0.01, top5: 0.01, n: 500), for: r)
+    }
+}
