@@ -130,6 +130,13 @@ public final class ResultsStore: Sendable {
         }
     }
 
+    /// Closes the database connections now (they also close when the store is released).
+    /// Any later use of the store throws.
+    public func close() throws {
+        if let pool = writer as? DatabasePool { try pool.close() }
+        if let queue = writer as? DatabaseQueue { try queue.close() }
+    }
+
     /// The journal mode SQLite reports (`wal` for files opened read-write).
     public func journalMode() throws -> String {
         try writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }

@@ -43,19 +43,31 @@ public enum ClaimOutcome: Sendable, Equatable {
     }
 }
 
-/// Who claims runs: this host and process.
+/// Who claims runs: this host, process and process instance.
 public struct RunOwner: Sendable, Equatable {
     public var host: String
     public var pid: Int
+    /// Random per process start: tells this process from an earlier one that had the same pid
+    /// (containers often reuse pids across restarts). Stored as the prefix of each claim token.
+    public var instance: String
 
-    public init(host: String, pid: Int) {
+    public init(host: String, pid: Int, instance: String = UUID().uuidString) {
         self.host = host
         self.pid = pid
+        self.instance = instance
     }
 
     /// This process on this host.
-    public static var current: RunOwner {
-        RunOwner(host: ProcessInfo.processInfo.hostName, pid: Int(ProcessInfo.processInfo.processIdentifier))
+    public static let current = RunOwner(host: ProcessInfo.processInfo.hostName,
+                                         pid: Int(ProcessInfo.processInfo.processIdentifier))
+
+    /// Whether the owner recorded in `run` is certainly gone: it was on this host and either its
+    /// process no longer exists, or its pid is this process's but the claim token comes from
+    /// another process instance (the pid was reused).
+    func hasOutlived(_ run: Run) -> Bool {
+        guard run.ownerHost == host, let pid = run.ownerPID else { return false }
+        if pid == self.pid { return !(run.ownerToken?.hasPrefix(instance + "/") ?? false) }
+        return !Self.processIsAlive(pid)
     }
 
     /// Whether a process with id `pid` exists on this machine (`kill(pid, 0)`; EPERM counts as alive).
@@ -113,7 +125,9 @@ extension ResultsStore {
     /// - `finished` → `.finished(run)`;
     /// - `running` → **stale-claim takeover rule**: the claim is taken over when its heartbeat is
     ///   older than `staleAfter`, or when its owner is on this host and its process no longer
-    ///   exists (`kill(pid, 0)` fails with `ESRCH`, e.g. after `kill -9`); otherwise `.busy(run)`.
+    ///   exists (`kill(pid, 0)` fails with `ESRCH`, e.g. after `kill -9`) or is this process
+    ///   under a reused pid (the token's instance prefix differs); otherwise `.busy(run)`. A pid
+    ///   reused by an unrelated live process delays the takeover until the heartbeat is stale.
     ///
     /// A claim stays fresh through ``heartbeat(_:)``; ``MetricWriter`` heartbeats on every flush.
     /// On takeover the provenance columns are replaced by `provenance`, the error is cleared and
@@ -129,7 +143,7 @@ extension ResultsStore {
     /// - Returns: Whether this process got the cell, or why not.
     public func beginRun(experimentID: Int64, cell: RunCell, provenance: RunProvenance,
                          staleAfter: TimeInterval = 600, owner: RunOwner = .current) throws -> ClaimOutcome {
-        let token = UUID().uuidString
+        let token = owner.instance + "/" + UUID().uuidString
         return try writeImmediate { db in
             let now = self.now
             try insertRun(db, experimentID: experimentID, cell: cell, provenance: provenance, status: .running,
@@ -146,8 +160,7 @@ extension ResultsStore {
             case .running:
                 let heartbeat = run.heartbeatAt?.timeIntervalSince1970 ?? 0
                 let stale = now - heartbeat > staleAfter
-                let ownerDead = run.ownerHost == owner.host && !RunOwner.processIsAlive(run.ownerPID ?? 0)
-                if !(stale || ownerDead) { return .busy(run) }
+                if !(stale || owner.hasOutlived(run)) { return .busy(run) }
             case .pending, .failed:
                 break
             }

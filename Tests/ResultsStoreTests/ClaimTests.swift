@@ -86,10 +86,18 @@ struct ClaimTests {
         _ = try claim(store, e.id, d, owner: dead)
         let resumed = try claim(store, e.id, d)
         #expect(resumed.attempt == 2)
-        // Same host, live pid (this process): busy.
+        // This process (same instance) already owns it: busy.
         let alive = cell(seed: 2)
-        _ = try claim(store, e.id, alive, owner: RunOwner(host: RunOwner.current.host, pid: Int(ProcessInfo.processInfo.processIdentifier)))
+        _ = try claim(store, e.id, alive)
         #expect(try store.beginRun(experimentID: e.id, cell: alive, provenance: provenance()).claim == nil)
+        // Another live process on this host (pid 1 exists): busy.
+        let other1 = cell(seed: 4)
+        _ = try claim(store, e.id, other1, owner: RunOwner(host: RunOwner.current.host, pid: 1))
+        #expect(try store.beginRun(experimentID: e.id, cell: other1, provenance: provenance()).claim == nil)
+        // An earlier process that had this process's pid (restart in a container): taken over.
+        let reused = cell(seed: 5)
+        _ = try claim(store, e.id, reused, owner: RunOwner(host: RunOwner.current.host, pid: RunOwner.current.pid))
+        #expect(try claim(store, e.id, reused).attempt == 2)
     }
 
     @Test("two connections to one file, claiming the same cells from two threads: exactly one wins each")

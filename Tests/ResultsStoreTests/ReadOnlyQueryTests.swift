@@ -6,7 +6,10 @@ import Testing
 struct ReadOnlyQueryTests {
     /// A file database with one finished run.
     static func seededFile() throws -> (path: String, store: ResultsStore) {
-        let path = temporaryDatabasePath("query")
+        try seededFileAt(temporaryDatabasePath("query"))
+    }
+
+    static func seededFileAt(_ path: String) throws -> (path: String, store: ResultsStore) {
         let store = try ResultsStore(path: path, clock: TestClock().closure)
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let c = try claim(store, e.id, cell())
@@ -98,5 +101,25 @@ struct ReadOnlyQueryTests {
         #expect(try reader.experiments().map(\.name) == ["quick"])
         #expect(throws: (any Error).self) { try reader.upsertExperiment(name: "new", specSHA256: "t") }
         #expect(try store.contentChecksum() == before)
+    }
+}
+
+@Suite("Read-only access to a closed WAL database")
+struct ClosedDatabaseTests {
+    @Test("a database whose writers have all closed (no -wal/-shm left) opens read-only and stays unchanged")
+    func readOnlyAfterClose() throws {
+        let path = temporaryDatabasePath("closed")
+        defer { removeDatabase(path) }
+        let before: String
+        do {
+            let (_, store) = try ReadOnlyQueryTests.seededFileAt(path)
+            before = try store.contentChecksum()
+        }
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "the last writer should have removed the WAL file")
+        let reader = try ResultsStore(path: path, mode: .readOnly)
+        #expect(try reader.contentChecksum() == before)
+        #expect(try ResultsStore.readOnlyQuery(path: path, sql: "SELECT COUNT(*) FROM runs").rows == [[.integer(1)]])
+        #expect(throws: (any Error).self) { try ResultsStore.readOnlyQuery(path: path, sql: "DELETE FROM runs") }
+        #expect(try reader.contentChecksum() == before)
     }
 }
