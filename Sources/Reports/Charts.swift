@@ -117,8 +117,8 @@ extension Report {
             out.append("<rect x=\"\(SVG.n(l))\" y=\"\(SVG.n(t))\" width=\"\(SVG.n(r - l))\" height=\"\(SVG.n(b - t))\" fill=\"none\" stroke=\"#bbb\"/>")
             out.append(SVG.text(l - 4, t + 4, String(format: "%.3g", hi), anchor: "end", size: 9, fill: "#555"))
             out.append(SVG.text(l - 4, b, String(format: "%.3g", lo), anchor: "end", size: 9, fill: "#555"))
-            out.append(SVG.text(l, b + 12, "\(minStep)", anchor: "start", size: 9, fill: "#555"))
-            out.append(SVG.text(r, b + 12, "\(maxStep)", anchor: "end", size: 9, fill: "#555"))
+            out.append(SVG.text(l, b + 12, String(format: "%.0f", minStep), anchor: "start", size: 9, fill: "#555"))
+            out.append(SVG.text(r, b + 12, String(format: "%.0f", maxStep), anchor: "end", size: 9, fill: "#555"))
             out.append(SVG.text((l + r) / 2, b + 24, "step", anchor: "middle", size: 9, fill: "#555"))
             for (run, pts) in series {
                 let color = SVG.palette[(regs.firstIndex(of: run.cell.regularizer) ?? 0) % SVG.palette.count]
@@ -149,7 +149,9 @@ extension Report {
     /// method × train view × figure, dot = mean delta, whiskers = confidence interval.
     public func effectsSVG(protocolName: String = "linear") -> String {
         let items = effects.compactMap { e in e.deltas[protocolName].map { (e, $0) } }
-        let (left, right, top, rowH) = (250.0, 40.0, 52.0, 22.0)
+        let labels = items.map { "\($0.0.method) · \($0.0.trainView) · \($0.0.treatment) · \($0.0.figure)" }
+        let longest = labels.map(\.count).max() ?? 0
+        let (left, right, top, rowH) = (max(160, 6.4 * Double(longest) + 16), 40.0, 52.0, 22.0)
         let plotW = 420.0
         let width = left + plotW + right
         let height = top + rowH * Double(max(items.count, 1)) + 40
@@ -167,10 +169,10 @@ extension Report {
             out.append(SVG.text(px(tick), axisY + 14, tick == 0 ? "0" : Format.signedPoints(tick), anchor: "middle", size: 10, fill: "#555"))
         }
         if items.isEmpty { out.append(SVG.text(left, top + 12, "no paired runs", fill: "#555")) }
-        for (i, (e, d)) in items.enumerated() {
+        for (i, (_, d)) in items.enumerated() {
             let y = top + rowH * Double(i) + rowH / 2
             let color = d.interval.map { $0.lowerBound > 0 || $0.upperBound < 0 } == true ? "#c0392b" : "#2c3e50"
-            out.append(SVG.text(left - 8, y + 4, "\(e.method) · \(e.trainView) · \(e.treatment) · \(e.figure)", anchor: "end", size: 11))
+            out.append(SVG.text(left - 8, y + 4, labels[i], anchor: "end", size: 11))
             if let ci = d.interval {
                 let (a, b) = (px(max(-scale, ci.lowerBound)), px(min(scale, ci.upperBound)))
                 out.append("<line x1=\"\(SVG.n(a))\" y1=\"\(SVG.n(y))\" x2=\"\(SVG.n(b))\" y2=\"\(SVG.n(y))\" stroke=\"\(color)\" stroke-width=\"1.5\"/>")
