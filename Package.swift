@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -38,10 +39,10 @@ let package = Package(
         .target(name: "Contrastive", dependencies: ["NN"], swiftSettings: optimizedInDebug),
         .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "ReferenceWorkloads", dependencies: ["Contrastive", "NN"], swiftSettings: optimizedInDebug),
-        .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN"], swiftSettings: optimizedInDebug),
+        .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN", "ResultsStore", "Reports", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "ImageData", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Harness", "ImageData", "ResultsStore", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
         .executableTarget(
@@ -57,7 +58,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["backdrop", "backdrop-bench"]),
         .testTarget(name: "ContrastiveTests", dependencies: ["Contrastive", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "ResultsStore", "TestSupport"]),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "TestSupport"], resources: [.copy("Fixtures")]),
         .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Reports", dependencies: ["ResultsStore"]),

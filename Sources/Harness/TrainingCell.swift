@@ -32,6 +32,12 @@ public struct CellResult: Codable, Sendable {
     }
 }
 
+/// Training stopped at a step limit before the end of the run (nothing was evaluated).
+public struct TrainingInterrupted: Error, CustomStringConvertible {
+    public var position: TrainingPosition
+    public var description: String { "training stopped at step \(position.step) (epoch \(position.epoch + 1)) by the step limit" }
+}
+
 /// Runs one cell end to end: load the dataset, build the method (+ ICL-MSR), train with
 /// checkpoint/resume, evaluate the frozen backbone on every test view.
 public enum TrainingCell {
@@ -64,10 +70,18 @@ public enum TrainingCell {
     ///     (and must come from the same configuration). `nil`: no checkpoints.
     ///   - sink: per-step metrics (nil: none).
     ///   - progress: progress lines (nil: silent).
+    ///   - datasetOptions: mask format and bad-sample policy (the size is `config.imageSize`).
+    ///   - checkpointEverySteps, checkpointWritten: see `CheckpointPolicy`.
+    ///   - stepLimit: stop training before this global step and throw `TrainingInterrupted`
+    ///     (tests of resumption); nil: train to the end.
     public static func run(_ config: TrainConfig, checkpointDirectory: String? = nil, sink: (any MetricSink)? = nil,
-                           progress: ProgressReporter? = nil) throws -> CellResult {
+                           progress: ProgressReporter? = nil, datasetOptions: DatasetOptions? = nil,
+                           checkpointEverySteps: Int? = nil,
+                           checkpointWritten: (@Sendable (TrainingPosition, URL) throws -> Void)? = nil,
+                           stepLimit: Int? = nil) throws -> CellResult {
         try config.validate()
-        let options = DatasetOptions(size: config.imageSize)
+        var options = datasetOptions ?? DatasetOptions()
+        options.size = config.imageSize
         let train = try Dataset.load(root: config.data, split: "train", options: options)
         let test = try Dataset.load(root: config.data, split: "test", options: options)
         let resolved = config.resolved(trainImages: train.count)
@@ -88,7 +102,7 @@ public enum TrainingCell {
         let schedule = spec.schedule(batchSize: resolved.batchSize, stepsPerEpoch: loader.batchesPerEpoch, epochs: resolved.epochs)
         let checkpointURL = checkpointDirectory.map(checkpointURL(in:))
         let loop = try TrainingLoop(stepper: stepper, source: loader, schedule: schedule, epochs: resolved.epochs, sink: sink,
-                                    progress: progress, checkpoint: checkpointURL.map { CheckpointPolicy(url: $0) },
+                                    progress: progress, checkpoint: checkpointURL.map { CheckpointPolicy(url: $0, everySteps: checkpointEverySteps, didWrite: checkpointWritten) },
                                     configFingerprint: resolved.trainingFingerprint())
         var resumed = false
         if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
@@ -99,7 +113,8 @@ public enum TrainingCell {
         progress?.message("training \(resolved.method)\(resolved.regularizer == nil ? "" : " + icl-msr") on \(train.count) images "
                           + "(\(resolved.trainView)), \(resolved.epochs) epochs × \(loader.batchesPerEpoch) steps, batch \(resolved.batchSize), "
                           + "\(spec.kind.rawValue) lr \(spec.scaledLearningRate(batchSize: resolved.batchSize))")
-        let outcome = try loop.run()
+        let outcome = try loop.run(stepLimit: stepLimit)
+        if !outcome.finished { throw TrainingInterrupted(position: outcome.position) }
 
         let evaluationStart = Date()
         let e = resolved.evaluation

@@ -26,11 +26,15 @@ public struct CheckpointPolicy: Sendable {
     public var everyEpochs: Int
     /// Also write every this many steps inside an epoch (`nil`: only at epoch ends).
     public var everySteps: Int?
+    /// Called after each checkpoint is in place, with the position it stores (e.g. to record it
+    /// in the results database).
+    public var didWrite: (@Sendable (TrainingPosition, URL) throws -> Void)?
 
-    public init(url: URL, everyEpochs: Int = 1, everySteps: Int? = nil) {
+    public init(url: URL, everyEpochs: Int = 1, everySteps: Int? = nil, didWrite: (@Sendable (TrainingPosition, URL) throws -> Void)? = nil) {
         self.url = url
         self.everyEpochs = max(1, everyEpochs)
         self.everySteps = everySteps
+        self.didWrite = didWrite
     }
 }
 
@@ -149,9 +153,11 @@ public final class TrainingLoop {
                 })
                 if let policy = checkpoint, (epoch + 1) % policy.everyEpochs == 0 || epoch + 1 == epochs {
                     try saveCheckpoint(to: policy.url)
+                    try policy.didWrite?(position, policy.url)
                 }
             } else if let policy = checkpoint, let every = policy.everySteps, (step + 1) % every == 0 {
                 try saveCheckpoint(to: policy.url)
+                try policy.didWrite?(position, policy.url)
             }
         }
         try sink?.flush()

@@ -6,6 +6,7 @@ struct Backdrop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backdrop",
         abstract: "Contrastive learning on full images vs. foregrounds (ICL-MSR reproduction).",
-        subcommands: [DatasetCommand.self, TrainCommand.self]
+        subcommands: [DatasetCommand.self, TrainCommand.self, ReproduceCommand.self, ReproduceCellCommand.self,
+                      QueryCommand.self, RunsCommand.self, MatrixCommand.self, CompareCommand.self]
     )
 }

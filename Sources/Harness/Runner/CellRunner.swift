@@ -1,0 +1,174 @@
+import Evaluation
+import Foundation
+import ResultsStore
+
+/// Everything the cells of one reproduction share.
+public struct ReproductionContext: Sendable {
+    public var spec: ExperimentSpec
+    public var specPath: String
+    /// The results database file.
+    public var databasePath: String
+    /// `Results/`: datasets, checkpoints and reports live below it.
+    public var resultsDirectory: String
+    /// The dataset folder the cells train on.
+    public var datasetRoot: String
+    public var sources: RunSources
+
+    public init(spec: ExperimentSpec, specPath: String, databasePath: String, resultsDirectory: String, datasetRoot: String, sources: RunSources) {
+        self.spec = spec
+        self.specPath = specPath
+        self.databasePath = databasePath
+        self.resultsDirectory = resultsDirectory
+        self.datasetRoot = datasetRoot
+        self.sources = sources
+    }
+
+    /// `Results/checkpoints/<experiment>/<cell>/`.
+    public func checkpointDirectory(for cell: MatrixCell) -> String {
+        URL(fileURLWithPath: resultsDirectory).appendingPathComponent("checkpoints").appendingPathComponent(spec.name)
+            .appendingPathComponent(cell.directoryName).path
+    }
+}
+
+/// What happened to one cell.
+public enum CellOutcome: Sendable, Equatable {
+    /// Trained (or resumed) and evaluated now.
+    case finished(resumed: Bool, seconds: Double)
+    /// Already finished with the same configuration hash.
+    case skipped
+    /// Finished earlier under another configuration hash (not rerun: the experiment row pins the spec).
+    case finishedWithOtherConfig(String)
+    /// Another live process holds the cell.
+    case busy
+    /// Recorded as failed with this error.
+    case failed(String)
+    /// Stopped at the step limit (the claim is left as a killed process would leave it).
+    case interrupted
+
+    public var label: String {
+        switch self {
+        case .finished(let resumed, _): return resumed ? "finished (resumed)" : "finished"
+        case .skipped: return "skipped (already finished)"
+        case .finishedWithOtherConfig: return "skipped (finished under another config hash)"
+        case .busy: return "skipped (running in another process)"
+        case .failed: return "FAILED"
+        case .interrupted: return "interrupted"
+        }
+    }
+}
+
+/// Passes the training loop's metrics to the store's batched writer.
+final class StoreMetricSink: MetricSink {
+    let writer: MetricWriter
+    init(writer: MetricWriter) { self.writer = writer }
+    func record(_ records: [MetricRecord]) throws {
+        try writer.add(records.map { Metric(key: $0.key, step: $0.step, epoch: $0.epoch, value: $0.value, wallTime: $0.wallTime) })
+    }
+    func flush() throws { try writer.flush() }
+}
+
+/// Runs one cell against the results database: claim it atomically, resume from its checkpoint,
+/// train, evaluate on every test view, record everything, release the claim.
+public enum CellRunner {
+    /// - Parameters:
+    ///   - cell: the cell (from `ExperimentSpec.cells()`).
+    ///   - experimentID: its experiment's row.
+    ///   - store: the open database.
+    ///   - context: the reproduction's shared inputs.
+    ///   - progress: progress lines (already prefixed with the cell's position), nil: silent.
+    ///   - stepLimit: stop training before this global step and return `.interrupted` without
+    ///     releasing the claim (what a killed process leaves behind); tests only.
+    ///   - owner: the claimant (default: this process).
+    public static func run(_ cell: MatrixCell, experimentID: Int64, store: ResultsStore, context: ReproductionContext,
+                           progress: ProgressReporter? = nil, stepLimit: Int? = nil, owner: RunOwner = .current) throws -> CellOutcome {
+        let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256, gitCommit: context.sources.gitCommit,
+                                       gitDirty: context.sources.gitDirty, datasetSHA256: context.sources.datasetSHA256,
+                                       versions: context.sources.versions)
+        let runCell = RunCell(cellKey: cell.key, dataset: cell.dataset.name, trainView: cell.trainView, method: cell.method,
+                              regularizer: cell.regularizer, seed: Int(cell.seed))
+        let claim: RunClaim
+        switch try store.beginRun(experimentID: experimentID, cell: runCell, provenance: provenance, owner: owner) {
+        case .finished(let run):
+            return run.provenance.configSHA256 == cell.configSHA256 ? .skipped : .finishedWithOtherConfig(run.provenance.configSHA256)
+        case .busy:
+            return .busy
+        case .claimed(let c):
+            claim = c
+        }
+
+        let directory = context.checkpointDirectory(for: cell)
+        let checkpoint = TrainingCell.checkpointURL(in: directory)
+        // A checkpoint is resumed only when this run's earlier attempt, with the same
+        // configuration, wrote it; anything else starts over so the stored metrics are complete.
+        let resumable = claim.previousStatus != nil && (claim.previousConfigSHA256 ?? cell.configSHA256) == cell.configSHA256
+        if !resumable, FileManager.default.fileExists(atPath: checkpoint.path) {
+            try FileManager.default.removeItem(at: checkpoint)
+        }
+
+        let writer = store.metricWriter(for: claim)
+        let started = Date()
+        do {
+            try store.recordParams(Self.params(of: cell), for: claim)
+            var config = cell.config
+            config.data = context.datasetRoot
+            let result = try TrainingCell.run(
+                config, checkpointDirectory: directory, sink: StoreMetricSink(writer: writer), progress: progress,
+                datasetOptions: try cell.dataset.options(size: cell.config.imageSize),
+                checkpointEverySteps: cell.checkpointEverySteps,
+                checkpointWritten: { position, url in
+                    let sha = try ResultsStore.sha256Hex(fileAt: url)
+                    try store.recordCheckpoint(epoch: position.epoch, path: url.path, sha256: sha, for: claim)
+                },
+                stepLimit: stepLimit)
+            try writer.finish()
+            for e in result.evaluations { try store.recordEvaluation(Self.record(e), for: claim) }
+            try store.recordBadSamples(result.badSamples, for: claim)
+            try store.finishRun(claim)
+            return .finished(resumed: result.resumed, seconds: Date().timeIntervalSince(started))
+        } catch is TrainingInterrupted {
+            try? writer.flush()
+            return .interrupted
+        } catch let error as ResultsStoreError {
+            if case .claimLost = error { return .failed("\(error)") }
+            try? store.failRun(claim, error: "\(error)")
+            return .failed("\(error)")
+        } catch {
+            try? writer.flush()
+            let message = String(describing: error)
+            try? store.failRun(claim, error: message)
+            return .failed(message)
+        }
+    }
+
+    /// Every resolved option of the cell as dotted keys (`train.optimizer.baseLearningRate`).
+    static func params(of cell: MatrixCell) -> [String: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(cell.configJSON.utf8)) else { return [:] }
+        var out: [String: String] = [:]
+        func walk(_ value: Any, _ path: String) {
+            switch value {
+            case let d as [String: Any]: for (k, v) in d { walk(v, path.isEmpty ? k : "\(path).\(k)") }
+            case let a as [Any]:
+                let text = (try? JSONSerialization.data(withJSONObject: a, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+                out[path] = text ?? "\(a)"
+            case is NSNull: out[path] = "null"
+            default: out[path] = "\(value)"
+            }
+        }
+        walk(object, "")
+        return out
+    }
+
+    /// An evaluation row as the store keeps it.
+    static func record(_ e: EvaluationResult) -> Evaluation {
+        var parameters = "{}"
+        if let probe = e.probe {
+            parameters = CanonicalJSON.string(probe)
+        } else if let k = e.k {
+            parameters = "{\"k\":\(k),\"temperature\":\(e.temperature ?? 0)}"
+        }
+        return Evaluation(protocolName: e.evaluationProtocol.rawValue, probeView: e.probeView, testView: e.testView, split: e.split,
+                          top1: e.top1, top5: e.top5, topK: e.topK, n: e.n, trainCount: e.trainCount, classCount: e.classCount,
+                          featureDimension: e.featureDimension, k: e.k, temperature: e.temperature, featureSource: e.featureSource,
+                          protocolParams: parameters)
+    }
+}

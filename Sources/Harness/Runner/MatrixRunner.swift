@@ -1,0 +1,188 @@
+import Foundation
+import ResultsStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs an experiment's whole matrix: prepares the dataset, plans every cell in the database,
+/// then runs the cells that are not finished — in this process (`jobs == 1`) or in up to `jobs`
+/// child processes (`backdrop reproduce-cell …`), which the store's atomic claims keep from ever
+/// running a cell twice, even across concurrent reproductions of the same spec.
+public struct MatrixRunner {
+    public struct Options: Sendable {
+        public var specPath: String
+        public var overrides: [String] = []
+        public var databasePath: String = "Results/backdrop.sqlite"
+        public var resultsDirectory: String = "Results"
+        public var jobs: Int = 1
+        /// Tests: each cell stops before this step and the process kills itself with SIGKILL.
+        public var killAfterSteps: Int? = nil
+        /// The executable to re-run for child processes (`jobs > 1`).
+        public var executable: String? = nil
+        /// Only these cell keys (nil: all).
+        public var cellKeys: Set<String>? = nil
+
+        public init(specPath: String) { self.specPath = specPath }
+    }
+
+    /// What a reproduction did.
+    public struct Summary: Sendable {
+        public var experiment: String
+        public var experimentID: Int64
+        public var outcomes: [(cell: String, outcome: CellOutcome)]
+        public var failed: Int { outcomes.filter { if case .failed = $0.outcome { return true }; return false }.count }
+        public var trained: Int { outcomes.filter { if case .finished = $0.outcome { return true }; return false }.count }
+    }
+
+    public let options: Options
+    let log: @Sendable (String) -> Void
+
+    /// - Parameter log: where progress and status lines go (default: standard error).
+    public init(options: Options, log: (@Sendable (String) -> Void)? = nil) {
+        self.options = options
+        self.log = log ?? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    }
+
+    /// Loads the spec, prepares the dataset and computes the provenance shared by every cell.
+    public func makeContext(datasetSHA256: String? = nil, git: (commit: String, dirty: Bool?)? = nil) throws -> ReproductionContext {
+        let spec = try ExperimentSpec.load(path: options.specPath, overrides: options.overrides)
+        try FileManager.default.createDirectory(atPath: options.resultsDirectory, withIntermediateDirectories: true)
+        let dbFolder = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: dbFolder.isEmpty ? "." : dbFolder, withIntermediateDirectories: true)
+        let (root, _) = try DatasetFiles.prepare(spec.dataset, resultsDirectory: options.resultsDirectory, log: log)
+        let g = git ?? RunSources.git()
+        let sha = try datasetSHA256 ?? DatasetFiles.sha256(root: root)
+        return ReproductionContext(spec: spec, specPath: options.specPath, databasePath: options.databasePath,
+                                   resultsDirectory: options.resultsDirectory, datasetRoot: root,
+                                   sources: RunSources(gitCommit: g.commit, gitDirty: g.dirty, datasetSHA256: sha))
+    }
+
+    /// Runs the matrix.
+    /// - Returns: each cell's outcome; `summary.failed` is the exit status of `backdrop reproduce`.
+    public func run() throws -> Summary {
+        let context = try makeContext()
+        let spec = context.spec
+        let store = try ResultsStore(path: options.databasePath)
+        let experiment = try store.upsertExperiment(name: spec.name, specSHA256: spec.specSHA256, specPath: options.specPath,
+                                                    specText: spec.canonicalJSON)
+        var cells = spec.cells()
+        if let keys = options.cellKeys { cells = cells.filter { keys.contains($0.key) } }
+        let finished = try store.finishedCells(experimentID: experiment.id)
+        var outcomes: [String: CellOutcome] = [:]
+        var todo: [MatrixCell] = []
+        for cell in cells {
+            if finished[cell.key] == cell.configSHA256 { outcomes[cell.key] = .skipped } else { todo.append(cell) }
+        }
+        log("experiment \(spec.name): \(cells.count) cells (\(spec.trainViews.count) train views × \(spec.methods.count) methods × "
+            + "\(spec.regularizers.count) regularizers × \(spec.seeds.count) seeds), \(cells.count - todo.count) already finished, "
+            + "\(todo.count) to run; dataset \(context.datasetRoot) (sha256 \(context.sources.datasetSHA256.prefix(12))); db \(options.databasePath)")
+        let total = cells.count
+        let position = { (cell: MatrixCell) in "\((cells.firstIndex(of: cell) ?? 0) + 1)/\(total)" }
+
+        if options.jobs <= 1 || options.executable == nil {
+            for cell in todo {
+                let outcome = try runInProcess(cell, position: position(cell), experimentID: experiment.id, store: store, context: context)
+                outcomes[cell.key] = outcome
+            }
+        } else {
+            let results = try runChildren(todo, position: position, context: context, experimentID: experiment.id, store: store)
+            outcomes.merge(results) { $1 }
+        }
+        let ordered = cells.map { ($0.key, outcomes[$0.key] ?? .skipped) }
+        let summary = Summary(experiment: spec.name, experimentID: experiment.id, outcomes: ordered)
+        let busy = ordered.filter { $0.1 == .busy }.count
+        log("experiment \(spec.name): \(summary.trained) trained, \(ordered.count - summary.trained - summary.failed - busy) skipped, "
+            + "\(busy) running elsewhere, \(summary.failed) failed")
+        for (key, outcome) in ordered {
+            if case .failed(let message) = outcome { log("  FAILED \(key): \(message)") }
+        }
+        return summary
+    }
+
+    /// Runs one cell here with progress lines prefixed by its matrix position.
+    public func runInProcess(_ cell: MatrixCell, position: String, experimentID: Int64, store: ResultsStore,
+                             context: ReproductionContext) throws -> CellOutcome {
+        let prefix = "[cell \(position) \(cell.key)]"
+        let log = self.log
+        let progress = ProgressReporter { log("\(prefix) \($0)") }
+        log("\(prefix) starting")
+        let outcome = try CellRunner.run(cell, experimentID: experimentID, store: store, context: context, progress: progress,
+                                         stepLimit: options.killAfterSteps)
+        if outcome == .interrupted, options.killAfterSteps != nil {
+            log("\(prefix) stopping at step \(options.killAfterSteps!) with SIGKILL (test option)")
+            kill(getpid(), SIGKILL)
+        }
+        switch outcome {
+        case .finished(_, let seconds): log("\(prefix) \(outcome.label) in \(ProgressReporter.duration(seconds))")
+        case .failed(let message): log("\(prefix) FAILED: \(message)")
+        default: log("\(prefix) \(outcome.label)")
+        }
+        return outcome
+    }
+
+    /// Runs cells in child processes, at most `jobs` at a time.
+    func runChildren(_ cells: [MatrixCell], position: (MatrixCell) -> String, context: ReproductionContext, experimentID: Int64,
+                     store: ResultsStore) throws -> [String: CellOutcome] {
+        var queue = cells[...]
+        var running: [(cell: MatrixCell, process: Process)] = []
+        var outcomes: [String: CellOutcome] = [:]
+        while !queue.isEmpty || !running.isEmpty {
+            while running.count < options.jobs, let cell = queue.popFirst() {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: options.executable!)
+                var arguments = ["reproduce-cell", options.specPath, "--cell", cell.key, "--position", position(cell),
+                                 "--db", options.databasePath, "--results-dir", options.resultsDirectory,
+                                 "--dataset-sha256", context.sources.datasetSHA256, "--git-commit", context.sources.gitCommit]
+                if let dirty = context.sources.gitDirty { arguments += ["--git-dirty", dirty ? "true" : "false"] }
+                for o in options.overrides { arguments += ["--set", o] }
+                if let k = options.killAfterSteps { arguments += ["--kill-after-steps", String(k)] }
+                process.arguments = arguments
+                try process.run()
+                running.append((cell, process))
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+            var still: [(cell: MatrixCell, process: Process)] = []
+            for entry in running {
+                if entry.process.isRunning { still.append(entry); continue }
+                outcomes[entry.cell.key] = try childOutcome(entry.cell, status: entry.process.terminationStatus,
+                                                            reason: entry.process.terminationReason, experimentID: experimentID, store: store)
+            }
+            running = still
+        }
+        return outcomes
+    }
+
+    /// Reads back what a child did; a child that died without releasing its claim has the cell
+    /// recorded as failed (a rerun resumes it from its checkpoint).
+    func childOutcome(_ cell: MatrixCell, status: Int32, reason: Process.TerminationReason, experimentID: Int64,
+                      store: ResultsStore) throws -> CellOutcome {
+        let run = try store.run(experimentID: experimentID, cellKey: cell.key)
+        switch run?.status {
+        case .finished?:
+            if status == 0, let run, run.provenance.configSHA256 == cell.configSHA256 { return .finished(resumed: false, seconds: 0) }
+            return .skipped
+        case .failed?: return .failed(run?.error ?? "failed")
+        case .running?:
+            if status == ChildStatus.busy { return .busy }
+            let how = reason == .uncaughtSignal ? "was killed by signal \(status)" : "exited with status \(status)"
+            // The child is gone, so its claim is stale: take it over and record the failure.
+            let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256)
+            let runCell = RunCell(cellKey: cell.key, dataset: cell.dataset.name, trainView: cell.trainView, method: cell.method,
+                                  regularizer: cell.regularizer, seed: Int(cell.seed))
+            if options.killAfterSteps != nil { return .interrupted }
+            if case .claimed(let claim) = try store.beginRun(experimentID: experimentID, cell: runCell, provenance: provenance) {
+                try store.failRun(claim, error: "the cell's process \(how)")
+            }
+            return .failed("the cell's process \(how)")
+        default:
+            return .failed("the cell's process exited with status \(status) before claiming the cell")
+        }
+    }
+
+    /// Exit statuses of `backdrop reproduce-cell`.
+    public enum ChildStatus {
+        public static let done: Int32 = 0
+        public static let failed: Int32 = 1
+        public static let busy: Int32 = 3
+    }
+}

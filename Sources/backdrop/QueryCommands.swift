@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Harness
+import ResultsStore
+
+extension ResultFormat: ExpressibleByArgument {}
+
+/// The database and output format every read-only command takes.
+struct QueryOutputOptions: ParsableArguments {
+    @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
+    @Option(help: "Output format: table, csv or json.") var format: ResultFormat = .table
+
+    /// Runs `body` and prints its result (errors print as `Error: <message>`, exit status 1).
+    func print(_ body: () throws -> QueryResult) throws {
+        Swift.print(ResultQueries.render(try body(), as: format))
+    }
+}
+
+/// `backdrop query "<SQL>"`: one read-only statement.
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Run one read-only SQL statement against the results database.",
+        discussion: """
+        The database is opened read-only and statements that could write (INSERT, UPDATE, DELETE, DROP, ATTACH, \
+        setting pragmas, …) are refused. Tables: experiments, runs, params, metrics, evaluations, checkpoints; \
+        views: matrix_cells, matrix_series, matrix_summary, cell_gaps. Example: \
+        backdrop query "SELECT method, train_view, regularizer, test_view, AVG(top1) FROM matrix_series \
+        WHERE protocol = 'linear' GROUP BY 1, 2, 3, 4"
+        """)
+
+    @Argument(help: "One SQL statement.") var sql: String
+    @OptionGroup var output: QueryOutputOptions
+
+    func run() throws {
+        try output.print { try ResultQueries.query(database: output.db, sql: sql) }
+    }
+}
+
+/// `backdrop runs`: the runs of an experiment.
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "runs", abstract: "List the runs (cells) of an experiment with status and provenance.")
+    @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @OptionGroup var output: QueryOutputOptions
+
+    func run() throws {
+        try output.print { try ResultQueries.runs(database: output.db, experiment: experiment) }
+    }
+}
+
+/// `backdrop matrix`: mean ± std over seeds per cell and test view.
+struct MatrixCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "matrix", abstract: "Print the matrix: top-1 mean ± std (n seeds) per method, train view, regularizer, protocol and test view.")
+    @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @OptionGroup var output: QueryOutputOptions
+
+    func run() throws {
+        try output.print { try ResultQueries.matrix(database: output.db, experiment: experiment) }
+    }
+}
+
+/// `backdrop compare --by regularizer`: paired per-seed differences along one axis.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare", abstract: "Compare along one axis: mean top-1 per value and paired per-seed deltas with 95% intervals.")
+    @Option(help: "Axis: regularizer, train_view or method.") var by = "regularizer"
+    @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @OptionGroup var output: QueryOutputOptions
+
+    func run() throws {
+        try output.print { try ResultQueries.compare(database: output.db, experiment: experiment, by: by) }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Harness
+import ResultsStore
+
+/// Options shared by `reproduce` and its hidden per-cell child.
+struct ReproduceOptions: ParsableArguments {
+    @Argument(help: "Experiment spec (YAML), e.g. Experiments/table1-quick.yaml.") var spec: String
+    @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
+    @Option(help: "Folder for generated datasets and checkpoints.") var resultsDir = "Results"
+    @Option(name: .customLong("set"), help: "Override a spec value: key.path=value (repeatable), e.g. --set train.epochs=5.")
+    var overrides: [String] = []
+    @Option(help: .hidden) var killAfterSteps: Int?
+
+    func runnerOptions() -> MatrixRunner.Options {
+        var o = MatrixRunner.Options(specPath: spec)
+        o.overrides = overrides
+        o.databasePath = db
+        o.resultsDirectory = resultsDir
+        o.killAfterSteps = killAfterSteps
+        return o
+    }
+}
+
+/// `backdrop reproduce`: run an experiment's matrix into the results database.
+struct ReproduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce",
+        abstract: "Run every cell of an experiment spec (train, evaluate, record) into the results database.",
+        discussion: """
+        Generates the built-in dataset when the spec uses it and it is absent, expands the matrix \
+        (train view × method × regularizer × seed), skips cells already finished with the same configuration \
+        hash, resumes interrupted cells from their last checkpoint (Results/checkpoints/<experiment>/<cell>/), and \
+        evaluates every finished model on every test view. Several reproductions may share one database. \
+        A failing cell is recorded with its error and the others continue; the exit status is the number of \
+        failed cells (at most 100).
+        """)
+
+    @OptionGroup var options: ReproduceOptions
+    @Option(help: "Cells run in parallel, each in its own process.") var jobs = 1
+    @Flag(help: "Only prepare (generate if absent) the spec's dataset and print its folder.") var datasetOnly = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        var o = options.runnerOptions()
+        o.jobs = jobs
+        o.executable = Self.currentExecutable()
+        let runner = MatrixRunner(options: o)
+        do {
+            if datasetOnly {
+                print(try runner.makeContext(datasetSHA256: "", git: ("unknown", nil)).datasetRoot)
+                return
+            }
+            let summary = try runner.run()
+            if summary.failed > 0 { throw ExitCode(Int32(min(summary.failed, 100))) }
+        } catch let e as SpecError {
+            throw ValidationError(e.description)
+        }
+    }
+
+    /// This executable's path (children re-run it).
+    static func currentExecutable() -> String {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+}
+
+/// `backdrop reproduce-cell` (hidden): one cell of a reproduction, run by `reproduce --jobs N`.
+struct ReproduceCellCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce-cell", abstract: "Run one cell of a reproduction (used by reproduce --jobs).", shouldDisplay: false)
+
+    @OptionGroup var options: ReproduceOptions
+    @Option(help: "The cell key.") var cell: String
+    @Option(help: "Matrix position shown in progress lines (3/12).") var position = "?"
+    @Option(help: "Dataset SHA-256 computed by the parent.") var datasetSha256: String?
+    @Option(help: "git commit computed by the parent.") var gitCommit: String?
+    @Option(help: "git dirty flag computed by the parent.") var gitDirty: Bool?
+
+    func run() throws {
+        let runner = MatrixRunner(options: options.runnerOptions())
+        let context = try runner.makeContext(datasetSHA256: datasetSha256, git: gitCommit.map { ($0, gitDirty) })
+        guard let target = context.spec.cells().first(where: { $0.key == cell }) else {
+            throw ValidationError("the spec has no cell \(cell)")
+        }
+        let store = try ResultsStore(path: options.db)
+        let experiment = try store.upsertExperiment(name: context.spec.name, specSHA256: context.spec.specSHA256,
+                                                    specPath: options.spec, specText: context.spec.canonicalJSON)
+        let outcome = try runner.runInProcess(target, position: position, experimentID: experiment.id, store: store, context: context)
+        switch outcome {
+        case .failed: throw ExitCode(MatrixRunner.ChildStatus.failed)
+        case .busy: throw ExitCode(MatrixRunner.ChildStatus.busy)
+        default: return
+        }
+    }
+}

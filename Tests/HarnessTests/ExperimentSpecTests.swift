@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import Harness
+
+/// A small valid spec; line numbers below refer to this text.
+let sampleSpec = """
+name: sample
+dataset:
+  builtin: {classes: 3, perClass: 8, testPerClass: 4, size: 32, seed: 1}
+model: {backbone: small-resnet, width: 4}
+methods: [simclr]
+methodOptions:
+  simclr: {projectorHidden: 16, projectorOutput: 8}
+regularizers: [none, icl-msr]
+trainViews: [full, foreground]
+seeds: [0, 1]
+train:
+  epochs: 2
+  batchSize: 8
+"""
+
+@Suite struct ExperimentSpecTests {
+    @Test func parsesEveryBlock() throws {
+        let spec = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml")
+        #expect(spec.name == "sample" && spec.width == 4 && spec.train.epochs == 2 && spec.train.batchSize == 8)
+        #expect(spec.dataset.builtin?.classes == 3 && spec.dataset.folder == nil)
+        #expect(spec.regularizers.map(\.name) == ["none", "icl-msr"] && spec.regularizers[1].iclmsr != nil)
+        #expect(spec.methodOptions["simclr"]?.projectorHidden == 16)
+    }
+
+    @Test(arguments: [
+        ("train:\n  epochs: 2\n  epoch: 3\n", "sample.yaml:3", "train.epoch", "unknown key"),
+        ("train:\n  epochs: many\n", "sample.yaml:2", "train.epochs", "expected an integer"),
+        ("train:\n  epochs: 0\n", "sample.yaml:2", "train.epochs", "at least 1"),
+        ("methods: [simclr, swav]\n", "sample.yaml:1", "methods", "unknown value 'swav'"),
+        ("regularizers: [none, dropout]\n", "sample.yaml:1", "regularizers[1]", "unknown regularizer"),
+        ("methodOptions:\n  simclr:\n    temperature: -1\n", "sample.yaml:3", "methodOptions.simclr.temperature", "must be finite"),
+        ("methodOptions:\n  simclr:\n    queueSize: 64\n", "sample.yaml:3", "methodOptions.simclr.queueSize", "does not apply"),
+        ("iclmsr:\n  strata: 0\n", "sample.yaml:2", "iclmsr.strata", "K must be at least 1"),
+        ("dataset:\n  builtin: {classes: 99}\n", "sample.yaml:2", "dataset.builtin.classes", "invalid value 99"),
+        ("trainViews: [mixed-same]\n", "sample.yaml:1", "trainViews", "unknown value"),
+        ("seeds: [0, zero]\n", "sample.yaml:1", "seeds", "non-negative integers"),
+    ])
+    func errorsNameTheKeyAndLine(text: String, location: String, key: String, message: String) {
+        do {
+            _ = try ExperimentSpec.parse("name: bad\n" + text, source: "sample.yaml")
+            Issue.record("expected an error for \(text)")
+        } catch let e as SpecError {
+            // Line numbers count the prepended `name:` line.
+            let line = Int(location.split(separator: ":")[1])! + 1
+            #expect(e.location == "sample.yaml:\(line)", "\(e)")
+            #expect(e.key == key, "\(e)")
+            #expect(e.message.contains(message), "\(e)")
+            #expect(e.description.hasPrefix("sample.yaml:\(line): \(key): "))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func missingNameIsAnError() {
+        #expect(throws: SpecError.self) { try ExperimentSpec.parse("seeds: [0]\n", source: "s.yaml") }
+    }
+
+    @Test func overridesReplaceAndAddValues() throws {
+        let spec = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml",
+                                            overrides: ["train.epochs=5", "seeds=[3, 4, 5]", "iclmsr.strata=4", "regularizers.1=icl-msr",
+                                                        "optimizer.lr=0.1"])
+        #expect(spec.train.epochs == 5 && spec.seeds == [3, 4, 5] && spec.regularizers[1].iclmsr?.strata == 4)
+        #expect(spec.cells().allSatisfy { $0.config.optimizer?.baseLearningRate == 0.1 })
+    }
+
+    @Test func badOverridesNameTheAssignment() {
+        for (assignment, key) in [("train.epochs=abc", "train.epochs"), ("train.epoks=3", "train.epoks"), ("seeds.7=1", "seeds.7")] {
+            do {
+                _ = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: [assignment])
+                Issue.record("expected an error for --set \(assignment)")
+            } catch let e as SpecError {
+                #expect(e.location == "--set \(assignment)", "\(e)")
+                #expect(e.key == key, "\(e)")
+            } catch { Issue.record("unexpected \(error)") }
+        }
+        #expect(throws: SpecError.self) { try ExperimentSpec.parse(sampleSpec, source: "s.yaml", overrides: ["novalue"]) }
+    }
+
+    @Test func matrixExpandsEveryCellWithStableKeys() throws {
+        let spec = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml")
+        let cells = spec.cells()
+        #expect(cells.count == 2 * 2 * 2)
+        #expect(Set(cells.map(\.key)).count == cells.count)
+        #expect(cells.first?.key == "full/simclr/none/seed0")
+        #expect(cells.map(\.key).contains("foreground/simclr/icl-msr/seed1"))
+        #expect(cells.map(\.index) == Array(0..<8))
+        // Seed-major order: every condition of seed 0 comes first.
+        #expect(cells.prefix(4).allSatisfy { $0.seed == 0 })
+        for c in cells {
+            #expect(c.config.trainView == c.trainView && c.config.seed == c.seed && c.config.epochs == 2)
+            #expect((c.config.regularizer == nil) == (c.regularizer == "none"))
+            #expect(c.config.preset == "symmetric" && c.config.optimizer != nil && c.config.evaluation.probeView == c.trainView)
+        }
+    }
+
+    @Test func configHashIsStableAndSensitive() throws {
+        let a = try ExperimentSpec.parse(sampleSpec, source: "a.yaml").cells()
+        // Reordering the lists and restating defaults changes neither the keys nor the hashes.
+        let reordered = sampleSpec.replacingOccurrences(of: "trainViews: [full, foreground]", with: "trainViews: [foreground, full]")
+            .replacingOccurrences(of: "seeds: [0, 1]", with: "seeds: [1, 0]\nimageSize: 32\npartnerSeed: 0")
+        let b = try ExperimentSpec.parse(reordered, source: "b.yaml").cells()
+        let hashes = Dictionary(uniqueKeysWithValues: a.map { ($0.key, $0.configSHA256) })
+        #expect(b.allSatisfy { hashes[$0.key] == $0.configSHA256 })
+        #expect(a[0].configSHA256.count == 64 && a[0].configSHA256 == a[0].configSHA256)
+        // Any resolved value that matters changes the hash.
+        let c = try ExperimentSpec.parse(sampleSpec, source: "a.yaml", overrides: ["train.epochs=3"]).cells()
+        #expect(zip(a, c).allSatisfy { $0.key == $1.key && $0.configSHA256 != $1.configSHA256 })
+        // The canonical JSON has sorted keys and the resolved recipe.
+        #expect(a[0].configJSON.contains("\"baseLearningRate\"") && a[0].configJSON.hasPrefix("{\"checkpointEverySteps\"") == false)
+        #expect(a[0].configJSON.hasPrefix("{\"dataset\""))
+    }
+
+    @Test func shippedSpecsParse() throws {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { dir.deleteLastPathComponent() }
+        let experiments = dir.appendingPathComponent("Experiments")
+        let quick = try ExperimentSpec.load(path: experiments.appendingPathComponent("table1-quick.yaml").path)
+        #expect(quick.methods == ["simclr"] && quick.seeds.count >= 3 && quick.cells().count == 4 * quick.seeds.count)
+        let full = try ExperimentSpec.load(path: experiments.appendingPathComponent("table1-full.yaml").path)
+        #expect(full.methods.count == 5)
+        let ablation = try ExperimentSpec.load(path: experiments.appendingPathComponent("ablation-iclmsr.yaml").path)
+        #expect(Set(ablation.regularizers.compactMap { $0.iclmsr?.strata }).count >= 3)
+        #expect(ablation.regularizers.contains { $0.iclmsr?.prior == .uniform })
+    }
+}
