@@ -7,11 +7,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release
 DATASET ?= Results/datasets/builtin
 BENCH_OUT ?= .build/bench
+SPEC ?= Experiments/table1-quick.yaml
+DB ?= Results/backdrop.sqlite
 
-.PHONY: help setup build test bench parity reproduce-table dataset clean
+.PHONY: help setup build test bench parity reproduce-table report query dataset clean
 
 help:
-	@echo "make reproduce-table  set up, build, generate the built-in dataset (the table needs the harness: see README)"
+	@echo "make reproduce-table  set up, build, train and evaluate the matrix of SPEC (default $(SPEC)), print table.md"
+	@echo "make report           render Results/reports/<experiment>/ (EXPERIMENT=name)"
+	@echo "make query Q=\"SQL\"    read-only SQL against $(DB)"
 	@echo "make test             set up and run the whole test suite"
 	@echo "make bench            Backdrop vs PyTorch on the reference workload, side by side"
 	@echo "make parity           compare two SimCLR steps with PyTorch on a fresh dump (needs torch)"
@@ -36,11 +40,24 @@ dataset: build
 	@if [ -d "$(DATASET)/train" ]; then echo "built-in dataset present in $(DATASET)"; \
 	else $(BIN)/backdrop dataset generate --out $(DATASET); fi
 
-reproduce-table: dataset
-	@echo
-	@echo "The dataset is in $(DATASET). Training the matrix and rendering the table need the"
-	@echo "experiment harness (backdrop reproduce), which is not part of this version yet: see README."
-	@exit 2
+## The table: release build, the spec's dataset (generated if absent), every cell of the matrix
+## (finished cells are skipped, interrupted ones resume), the report, then table.md.
+## SPEC=Experiments/<spec>.yaml picks another spec; REPRODUCE_ARGS="--jobs 2 --set train.epochs=5" passes options.
+reproduce-table: build
+	@$(BIN)/backdrop reproduce $(SPEC) --db $(DB) --dataset-only >/dev/null
+	@$(BIN)/backdrop reproduce $(SPEC) --db $(DB) $(REPRODUCE_ARGS); failed=$$?; \
+	  name=$$(sed -n 's/^name:[[:space:]]*//p' $(SPEC) | head -1); \
+	  $(BIN)/backdrop report --db $(DB) --experiment "$$name" || exit 1; \
+	  echo; cat "Results/reports/$$name/table.md"; \
+	  if [ $$failed -ne 0 ]; then echo "$$failed cell(s) failed; see: $(BIN)/backdrop runs --experiment $$name"; exit 1; fi
+
+## Renders Results/reports/<experiment>/ from the database (EXPERIMENT=name; default: the latest).
+report: build
+	$(BIN)/backdrop report --db $(DB) $(if $(EXPERIMENT),--experiment $(EXPERIMENT)) --print
+
+## Read-only SQL against the results database: make query Q="SELECT cell_key, status FROM runs"
+query: build
+	@$(BIN)/backdrop query --db $(DB) "$(Q)"
 
 ## Side-by-side benchmark: for each row PyTorch runs, then Backdrop, each in its own process.
 bench: setup

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import Reports
 import ResultsStore
 
 extension ResultFormat: ExpressibleByArgument {}
@@ -70,5 +71,26 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         try output.print { try ResultQueries.compare(database: output.db, experiment: experiment, by: by) }
+    }
+}
+
+/// `backdrop report`: render an experiment's tables and charts from the database alone.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Render table.md, table.csv, table.tex and report.html for an experiment into Results/reports/<experiment>/.",
+        discussion: "Reads the database only (opened read-only); rendering twice writes the same bytes.")
+    @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
+    @Option(help: "Folder holding one report folder per experiment.") var out = "Results/reports"
+    @Flag(help: "Also print table.md.") var print = false
+
+    func run() throws {
+        let store = try ResultsStore(path: db, mode: .readOnly)
+        let name = try store.resolveExperiment(experiment).name
+        let files = try ReportWriter.render(store: store, experiment: name,
+                                            into: URL(fileURLWithPath: out).appendingPathComponent(name))
+        if print { Swift.print(try String(contentsOf: files.markdown, encoding: .utf8)) }
+        for file in files.all { FileHandle.standardError.write(Data("wrote \(file.path)\n".utf8)) }
     }
 }

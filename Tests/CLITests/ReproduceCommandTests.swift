@@ -60,6 +60,16 @@ import Testing
         #expect(rows.count == 4 && rows.allSatisfy { $0["mixed-random"] is String })
         let compare = try Executables.run("backdrop", ["compare", "--by", "regularizer", "--db", db])
         #expect(compare.status == 0 && compare.stdout.contains("Δ icl-msr − none"))
+
+        let reports = dir.appendingPathComponent("Results/reports").path
+        let report = try Executables.run("backdrop", ["report", "--db", db, "--out", reports, "--print"])
+        #expect(report.status == 0, "\(report.stderr)")
+        for file in ["table.md", "table.csv", "table.tex", "report.html"] {
+            #expect(FileManager.default.fileExists(atPath: "\(reports)/tiny/\(file)"), "\(file)")
+        }
+        #expect(report.stdout.contains("simclr"))
+        let unchanged = try Self.scalar(db, "SELECT COUNT(*) FROM metrics")
+        #expect(unchanged == metrics)
     }
 
     @Test func queryRefusesWritesAndChangesNothing() throws {
