@@ -182,9 +182,10 @@ extension Tensor {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
         nonisolated(unsafe) let (x, w, y, bias) = (x, w, y, bias)
         Parallel.forEachWorker(g.chunkCount) { _, claim in
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: K * nb * hw)
-            let tmp = nb > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: Co * nb * hw) : nil
-            defer { col.deallocate(); tmp?.deallocate() }
+            // Scratch from the storage pool: no fresh pages per call.
+            let colStorage = TensorStorage(uninitializedCount: K * nb * hw)
+            let tmpStorage = nb > 1 ? TensorStorage(uninitializedCount: Co * nb * hw) : nil
+            let col = colStorage.pointer, tmp = tmpStorage?.pointer
             while let chunk = claim() {
                 let images = (chunk * nb)..<min(g.batch, (chunk + 1) * nb)
                 let L = images.count * hw
@@ -204,20 +205,26 @@ extension Tensor {
         }
     }
 
+    /// Fixed number of partial sums of a convolution's weight gradient (independent of the worker
+    /// count, so results are identical on every machine and run); enough pieces to balance 2–8 workers.
+    static let weightGradientGroups = 8
+
     /// Gradients of conv2d with respect to its input (`[N, Cin, H, W]`) and weight (`[Cout, Cin, kh, kw]`).
     static func conv2dBackward(_ g: Conv2dGeometry, x: Tensor, weight: Tensor, dy: Tensor,
                                needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
         let dx: Tensor? = needInput ? (ConvKernels.centreTapCoversInput(g) ? Tensor.uninitialized(x.shape) : Tensor.zeros(x.shape)) : nil
-        let workers = min(Parallel.workerCount, g.chunkCount)
-        let dwPartials: [TensorStorage] = needWeight ? (0..<workers).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
+        // The weight gradient is summed per fixed group of chunks, then the groups in order, so the
+        // result does not depend on which worker claimed which group (runs are bit-reproducible).
+        let groups = min(weightGradientGroups, g.chunkCount)
+        let dwPartials: [TensorStorage] = needWeight ? (0..<groups).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
         nonisolated(unsafe) let (xp, wp, dyp, dxp) = (x.pointer, weight.pointer, dy.pointer, dx?.storage.pointer)
         nonisolated(unsafe) let partials = dwPartials.map(\.pointer)
-        Parallel.forEachWorker(g.chunkCount) { worker, claim in
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: K * nb * hw)
-            let dyMat = nb > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: Co * nb * hw) : nil
-            defer { col.deallocate(); dyMat?.deallocate() }
-            while let chunk = claim() {
+        Parallel.forEachWorker(groups) { _, claim in
+            let colStorage = TensorStorage(uninitializedCount: K * nb * hw)
+            let dyStorage = nb > 1 ? TensorStorage(uninitializedCount: Co * nb * hw) : nil
+            let col = colStorage.pointer, dyMat = dyStorage?.pointer
+            while let group = claim() { for chunk in (g.chunkCount * group / groups)..<(g.chunkCount * (group + 1) / groups) {
                 let images = (chunk * nb)..<min(g.batch, (chunk + 1) * nb)
                 let L = images.count * hw
                 let dyChunk: UnsafePointer<Float>
@@ -231,14 +238,14 @@ extension Tensor {
                     // dW[Co, K] += dY[Co, L] · colᵀ[L, K]
                     ConvKernels.im2col(g, xp, images: images, col)
                     BLAS.sgemm(transA: false, transB: true, m: Co, n: K, k: L, a: dyChunk, lda: L, b: col, ldb: L,
-                               beta: 1, c: partials[worker], ldc: K)
+                               beta: 1, c: partials[group], ldc: K)
                 }
                 if let dxp {
                     // dCol[K, L] = Wᵀ[K, Co] · dY[Co, L], then scatter-add into dX.
                     BLAS.sgemm(transA: true, transB: false, m: K, n: L, k: Co, a: wp, lda: K, b: dyChunk, ldb: L, c: col, ldc: L)
                     ConvKernels.col2im(g, col, images: images, dxp)
                 }
-            }
+            } }
         }
         var dw: Tensor? = nil
         if needWeight {
