@@ -20,7 +20,13 @@ public final class BYOL: ContrastiveMethod {
     public let target: EncoderWithHead
     public let emaBase: Float, emaFinal: Float
     /// τ of the latest target update (for metrics; `emaBase` before the first).
-    public private(set) var currentTau: Float
+    public private(set) var currentTau: Float {
+        get { emaTau.value.item }
+        set { emaTau.value = Tensor(newValue) }
+    }
+    /// `currentTau` as a scalar buffer (`ema_tau`), so checkpoints carry it and a resumed run logs
+    /// the same τ as an uninterrupted one.
+    let emaTau = Buffer(Tensor(0))
 
     /// - Parameters: targetBackbone: the target's encoder (a copy of `backbone` is made when `nil`).
     public init(backbone: any Backbone, targetBackbone: (any Backbone)? = nil, projectorHidden: Int, projectorOutput: Int,
@@ -32,10 +38,12 @@ public final class BYOL: ContrastiveMethod {
         let tb = try targetBackbone ?? architecturalCopy(of: backbone)
         MomentumUpdate.copyState(from: backbone, to: tb)
         target = EncoderWithHead(backbone: tb, projector: architecturalCopy(of: projector))
-        (self.emaBase, self.emaFinal, currentTau) = (emaBase, emaFinal, emaBase)
+        (self.emaBase, self.emaFinal) = (emaBase, emaFinal)
+        currentTau = emaBase
     }
 
     public var children: [(String, any Module)] { [("backbone", backbone), ("projector", projector), ("predictor", predictor), ("target", target)] }
+    public var ownBuffers: [(String, Buffer)] { [("ema_tau", emaTau)] }
     public var comparisonDimension: Int { (projector.layers.last as! Linear).outFeatures }
     public func trainableParameters() -> [NamedParameter] { optimizerParameters().filter { !$0.name.hasPrefix("target.") } }
 

@@ -28,7 +28,13 @@ public final class MoCoV2: ContrastiveMethod {
     /// `[Q, d]` L2-normalized past keys, and the next write position (`queue_ptr`).
     public let queue: Buffer, queuePointer: Buffer
     public let temperature: Float, emaBase: Float, emaFinal: Float
-    public private(set) var currentTau: Float
+    public private(set) var currentTau: Float {
+        get { emaTau.value.item }
+        set { emaTau.value = Tensor(newValue) }
+    }
+    /// `currentTau` as a scalar buffer (`ema_tau`), so checkpoints carry it and a resumed run logs
+    /// the same τ as an uninterrupted one.
+    let emaTau = Buffer(Tensor(0))
     /// Keys of the last `.train` forward, enqueued by `didStep`.
     private var pendingKeys: Tensor?
 
@@ -42,11 +48,12 @@ public final class MoCoV2: ContrastiveMethod {
         keyEncoder = EncoderWithHead(backbone: kb, projector: architecturalCopy(of: projector))
         queue = Buffer(Tensor.normal([queueSize, projectorOutput], rng: &rng).l2Normalized(axis: 1))
         queuePointer = Buffer(.zeros([]), kind: .int64)
-        (self.temperature, self.emaBase, self.emaFinal, currentTau) = (temperature, emaBase, emaFinal, emaBase)
+        (self.temperature, self.emaBase, self.emaFinal) = (temperature, emaBase, emaFinal)
+        currentTau = emaBase
     }
 
     public var children: [(String, any Module)] { [("backbone", backbone), ("projector", projector), ("key_encoder", keyEncoder)] }
-    public var ownBuffers: [(String, Buffer)] { [("queue", queue), ("queue_ptr", queuePointer)] }
+    public var ownBuffers: [(String, Buffer)] { [("queue", queue), ("queue_ptr", queuePointer), ("ema_tau", emaTau)] }
     public var comparisonDimension: Int { (projector.layers.last as! Linear).outFeatures }
     public func trainableParameters() -> [NamedParameter] { optimizerParameters().filter { !$0.name.hasPrefix("key_encoder.") } }
 
