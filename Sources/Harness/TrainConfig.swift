@@ -28,7 +28,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// `small-resnet` or `resnet18`.
     public var backbone: String = "small-resnet"
     public var width: Int = 16
-    /// `symmetric`, `symmetric_weak` or `asymmetric`; `nil`: the method's preset (EXPERIMENT.md).
+    /// `symmetric`, `symmetric_weak`, `asymmetric` or `quick` (short CPU runs); `nil`: the method's preset (EXPERIMENT.md).
     public var preset: String? = nil
     /// Fill of removed pixels in the foreground / only-background views.
     public var fill: String = "gray"

@@ -52,7 +52,7 @@ public struct SceneParameters: Codable, Equatable, Sendable {
 
 /// What `SceneGenerator.write` records next to the images (`generator.json`).
 public struct SceneManifest: Codable, Equatable, Sendable {
-    public var generator: String = "backdrop-scenes-v1"
+    public var generator: String = "backdrop-scenes-v2"
     public var parameters: SceneParameters
     /// Class folder names, in class-index order (folder order on disk is alphabetical).
     public var classes: [String]

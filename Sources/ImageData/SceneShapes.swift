@@ -57,10 +57,19 @@ enum SceneTexture: Int, CaseIterable {
         }
     }
 
-    /// Fills `size × size × 3` bytes with this texture in two random colours.
+    /// Fills `size × size × 3` bytes with this texture in two random colours: a dark and a light
+    /// shade (HSV value 0.15–0.4 and 0.65–0.95) of one random hue and saturation (0.2–0.6).
+    ///
+    /// The guaranteed value contrast (≥ 0.25, so ≥ 0.11 in luma) keeps the pattern, and so the family, visible in
+    /// every image. Two independently drawn colours (the first version of the generator) were
+    /// often nearly equal, leaving a flat background whose family could not be recognized: a
+    /// supervised SmallResNet(16) reached only 35% top-1 on `full` test images after 10 epochs
+    /// (PyTorch agreed), against 72% with this rule, and contrastive models stayed at chance.
+    /// Colours still vary per image, so only the kind of pattern carries class information.
     func render(size s: Int, rng: inout SeededGenerator) -> [UInt8] {
-        let c1 = SceneColour.random(&rng, saturation: 0.15...0.7, value: 0.2...0.9)
-        let c2 = SceneColour.random(&rng, saturation: 0.15...0.7, value: 0.2...0.9)
+        let hue = rng.unit(), saturation = rng.uniform(0.2, 0.6)
+        let c1 = SceneColour.hsv(hue, saturation, rng.uniform(0.15, 0.4))
+        let c2 = SceneColour.hsv(hue, saturation, rng.uniform(0.65, 0.95))
         let scale = Float(s) / 32
         let period = rng.uniform(5, 11) * scale
         let angle = rng.uniform(0, .pi)

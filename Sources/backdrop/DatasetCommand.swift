@@ -78,7 +78,7 @@ extension DatasetCommand {
         @Option(help: "Images per class.") var perClass = 2
         @Option(help: "Image side the dataset is resized to.") var size = 32
         @Option(help: "Fill for removed pixels: gray, mean, black or noise.") var fill = "gray"
-        @Option(help: "Augmentation preset: symmetric, symmetric_weak or asymmetric.") var preset = "symmetric"
+        @Option(help: "Augmentation preset: symmetric, symmetric_weak, asymmetric or quick.") var preset = "symmetric"
         @Option(help: "Seed for partners, noise and augmentations.") var seed: UInt64 = 0
         @OptionGroup var masks: MaskOptions
 
@@ -87,7 +87,7 @@ extension DatasetCommand {
                 throw ValidationError("--fill \(fill) is not valid; use gray, mean, black or noise")
             }
             guard let presetKind = AugmentationPreset(rawValue: preset) else {
-                throw ValidationError("--preset \(preset) is not valid; use symmetric, symmetric_weak or asymmetric")
+                throw ValidationError("--preset \(preset) is not valid; use symmetric, symmetric_weak, asymmetric or quick")
             }
             let data = try Dataset.load(root: dir, split: split,
                                         options: DatasetOptions(size: size, maskFormat: try masks.format(), onBadSample: .skip))

@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Backbone: small-resnet or resnet18.") var backbone = "small-resnet"
     @Option(help: "Backbone width (channels of the first stage).") var width = 16
     @Option(help: "Image side the dataset is resized to.") var imageSize = 32
-    @Option(help: "Augmentation preset: symmetric, symmetric_weak or asymmetric (default: the method's).") var preset: String?
+    @Option(help: "Augmentation preset: symmetric, symmetric_weak, asymmetric or quick (default: the method's; quick: short CPU runs, see docs/Training.md).") var preset: String?
     @Option(help: "Fill of removed pixels in foreground / only-background views: gray, mean, black or noise.") var fill = "gray"
     @Option(help: "Folder for checkpoint.safetensors; an existing checkpoint of the same configuration is resumed.") var checkpointDir: String?
     @Option(help: "Write {config, metrics, evaluations} as JSON to this file.") var json: String?

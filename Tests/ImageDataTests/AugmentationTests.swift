@@ -99,5 +99,8 @@ import Testing
         let (a1, a2) = AugmentationPreset.asymmetric.views
         #expect(a1.saturation == 0.2 && a1.blurProbability == 0 && a1.solarizeProbability == 0 && a2.solarizeProbability == 0.2)
         #expect(s1.cropScale == 0.08...1.0 && s1.grayscaleProbability == 0.2 && s1.jitterProbability == 0.8)
+        let (q1, q2) = AugmentationPreset.quick.views
+        #expect(q1 == q2 && q1.cropScale == 0.2...1.0 && q1.brightness == 0.4 && q1.hue == 0.1 && q1.grayscaleProbability == 0.5)
+        #expect(q1.blurProbability == 0 && q1.solarizeProbability == 0 && q1.jitterProbability == 0.8)
     }
 }

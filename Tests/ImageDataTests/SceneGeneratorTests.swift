@@ -55,6 +55,23 @@ import Testing
         }
     }
 
+    @Test func everyBackgroundShowsItsPattern() {
+        // A dark and a light shade: the two texture colours differ in luma by a clear margin, so
+        // no background is (nearly) flat and its family stays recognizable.
+        for family in SceneTexture.allCases {
+            for seed in 0..<40 {
+                var rng = SeededGenerator(seed: UInt64(seed), streams: UInt64(family.rawValue))
+                let px = family.render(size: 32, rng: &rng)
+                if family == .gradient || family == .valueNoise { continue }  // smooth blends: the range depends on the phase
+                let luma: [Float] = (0..<(32 * 32)).map { (i: Int) -> Float in
+                    let r = Float(px[3 * i]), g = Float(px[3 * i + 1]), b = Float(px[3 * i + 2])
+                    return 0.299 * r + 0.587 * g + 0.114 * b
+                }
+                #expect(luma.max()! - luma.min()! > 25, "\(family.name), seed \(seed): luma range \(luma.max()! - luma.min()!)")
+            }
+        }
+    }
+
     @Test func confoundingControlsTheBackgroundFamily() throws {
         try withTemporaryDirectory { dir in
             var p = SceneParameters(classes: 4, perClass: 60, testPerClass: 1, size: 32, confounding: 1.0, seed: 1)
