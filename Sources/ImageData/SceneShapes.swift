@@ -64,7 +64,7 @@ enum SceneTexture: Int, CaseIterable {
     /// every image. Two independently drawn colours (the first version of the generator) were
     /// often nearly equal, leaving a flat background whose family could not be recognized: a
     /// supervised SmallResNet(16) reached only 35% top-1 on `full` test images after 10 epochs
-    /// (PyTorch agreed), against 72% with this rule, and contrastive models stayed at chance.
+    /// (PyTorch agreed), against 72% with a prototype of this rule, and contrastive models stayed at chance.
     /// Colours still vary per image, so only the kind of pattern carries class information.
     func render(size s: Int, rng: inout SeededGenerator) -> [UInt8] {
         let hue = rng.unit(), saturation = rng.uniform(0.2, 0.6)
