@@ -53,8 +53,12 @@ public final class ResultsStore: Sendable {
         switch mode {
         case .readWrite:
             isReadOnly = false
-            writer = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrate(writer)
+            let configuration = configuration
+            writer = try Self.retryingWhileBusy(for: busyTimeout) {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try Self.migrate(pool)
+                return pool
+            }
         case .readOnly:
             isReadOnly = true
             guard FileManager.default.fileExists(atPath: path) else { throw ResultsStoreError.missingDatabase(path: path) }
@@ -95,6 +99,22 @@ public final class ResultsStore: Sendable {
     /// opening a new file at the same moment can both try to apply a migration; the loser's
     /// transaction fails and rolls back. Retrying is then a no-op (the winner applied it), so the
     /// failure is retried a few times before it is reported.
+    /// Runs `body` again (with a growing pause) while SQLite answers `SQLITE_BUSY`/`SQLITE_LOCKED`
+    /// without waiting for its busy handler — which it does when several processes open one new
+    /// WAL database at once (journal-mode switch, WAL recovery) or a read snapshot is upgraded to
+    /// a write. Gives up after `seconds` and rethrows the last error.
+    static func retryingWhileBusy<T>(for seconds: TimeInterval, _ body: () throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        var pause: TimeInterval = 0.02
+        while true {
+            do { return try body() } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 0.5)
+            }
+        }
+    }
+
     static func migrate(_ writer: any DatabaseWriter, upTo target: String? = nil) throws {
         let migrator = Schema.migrator
         let target = target ?? Schema.migrationIdentifiers.last!
