@@ -131,3 +131,19 @@ func normalizedStandardDeviation(_ x: Tensor) -> Float {
     }
     return Float(total / Double(d))
 }
+
+/// Both views through `backbone` and `projector` as one batch, so batch norm sees 2N samples.
+/// - Returns: the features `[2N, F]` and the projections split by view (`[N, d]` each).
+func encodeBothViews(_ view1: Tensor, _ view2: Tensor, backbone: any Backbone, projector: any Layer,
+                     mode: ForwardMode) throws -> (features: Tensor, projections: Tensor, view1: Tensor, view2: Tensor) {
+    let h = try backbone(Tensor.concat([view1, view2], axis: 0), mode: mode)
+    let z = try projector(h, mode: mode)
+    let (z1, z2) = splitViews(z)
+    return (h, z, z1, z2)
+}
+
+/// Splits a `[2N, …]` batch of two stacked views into its two `[N, …]` halves.
+func splitViews(_ t: Tensor) -> (Tensor, Tensor) {
+    let n = t.shape[0] / 2
+    return (t.slice(axis: 0, 0..<n), t.slice(axis: 0, n..<(2 * n)))
+}

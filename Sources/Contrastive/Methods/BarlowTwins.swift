@@ -33,11 +33,8 @@ public final class BarlowTwins: ContrastiveMethod {
     public func didStep(step: Int, totalSteps: Int) {}
 
     public func comparisonVectors(view1: Tensor, view2: Tensor, mode: ForwardMode, reusingTargetsOf previous: ComparisonVectors?) throws -> ComparisonVectors {
-        let n = view1.shape[0]
-        let h = try backbone(Tensor.concat([view1, view2], axis: 0), mode: mode)
-        let z = try projector(h, mode: mode)
-        return ComparisonVectors(pairs: [(z.slice(axis: 0, 0..<n), z.slice(axis: 0, n..<(2 * n)))],
-                                 features: h.detached(), metrics: ["lambda": lambda])
+        let e = try encodeBothViews(view1, view2, backbone: backbone, projector: projector, mode: mode)
+        return ComparisonVectors(pairs: [(e.view1, e.view2)], features: e.features.detached(), metrics: ["lambda": lambda])
     }
 
     public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {

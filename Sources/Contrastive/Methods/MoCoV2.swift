@@ -77,9 +77,7 @@ public final class MoCoV2: ContrastiveMethod {
     }
 
     public func comparisonVectors(view1: Tensor, view2: Tensor, mode: ForwardMode, reusingTargetsOf previous: ComparisonVectors?) throws -> ComparisonVectors {
-        let n = view1.shape[0]
-        let h = try backbone(Tensor.concat([view1, view2], axis: 0), mode: mode)
-        let q = try projector(h, mode: mode)
+        let e = try encodeBothViews(view1, view2, backbone: backbone, projector: projector, mode: mode)
         let (k1, k2): (Tensor, Tensor)
         if let previous {
             (k1, k2) = (previous.pairs[1].second, previous.pairs[0].second)
@@ -89,8 +87,8 @@ public final class MoCoV2: ContrastiveMethod {
             }
             if mode.updatesRunningStatistics { pendingKeys = Tensor.concat([k1, k2], axis: 0) }
         }
-        return ComparisonVectors(pairs: [(q.slice(axis: 0, 0..<n), k2), (q.slice(axis: 0, n..<(2 * n)), k1)],
-                                 negatives: queue.value, features: h.detached(),
+        return ComparisonVectors(pairs: [(e.view1, k2), (e.view2, k1)],
+                                 negatives: queue.value, features: e.features.detached(),
                                  metrics: ["temperature": temperature, "ema_tau": currentTau])
     }
 

@@ -29,14 +29,9 @@ public final class SimSiam: ContrastiveMethod {
     public func didStep(step: Int, totalSteps: Int) {}
 
     public func comparisonVectors(view1: Tensor, view2: Tensor, mode: ForwardMode, reusingTargetsOf previous: ComparisonVectors?) throws -> ComparisonVectors {
-        let n = view1.shape[0]
-        let h = try backbone(Tensor.concat([view1, view2], axis: 0), mode: mode)
-        let z = try projector(h, mode: mode)
-        let p = try predictor(z, mode: mode)
-        let zs = z.detached()
-        return ComparisonVectors(pairs: [(p.slice(axis: 0, 0..<n), zs.slice(axis: 0, n..<(2 * n))),
-                                         (p.slice(axis: 0, n..<(2 * n)), zs.slice(axis: 0, 0..<n))],
-                                 features: h.detached())
+        let e = try encodeBothViews(view1, view2, backbone: backbone, projector: projector, mode: mode)
+        let (p1, p2) = splitViews(try predictor(e.projections, mode: mode))
+        return ComparisonVectors(pairs: [(p1, e.view2.detached()), (p2, e.view1.detached())], features: e.features.detached())
     }
 
     public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {
