@@ -80,7 +80,8 @@ public enum ReferenceBenchmarks {
                                peakRSSMegabytes: peakRSSMegabytes(), repeats: perRepeat, lastLoss: nil)
     }
 
-    static func median(_ xs: [Double]) -> Double {
+    /// The median (mean of the middle two for an even count; NaN when empty).
+    public static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
     }

@@ -161,8 +161,7 @@ struct TorchFigures {
         let rows = name == "eval" ? (eval.map { [$0] } ?? []) : train
         guard let row = rows.first(where: { ($0["w"] as? Int) == w && ($0["res"] as? Int) == res && ($0["batch"] as? Int) == batch }),
               let ips = row["images_per_s"] as? [Double], !ips.isEmpty else { return nil }
-        let s = ips.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        return ReferenceBenchmarks.median(ips)
     }
 }
 
