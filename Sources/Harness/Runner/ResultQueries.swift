@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 import ResultsStore
 
 /// How query results are printed.
@@ -101,9 +102,8 @@ public enum ResultQueries {
                 row.append(xs.isEmpty ? .null : .text(Statistics.describe(xs)))
             }
             for v in values.dropFirst() {
-                let a = byValue[base] ?? [:], b = byValue[v] ?? [:]
-                let deltas = a.keys.sorted().compactMap { seed in b[seed].map { $0 - a[seed]! } }
-                row.append(deltas.isEmpty ? .null : .text(Statistics.pairedDelta(deltas)))
+                let delta = Statistics.pairedDelta(baseline: byValue[base] ?? [:], treatment: byValue[v] ?? [:])
+                row.append(delta.map { .text($0) } ?? .null)
             }
             return row
         }
@@ -172,39 +172,24 @@ extension QueryValue {
     }
 }
 
-/// Summary statistics for the canned comparisons (percent, one decimal).
+/// Formatting of the canned comparisons (percent, one decimal), on the statistics of `Reports`
+/// (one implementation of the summary and the Student-t interval for every output).
 enum Statistics {
-    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
-
-    static func std(_ xs: [Double]) -> Double? {
-        guard xs.count > 1 else { return nil }
-        let m = mean(xs)
-        return (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
-    }
-
     static func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
 
     /// `93.5 ± 1.2 (3)`.
     static func describe(_ xs: [Double]) -> String {
-        "\(pct(mean(xs)))\(std(xs).map { " ± \(pct($0))" } ?? "") (\(xs.count))"
+        guard let s = Summary(xs) else { return "" }
+        return "\(pct(s.mean))\(s.std.map { " ± \(pct($0))" } ?? "") (\(s.n))"
     }
 
-    /// `+2.1 [−0.4, +4.6] (3)`: mean of paired differences and the t-based 95% interval.
-    static func pairedDelta(_ ds: [Double]) -> String {
-        let m = mean(ds)
+    /// `+2.1 [−0.4, +4.6] (3)`: mean of the per-seed differences `treatment − baseline` and the
+    /// t-based 95% interval; nil when no seed is in both.
+    static func pairedDelta(baseline: [Int64: Double], treatment: [Int64: Double]) -> String? {
+        let bySeed = { (d: [Int64: Double]) in Dictionary(uniqueKeysWithValues: d.map { (Int($0.key), $0.value) }) }
+        guard let d = PairedDelta(baseline: bySeed(baseline), treatment: bySeed(treatment)) else { return nil }
         func signed(_ x: Double) -> String { (x >= 0 ? "+" : "") + pct(x) }
-        guard let s = std(ds) else { return "\(signed(m)) (1)" }
-        let half = tQuantile975(df: ds.count - 1) * s / Double(ds.count).squareRoot()
-        return "\(signed(m)) [\(signed(m - half)), \(signed(m + half))] (\(ds.count))"
-    }
-
-    /// The 0.975 quantile of Student's t with `df` degrees of freedom.
-    static func tQuantile975(df: Int) -> Double {
-        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086]
-        if df >= 1 && df <= table.count { return table[df - 1] }
-        if df <= 30 { return 2.042 }
-        if df <= 60 { return 2.000 }
-        return 1.960
+        guard let ci = d.interval else { return "\(signed(d.summary.mean)) (1)" }
+        return "\(signed(d.summary.mean)) [\(signed(ci.lowerBound)), \(signed(ci.upperBound))] (\(d.summary.n))"
     }
 }
