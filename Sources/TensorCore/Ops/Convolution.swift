@@ -217,6 +217,10 @@ extension Tensor {
         // The weight gradient is summed per fixed group of chunks, then the groups in order, so the
         // result does not depend on which worker claimed which group (runs are bit-reproducible).
         let groups = min(weightGradientGroups, g.chunkCount)
+        // OpenBLAS packs the long `[K, L]` operand for reuse across the GEMM's rows: with few output
+        // channels (Co = 32) and `dW = dY · colᵀ` that reuse is only Co rows and packing dominates
+        // (≈ 50 GFLOP/s per core); as `dWᵀ = col · dYᵀ` the same product runs at ≈ 84 (BENCHMARKS.md).
+        let transposedWeightGradient = K > Co
         let dwPartials: [TensorStorage] = needWeight ? (0..<groups).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
         nonisolated(unsafe) let (xp, wp, dyp, dxp) = (x.pointer, weight.pointer, dy.pointer, dx?.storage.pointer)
         nonisolated(unsafe) let partials = dwPartials.map(\.pointer)
@@ -235,10 +239,16 @@ extension Tensor {
                     dyChunk = dyp + images.lowerBound * Co * hw
                 }
                 if needWeight {
-                    // dW[Co, K] += dY[Co, L] · colᵀ[L, K]
                     ConvKernels.im2col(g, xp, images: images, col)
-                    BLAS.sgemm(transA: false, transB: true, m: Co, n: K, k: L, a: dyChunk, lda: L, b: col, ldb: L,
-                               beta: 1, c: partials[group], ldc: K)
+                    if transposedWeightGradient {
+                        // dWᵀ[K, Co] += col[K, L] · dYᵀ[L, Co]
+                        BLAS.sgemm(transA: false, transB: true, m: K, n: Co, k: L, a: col, lda: L, b: dyChunk, ldb: L,
+                                   beta: 1, c: partials[group], ldc: Co)
+                    } else {
+                        // dW[Co, K] += dY[Co, L] · colᵀ[L, K]
+                        BLAS.sgemm(transA: false, transB: true, m: Co, n: K, k: L, a: dyChunk, lda: L, b: col, ldb: L,
+                                   beta: 1, c: partials[group], ldc: K)
+                    }
                 }
                 if let dxp {
                     // dCol[K, L] = Wᵀ[K, Co] · dY[Co, L], then scatter-add into dX.
@@ -250,8 +260,14 @@ extension Tensor {
         var dw: Tensor? = nil
         if needWeight {
             let total = dwPartials[0]
-            for p in dwPartials.dropFirst() { for i in 0..<total.count { total.pointer[i] += p.pointer[i] } }
-            dw = Tensor(shape: weight.shape, storage: total)
+            for p in dwPartials.dropFirst() { Vector.accumulate(p.pointer, into: total.pointer, total.count) }
+            if transposedWeightGradient {
+                let result = TensorStorage(uninitializedCount: Co * K)
+                for k in 0..<K { for c in 0..<Co { result.pointer[c * K + k] = total.pointer[k * Co + c] } }
+                dw = Tensor(shape: weight.shape, storage: result)
+            } else {
+                dw = Tensor(shape: weight.shape, storage: total)
+            }
         }
         return (dx, dw)
     }
