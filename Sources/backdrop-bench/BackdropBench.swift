@@ -8,7 +8,7 @@ struct BackdropBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backdrop-bench",
         abstract: "Reference workloads: PyTorch parity and throughput benchmarks.",
-        subcommands: [Parity.self, SimCLRStepCommand.self, EvalFeatures.self, Suite.self])
+        subcommands: [Parity.self, SimCLRStepCommand.self, EvalFeatures.self, EvaluationCommand.self, Suite.self])
 }
 
 struct Parity: ParsableCommand {
@@ -76,66 +76,145 @@ struct EvalFeatures: ParsableCommand {
     }
 }
 
+struct EvaluationCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluation",
+        abstract: "Time the linear probe (L-BFGS) and weighted kNN on synthetic frozen features.",
+        discussion: "Defaults are IN-9-sized: 45 405 train and 4 050 test features of a ResNet-18 (512-d), 9 classes.")
+    @Option(help: "Train (probe-fitting, kNN memory bank) features.") var train = 45_405
+    @Option(help: "Test features.") var test = 4_050
+    @Option(help: "Feature dimension.") var dimension = 512
+    @Option(help: "Classes.") var classes = 9
+    @Option(help: "Spread of each class around its centre (larger: harder, more L-BFGS iterations).") var noise: Float = 8
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard train >= 1, test >= 1, dimension >= 1, classes >= 2, noise >= 0 else {
+            throw ValidationError("--train, --test and --dimension must be ≥ 1, --classes ≥ 2 and --noise ≥ 0")
+        }
+    }
+
+    func run() throws {
+        let r = ReferenceBenchmarks.evaluation(train: train, test: test, dimension: dimension, classes: classes, noise: noise)
+        if json { print(try encodeJSON(r)); return }
+        print(String(format: "evaluation train=%d test=%d d=%d classes=%d", r.train, r.test, r.dimension, r.classes))
+        print(String(format: "  linear probe: %.2f s, %d L-BFGS iterations (%.1f ms each), train top-1 %.1f%%",
+                     r.probeSeconds, r.probeIterations, 1000 * r.probeSecondsPerIteration, 100 * r.probeTrainTop1))
+        print(String(format: "  kNN (k 20): %.2f s, %.0f test features/s, top-1 %.1f%%", r.knnSeconds, r.knnQueriesPerSecond, 100 * r.knnTop1))
+    }
+}
+
 struct Suite: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Backdrop and the PyTorch reference side by side, row by row, each in its own process.",
         discussion: """
         For every row the PyTorch script runs first, then Backdrop, each as a child process whose
-        peak resident memory is read from the kernel (wait4). Interleaving keeps both sides under the
-        same machine conditions; compare ratios, not absolute figures, across runs.
+        peak resident memory is read from the kernel (wait4), and this alternation repeats --rounds
+        times. Each side's figure is the median of all its timed repeats. Alternating rounds keep
+        both sides under the same machine conditions even when a shared machine's speed drifts by
+        tens of percent within minutes; compare ratios, not absolute figures, across runs.
         """)
     @Option(help: "w:res:batch training rows.") var configs = "32:32:256,32:32:128,16:32:256,32:64:128"
     @Option(help: "w:res:batch of the eval row ('' to skip).") var eval = "32:32:512"
     @Option(help: "The PyTorch reference script ('' to run Backdrop alone).") var torchScript = "scripts/torch_ref.py"
     @Option(help: "Python interpreter with torch installed.") var python = "python3"
     @Option(help: "Write every figure as JSON here.") var jsonOut: String?
+    @Option(help: "Rounds per row: PyTorch then Backdrop, repeated; each side's repeats are pooled.") var rounds = 2
     @OptionGroup var timing: TimingOptions
 
+    /// One row's figures over all rounds: each side's images/s is the median of all its repeats
+    /// (every round pooled), peak memory the largest of its rounds.
     struct Row: Codable {
         var kind: String, w: Int, res: Int, batch: Int
+        /// Backdrop's first round with `images_per_s`, `step_ms` and `gflops` set from the pooled median.
         var backdrop: BenchmarkResult
         var backdropPeakRSSMegabytes: Double
+        var backdropRepeats: [Double]
         var torchImagesPerSecond: Double?
         var torchPeakRSSMegabytes: Double?
+        var torchRepeats: [Double]
+
+        init(kind: String, w: Int, res: Int, batch: Int, backdropRuns: [(BenchmarkResult, Double)], torchRuns: [(ips: [Double], rss: Double)]) {
+            (self.kind, self.w, self.res, self.batch) = (kind, w, res, batch)
+            backdropRepeats = backdropRuns.flatMap { $0.0.repeats }
+            var b = backdropRuns[0].0
+            let pooled = ReferenceBenchmarks.median(backdropRepeats)
+            if b.imagesPerSecond > 0 {
+                let scale = pooled / b.imagesPerSecond
+                b.gflops *= scale
+                b.stepMilliseconds /= scale
+            }
+            b.imagesPerSecond = pooled
+            backdrop = b
+            backdropPeakRSSMegabytes = backdropRuns.map(\.1).max() ?? 0
+            torchRepeats = torchRuns.flatMap(\.ips)
+            torchImagesPerSecond = torchRepeats.isEmpty ? nil : ReferenceBenchmarks.median(torchRepeats)
+            torchPeakRSSMegabytes = torchRuns.map(\.rss).max()
+        }
+
+        var markdownRow: String {
+            func figure(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "—" }
+            func range(_ xs: [Double]) -> String {
+                guard let lo = xs.min(), let hi = xs.max() else { return "—" }
+                return String(format: "%.0f–%.0f", lo, hi)
+            }
+            let ratio: Double? = torchImagesPerSecond.map { backdrop.imagesPerSecond / $0 }
+            let cells: [String] = [
+                "\(kind) \(w):\(res):\(batch)", figure(backdrop.imagesPerSecond, "%.1f"), figure(torchImagesPerSecond, "%.1f"),
+                figure(ratio, "%.2f×"), figure(backdrop.gflops, "%.1f"), figure(backdropPeakRSSMegabytes, "%.0f"),
+                figure(torchPeakRSSMegabytes, "%.0f"), range(backdropRepeats), range(torchRepeats),
+            ]
+            return "| " + cells.joined(separator: " | ") + " |"
+        }
     }
 
     func run() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1, got \(rounds)") }
         var rows: [Row] = []
         var specs: [(String, [Int])] = []
         for spec in configs.split(separator: ",") { specs.append(("train", try parse(String(spec), "--configs"))) }
         if !eval.isEmpty { specs.append(("eval", try parse(eval, "--eval"))) }
-        let me = CommandLine.arguments[0]
-        let timing = self.timing.arguments
         for (kind, v) in specs {
-            let row = "\(v[0]):\(v[1]):\(v[2])"
-            var torchIPS: Double?, torchRSS: Double?
-            if !torchScript.isEmpty {
-                let json = FileManager.default.temporaryDirectory.appendingPathComponent("torch-\(getpid())-\(kind)-\(row).json").path
-                let args = [torchScript, "--configs", kind == "train" ? row : "", "--eval", kind == "eval" ? row : "", "--json", json] + timing
-                let child = try ChildProcess.run(python, args)
-                guard child.status == 0 else { throw ValidationError("\(python) \(torchScript) failed for row \(row) (exit \(child.status)); is torch installed? (pip install torch)") }
-                let figures = try TorchFigures(path: json)
-                torchIPS = figures.imagesPerSecond(name: kind, w: v[0], res: v[1], batch: v[2])
-                torchRSS = child.peakRSSMegabytes
-                try? FileManager.default.removeItem(atPath: json)
+            var backdropRuns: [(BenchmarkResult, Double)] = [], torchRuns: [(ips: [Double], rss: Double)] = []
+            for _ in 0..<rounds {
+                if !torchScript.isEmpty { torchRuns.append(try runTorch(kind: kind, v)) }
+                backdropRuns.append(try runBackdrop(kind: kind, v))
             }
-            let sub = kind == "train" ? "simclr-step" : "eval-features"
-            let child = try ChildProcess.run(me, [sub, "--width", "\(v[0])", "--size", "\(v[1])", "--batch", "\(v[2])", "--json"] + timing)
-            guard child.status == 0, let r = try? JSONDecoder().decode(BenchmarkResult.self, from: Data(child.output.utf8)) else {
-                throw ValidationError("backdrop-bench \(sub) failed for row \(row) (exit \(child.status)): \(child.output)")
-            }
-            rows.append(Row(kind: kind, w: v[0], res: v[1], batch: v[2], backdrop: r, backdropPeakRSSMegabytes: child.peakRSSMegabytes,
-                            torchImagesPerSecond: torchIPS, torchPeakRSSMegabytes: torchRSS))
-            let ratio = torchIPS.map { String(format: " = %.2f× PyTorch (%.1f images/s)", r.imagesPerSecond / $0, $0) } ?? ""
-            FileHandle.standardError.write(Data("\(kind) \(row): \(String(format: "%.1f", r.imagesPerSecond)) images/s\(ratio)\n".utf8))
+            let row = Row(kind: kind, w: v[0], res: v[1], batch: v[2], backdropRuns: backdropRuns, torchRuns: torchRuns)
+            rows.append(row)
+            let ratio = row.torchImagesPerSecond.map { String(format: " = %.2f× PyTorch (%.1f images/s)", row.backdrop.imagesPerSecond / $0, $0) } ?? ""
+            let line = "\(kind) \(v[0]):\(v[1]):\(v[2]): " + String(format: "%.1f", row.backdrop.imagesPerSecond) + " images/s" + ratio + "\n"
+            FileHandle.standardError.write(Data(line.utf8))
         }
-        print("| row (w:px:batch) | Backdrop images/s | PyTorch images/s | ratio | Backdrop GFLOP/s | Backdrop peak MB | PyTorch peak MB |")
-        print("|---|---|---|---|---|---|---|")
-        for r in rows {
-            let f = { (x: Double?, fmt: String) in x.map { String(format: fmt, $0) } ?? "—" }
-            print("| \(r.kind) \(r.w):\(r.res):\(r.batch) | \(f(r.backdrop.imagesPerSecond, "%.1f")) | \(f(r.torchImagesPerSecond, "%.1f")) | \(f(r.torchImagesPerSecond.map { r.backdrop.imagesPerSecond / $0 }, "%.2f×")) | \(f(r.backdrop.gflops, "%.1f")) | \(f(r.backdropPeakRSSMegabytes, "%.0f")) | \(f(r.torchPeakRSSMegabytes, "%.0f")) |")
-        }
+        print("| row (w:px:batch) | Backdrop images/s | PyTorch images/s | ratio | Backdrop GFLOP/s | Backdrop peak MB | PyTorch peak MB | Backdrop repeats | PyTorch repeats |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in rows { print(r.markdownRow) }
         if let jsonOut { try Data(try encodeJSON(rows).utf8).write(to: URL(fileURLWithPath: jsonOut)) }
+    }
+
+    /// One PyTorch child for the row: its per-repeat images/s and peak memory.
+    func runTorch(kind: String, _ v: [Int]) throws -> (ips: [Double], rss: Double) {
+        let row = "\(v[0]):\(v[1]):\(v[2])"
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("torch-\(getpid())-\(kind)-\(row).json").path
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let args = [torchScript, "--configs", kind == "train" ? row : "", "--eval", kind == "eval" ? row : "", "--json", json] + timing.arguments
+        let child = try ChildProcess.run(python, args)
+        guard child.status == 0 else { throw ValidationError("\(python) \(torchScript) failed for row \(row) (exit \(child.status)); is torch installed? (pip install torch)") }
+        guard let ips = try TorchFigures(path: json).imagesPerSecond(name: kind, w: v[0], res: v[1], batch: v[2]) else {
+            throw ValidationError("\(torchScript) wrote no figures for \(kind) row \(row) in \(json)")
+        }
+        return (ips, child.peakRSSMegabytes)
+    }
+
+    /// One Backdrop child for the row.
+    func runBackdrop(kind: String, _ v: [Int]) throws -> (BenchmarkResult, Double) {
+        let sub = kind == "train" ? "simclr-step" : "eval-features"
+        let args = [sub, "--width", "\(v[0])", "--size", "\(v[1])", "--batch", "\(v[2])", "--json"] + timing.arguments
+        let child = try ChildProcess.run(CommandLine.arguments[0], args)
+        guard child.status == 0, let r = try? JSONDecoder().decode(BenchmarkResult.self, from: Data(child.output.utf8)) else {
+            throw ValidationError("backdrop-bench \(sub) failed for row \(v[0]):\(v[1]):\(v[2]) (exit \(child.status)): \(child.output)")
+        }
+        return (r, child.peakRSSMegabytes)
     }
 
     func parse(_ spec: String, _ option: String) throws -> [Int] {
@@ -156,12 +235,12 @@ struct TorchFigures {
         train = obj["train"] as? [[String: Any]] ?? []
         eval = obj["eval"] as? [String: Any]
     }
-    /// Median images/s of the row, as the script reports it.
-    func imagesPerSecond(name: String, w: Int, res: Int, batch: Int) -> Double? {
+    /// The row's images/s of every timed repeat, as the script reports them.
+    func imagesPerSecond(name: String, w: Int, res: Int, batch: Int) -> [Double]? {
         let rows = name == "eval" ? (eval.map { [$0] } ?? []) : train
         guard let row = rows.first(where: { ($0["w"] as? Int) == w && ($0["res"] as? Int) == res && ($0["batch"] as? Int) == batch }),
               let ips = row["images_per_s"] as? [Double], !ips.isEmpty else { return nil }
-        return ReferenceBenchmarks.median(ips)
+        return ips
     }
 }
 

@@ -105,4 +105,27 @@ enum Executables {
         let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         for key in ["images_per_s", "step_ms", "gflops", "peak_rss_mb"] { #expect(obj?[key] is Double, "missing \(key)") }
     }
+
+    /// Backdrop alone (no PyTorch script): every round's repeats are pooled into the row's figure.
+    @Test func suitePoolsTheRepeatsOfEveryRound() throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("suite-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let r = try Executables.run("backdrop-bench", ["suite", "--configs", "4:8:4", "--eval", "4:8:8", "--torch-script", "",
+                                                       "--rounds", "2", "--warmup", "0", "--steps", "1", "--repeats", "2",
+                                                       "--json-out", json.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("| train 4:8:4 |") && r.stdout.contains("| eval 4:8:8 |"))
+        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]] ?? []
+        #expect(rows.count == 2)
+        for row in rows {
+            let repeats = row["backdropRepeats"] as? [Double] ?? []
+            #expect(repeats.count == 4, "2 rounds × 2 repeats, got \(repeats)")
+            let sorted = repeats.sorted(), median = (sorted[1] + sorted[2]) / 2
+            let ips = (row["backdrop"] as? [String: Any])?["images_per_s"] as? Double
+            #expect(ips.map { abs($0 - median) < 1e-9 * median } == true, "figure \(String(describing: ips)) is not the pooled median \(median)")
+            #expect(row["torchImagesPerSecond"] == nil)
+        }
+        let bad = try Executables.run("backdrop-bench", ["suite", "--torch-script", "", "--rounds", "0"])
+        #expect(bad.status != 0 && bad.stderr.contains("--rounds"))
+    }
 }

@@ -25,16 +25,27 @@ extension Tensor {
     static func gemm(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, into out: Tensor, m: Int, n: Int, k: Int) {
         let pa = a.pointer, pb = b.pointer, pc = out.storage.pointer
         let lda = a.shape[1], ldb = b.shape[1]
-        // Split rows of C across workers for large products (OpenBLAS itself runs single-threaded).
+        // Split C across workers (OpenBLAS itself runs single-threaded) along its longer side: each
+        // worker packs only its own part of the operand on that side, and the short operand, which
+        // both pack, is the cheap one (e.g. kNN similarities [512, 45 405] or a probe's gradient
+        // [9, 512] summed over 45 405 rows).
         let work = m * n * k
-        if work < 1 << 20 || m < 2 * Parallel.workerCount {
+        let splitColumns = n > m
+        let extent = splitColumns ? n : m
+        if work < 1 << 20 || extent < 2 * Parallel.workerCount {
             BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: pa, lda: lda, b: pb, ldb: ldb, c: pc, ldc: n)
             return
         }
-        Parallel.forEachChunk(m, costPerItem: n * k, minimumWork: 0, pieces: Parallel.workerCount) { rows in
-            let aRow = ta ? pa + rows.lowerBound : pa + rows.lowerBound * lda
-            BLAS.sgemm(transA: ta, transB: tb, m: rows.count, n: n, k: k, a: aRow, lda: lda,
-                       b: pb, ldb: ldb, c: pc + rows.lowerBound * n, ldc: n)
+        Parallel.forEachChunk(extent, costPerItem: (splitColumns ? m : n) * k, minimumWork: 0, pieces: Parallel.workerCount) { part in
+            if splitColumns {
+                let bColumns = tb ? pb + part.lowerBound * ldb : pb + part.lowerBound
+                BLAS.sgemm(transA: ta, transB: tb, m: m, n: part.count, k: k, a: pa, lda: lda,
+                           b: bColumns, ldb: ldb, c: pc + part.lowerBound, ldc: n)
+            } else {
+                let aRows = ta ? pa + part.lowerBound : pa + part.lowerBound * lda
+                BLAS.sgemm(transA: ta, transB: tb, m: part.count, n: n, k: k, a: aRows, lda: lda,
+                           b: pb, ldb: ldb, c: pc + part.lowerBound * n, ldc: n)
+            }
         }
     }
 
