@@ -1,7 +1,9 @@
 import Foundation
 
-/// Prints a progress line (epoch, step, loss, learning rate, images/s, ETA) at most every
-/// `interval` seconds and at the end of every epoch.
+/// Prints a progress line (epoch, step, loss, learning rate, images/s, input wait, ETA) at most
+/// every `interval` seconds and at the end of every epoch. "input wait" is the share of the
+/// session's wall time the loop spent waiting for the data loader's next batch: near 0% when
+/// loading overlaps compute, large when training is input-bound.
 public final class ProgressReporter {
     public let interval: Double
     private let write: (String) -> Void
@@ -19,14 +21,15 @@ public final class ProgressReporter {
     /// - Parameters:
     ///   - imagesPerSecond: throughput of this session so far (images of both views counted once).
     ///   - remainingSteps, secondsPerStep: for the ETA.
+    ///   - inputWaitFraction: share of the session's wall time spent waiting for batches.
     func stepFinished(epoch: Int, epochs: Int, step: Int, totalSteps: Int, loss: Float, learningRate: Float,
-                      imagesPerSecond: Double, secondsPerStep: Double, endOfEpoch: Bool) {
+                      imagesPerSecond: Double, secondsPerStep: Double, inputWaitFraction: Double, endOfEpoch: Bool) {
         let now = Date().timeIntervalSinceReferenceDate
         guard endOfEpoch || now - lastPrint >= interval else { return }
         lastPrint = now
         let eta = Double(totalSteps - step - 1) * secondsPerStep
-        write(String(format: "epoch %d/%d  step %d/%d  loss %.4f  lr %.4g  %.0f img/s  ETA %@",
-                     epoch + 1, epochs, step + 1, totalSteps, loss, learningRate, imagesPerSecond, Self.duration(eta)))
+        write(String(format: "epoch %d/%d  step %d/%d  loss %.4f  lr %.4g  %.0f img/s  input wait %.0f%%  ETA %@",
+                     epoch + 1, epochs, step + 1, totalSteps, loss, learningRate, imagesPerSecond, 100 * inputWaitFraction, Self.duration(eta)))
     }
 
     func message(_ line: String) { write(line) }

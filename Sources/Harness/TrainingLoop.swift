@@ -113,11 +113,14 @@ public final class TrainingLoop {
         let started = Date()
         var stepsRun = 0
         var sessionImages = 0
+        var sessionInputWait = 0.0   // seconds the loop waited for the prefetched batch
         defer { prefetcher.drain() }
         while position.step < limit {
             let (epoch, index, step) = (position.epoch, position.batchIndex, position.step)
             let t0 = Date()
             let pair = prefetcher.take(epoch: epoch, index: index)
+            let inputWait = Date().timeIntervalSince(t0)
+            sessionInputWait += inputWait
             if step + 1 < limit {
                 let next = index + 1 < perEpoch ? (epoch, index + 1) : (epoch + 1, 0)
                 prefetcher.prefetch(epoch: next.0, index: next.1)
@@ -137,13 +140,15 @@ public final class TrainingLoop {
             var records = metrics.keys.sorted().map { MetricRecord(step: step, epoch: epoch, key: $0, value: Double(metrics[$0]!), wallTime: now) }
             if metrics["lr"] == nil { records.append(MetricRecord(step: step, epoch: epoch, key: "lr", value: Double(lr), wallTime: now)) }
             records.append(MetricRecord(step: step, epoch: epoch, key: "images_per_s", value: seconds > 0 ? Double(pair.count) / seconds : 0, wallTime: now))
+            records.append(MetricRecord(step: step, epoch: epoch, key: "input_wait_s", value: inputWait, wallTime: now))
             try sink?.record(records)
 
             let endOfEpoch = index + 1 == perEpoch
             position = endOfEpoch ? TrainingPosition(epoch: epoch + 1, batchIndex: 0, step: step + 1)
                                   : TrainingPosition(epoch: epoch, batchIndex: index + 1, step: step + 1)
             progress?.stepFinished(epoch: epoch, epochs: epochs, step: step, totalSteps: total, loss: loss, learningRate: lr,
-                                   imagesPerSecond: throughput, secondsPerStep: elapsed / Double(stepsRun), endOfEpoch: endOfEpoch)
+                                   imagesPerSecond: throughput, secondsPerStep: elapsed / Double(stepsRun),
+                                   inputWaitFraction: elapsed > 0 ? sessionInputWait / elapsed : 0, endOfEpoch: endOfEpoch)
             if endOfEpoch {
                 let summary = current.summary(epoch: epoch, lastStep: step)
                 summaries.append(summary)

@@ -120,7 +120,7 @@ func bitPatterns(_ stepper: any TrainingStepper) -> [String: [UInt32]] {
                                     epochs: 2, sink: sink, progress: ProgressReporter(interval: 1e9, write: { lines.append($0) }))
         let outcome = try loop.run()
         let keys = Set(sink.keys)
-        for key in ["loss", "lr", "images_per_s", "pos_sim", "feature_std", "epoch/loss", "epoch/lr"] {
+        for key in ["loss", "lr", "images_per_s", "input_wait_s", "pos_sim", "feature_std", "epoch/loss", "epoch/lr"] {
             #expect(keys.contains(key), "metric \(key) missing; got \(keys.sorted())")
         }
         let losses = sink.records.filter { $0.key == "loss" }
@@ -134,7 +134,9 @@ func bitPatterns(_ stepper: any TrainingStepper) -> [String: [UInt32]] {
         // Warm-up starts at 0: the first logged learning rate is the schedule's step 0.
         #expect(sink.records.first { $0.key == "lr" }?.value == 0)
         // With a huge interval: the first step's line and one per epoch end, each with loss, img/s and ETA.
-        #expect(lines.count == 3 && lines.allSatisfy { $0.contains("loss") && $0.contains("img/s") && $0.contains("ETA") })
+        #expect(lines.count == 3 && lines.allSatisfy { $0.contains("loss") && $0.contains("img/s") && $0.contains("input wait") && $0.contains("ETA") })
+        let waits = sink.records.filter { $0.key == "input_wait_s" }
+        #expect(waits.map(\.step) == Array(0..<6) && waits.allSatisfy { $0.value >= 0 && $0.value.isFinite })
     }
 
     @Test func divergenceStopsTheRun() throws {
