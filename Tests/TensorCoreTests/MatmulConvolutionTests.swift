@@ -87,6 +87,16 @@ let convForwardCases: [ConvCase] = {
     cases.append(ConvCase(batch: 2, cin: 1, h: 3, w: 1, cout: 2, kh: 3, kw: 3, stride: 2, padding: 1, bias: false))
     cases.append(ConvCase(batch: 1, cin: 2, h: 2, w: 2, cout: 2, kh: 5, kw: 5, stride: 2, padding: 2, bias: true))
     cases.append(ConvCase(batch: 2, cin: 1, h: 4, w: 3, cout: 1, kh: 1, kw: 6, stride: 3, padding: 2, bias: false))
+    // Strided convolutions whose output is exactly the input divided by the stride take the
+    // phase-plane path (im2col/col2im by shifted copies of the input's s² phase planes; the input
+    // gradient is written, not accumulated): ResNet's 3×3/s2/p1 and 1×1/s2 shortcut, its 7×7/s2/p3
+    // stem, kernels smaller than, equal to and larger than the stride, non-square planes.
+    for (h, w, k, stride, padding) in [(8, 6, 3, 2, 1), (8, 6, 1, 2, 0), (6, 6, 3, 3, 0), (6, 6, 1, 3, 0), (10, 10, 7, 2, 3),
+                                       (8, 8, 2, 2, 0), (8, 8, 5, 2, 2), (4, 8, 3, 2, 1), (6, 9, 3, 3, 1)] {
+        for bias in [false, true] {
+            cases.append(ConvCase(batch: 3, cin: 2, h: h, w: w, cout: 3, kh: k, kw: k, stride: stride, padding: padding, bias: bias))
+        }
+    }
     return cases
 }()
 

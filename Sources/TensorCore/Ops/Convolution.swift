@@ -31,8 +31,144 @@ enum ConvKernels {
     }
 
     static func im2col(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+        if isShiftable(g) { im2colShifted(g, x, images: images, col) }
+        else if isPhaseShiftable(g) { im2colPhases(g, x, images: images, col) }
+        else { im2colGeneric(g, x, images: images, col) }
+    }
+
+    /// Stride s > 1 with the output exactly the input divided by s (3×3/s2/p1 and 1×1/s2/p0 on
+    /// even planes): split into its s² phase planes `P[a][b][y][x] = X[s·y + a][s·x + b]`, the
+    /// input makes every patch row a shifted copy of one phase plane — tap (i, j) reads phase
+    /// ((i − p) mod s, (j − p) mod s) shifted by (⌊(i − p)/s⌋, ⌊(j − p)/s⌋) — so strided
+    /// convolutions get the same whole-block copies as stride-1 ones instead of a gather per pixel.
+    static func isPhaseShiftable(_ g: Conv2dGeometry) -> Bool {
+        g.stride > 1 && g.outHeight * g.stride == g.height && g.outWidth * g.stride == g.width
+    }
+
+    /// Phase and shift of kernel offset `t` (a row or column tap) for stride `s`, padding `p`.
+    @inline(__always)
+    static func phase(_ t: Int, stride s: Int, padding p: Int) -> (phase: Int, shift: Int) {
+        let a = ((t - p) % s + s) % s
+        return (a, (t - p - a) / s)
+    }
+
+    /// `dst[r][c] = src[r + dy][c + dx]` on a `rows × cols` plane, 0 where that lies outside.
+    @inline(__always)
+    static func copyShifted(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, rows: Int, cols: Int, dy: Int, dx: Int) {
+        let rLo = max(0, -dy), rHi = min(rows, rows - dy), cLo = max(0, -dx), cHi = min(cols, cols - dx)
+        guard rLo < rHi, cLo < cHi else { dst.update(repeating: 0, count: rows * cols); return }
+        dst.update(repeating: 0, count: rLo * cols)
+        let start = rLo * cols + cLo, end = (rHi - 1) * cols + cHi
+        (dst + start).update(from: src + start + dy * cols + dx, count: end - start)
+        (dst + rHi * cols).update(repeating: 0, count: (rows - rHi) * cols)
+        if cLo > 0 || cHi < cols {
+            for r in rLo..<rHi {
+                (dst + r * cols).update(repeating: 0, count: cLo)
+                (dst + r * cols + cHi).update(repeating: 0, count: cols - cHi)
+            }
+        }
+    }
+
+    /// `dst[r + dy][c + dx] += src[r][c]` where that lies inside the `rows × cols` plane. `src` is
+    /// scratch: entries that fall outside are zeroed so the rest adds as one block.
+    @inline(__always)
+    static func accumulateShifted(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, rows: Int, cols: Int, dy: Int, dx: Int) {
+        let rLo = max(0, -dy), rHi = min(rows, rows - dy), cLo = max(0, -dx), cHi = min(cols, cols - dx)
+        guard rLo < rHi, cLo < cHi else { return }
+        if cLo > 0 || cHi < cols {
+            for r in rLo..<rHi {
+                (src + r * cols).update(repeating: 0, count: cLo)
+                (src + r * cols + cHi).update(repeating: 0, count: cols - cHi)
+            }
+        }
+        let start = rLo * cols + cLo, end = (rHi - 1) * cols + cHi
+        Vector.accumulate(src + start, into: dst + start + dy * cols + dx, end - start)
+    }
+
+    /// `phases[a][b][y][x] = plane[s·y + a][s·x + b]` for a `[s·Ho, s·Wo]` plane.
+    @inline(__always)
+    static func splitPhases(_ plane: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>, stride s: Int, outHeight Ho: Int, outWidth Wo: Int) {
+        let W = s * Wo, hw = Ho * Wo
+        for a in 0..<s {
+            for y in 0..<Ho {
+                let src = plane + (y * s + a) * W
+                var xo = 0
+                if s == 2 {
+                    // 16 consecutive inputs hold 8 outputs of each column phase.
+                    let even = phases + a * 2 * hw + y * Wo, odd = even + hw
+                    while xo + 8 <= Wo {
+                        let v = UnsafeRawPointer(src + 2 * xo).loadUnaligned(as: SIMD16<Float>.self)
+                        UnsafeMutableRawPointer(even + xo).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(odd + xo).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+                        xo += 8
+                    }
+                }
+                for bb in 0..<s {
+                    let dst = phases + (a * s + bb) * hw + y * Wo
+                    for x in xo..<Wo { dst[x] = src[x * s + bb] }
+                }
+            }
+        }
+    }
+
+    /// The inverse of `splitPhases`: `plane[s·y + a][s·x + b] = phases[a][b][y][x]`.
+    @inline(__always)
+    static func mergePhases(_ phases: UnsafePointer<Float>, into plane: UnsafeMutablePointer<Float>, stride s: Int, outHeight Ho: Int, outWidth Wo: Int) {
+        let W = s * Wo, hw = Ho * Wo
+        for a in 0..<s {
+            for y in 0..<Ho {
+                let dst = plane + (y * s + a) * W
+                if s == 2 {
+                    let even = phases + a * 2 * hw + y * Wo, odd = even + hw
+                    for x in 0..<Wo { dst[2 * x] = even[x]; dst[2 * x + 1] = odd[x] }   // contiguous writes
+                } else {
+                    for x in 0..<Wo { for bb in 0..<s { dst[x * s + bb] = phases[(a * s + bb) * hw + y * Wo + x] } }
+                }
+            }
+        }
+    }
+
+    @inline(never)
+    static func im2colPhases(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+        let (s, p, H, W, Ho, Wo) = (g.stride, g.padding, g.height, g.width, g.outHeight, g.outWidth)
         let hw = g.outPlane, ld = images.count * hw
-        if isShiftable(g) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: s * s * hw) { buffer in
+            let phases = buffer.baseAddress!
+            for (bi, b) in images.enumerated() { for c in 0..<g.inChannels {
+                splitPhases(x + (b * g.inChannels + c) * H * W, into: phases, stride: s, outHeight: Ho, outWidth: Wo)
+                for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+                    let (a, dy) = phase(i, stride: s, padding: p), (bb, dx) = phase(j, stride: s, padding: p)
+                    let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld + bi * hw
+                    copyShifted(phases + (a * s + bb) * hw, row, rows: Ho, cols: Wo, dy: dy, dx: dx)
+                } }
+            } }
+        }
+    }
+
+    /// The adjoint of `im2colPhases`: taps add into the s² phase planes, which then *write* every
+    /// input pixel of `dx` (each pixel lies in exactly one phase), so `dx` need not be zeroed.
+    @inline(never)
+    static func col2imPhases(_ g: Conv2dGeometry, _ col: UnsafeMutablePointer<Float>, images: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
+        let (s, p, H, W, Ho, Wo) = (g.stride, g.padding, g.height, g.width, g.outHeight, g.outWidth)
+        let hw = g.outPlane, ld = images.count * hw
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: s * s * hw) { buffer in
+            let phases = buffer.baseAddress!
+            for (bi, b) in images.enumerated() { for c in 0..<g.inChannels {
+                phases.update(repeating: 0, count: s * s * hw)
+                for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+                    let (a, dy) = phase(i, stride: s, padding: p), (bb, dx) = phase(j, stride: s, padding: p)
+                    let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld + bi * hw
+                    accumulateShifted(row, into: phases + (a * s + bb) * hw, rows: Ho, cols: Wo, dy: dy, dx: dx)
+                } }
+                mergePhases(phases, into: dx + (b * g.inChannels + c) * H * W, stride: s, outHeight: Ho, outWidth: Wo)
+            } }
+        }
+    }
+
+    @inline(never)
+    static func im2colShifted(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+        let hw = g.outPlane, ld = images.count * hw
+        do {
             let (H, W, p) = (g.height, g.width, g.padding)
             for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
                 let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
@@ -53,8 +189,12 @@ enum ConvKernels {
                     }
                 }
             } } }
-            return
         }
+    }
+
+    @inline(never)
+    static func im2colGeneric(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+        let hw = g.outPlane, ld = images.count * hw
         let (H, W, Ho, Wo, s, p) = (g.height, g.width, g.outHeight, g.outWidth, g.stride, g.padding)
         for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
             let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
@@ -85,11 +225,13 @@ enum ConvKernels {
     }
 
     /// Adds the columns of `col` `[patchSize, images.count · outPlane]` back into `dx`, which must
-    /// be zero for these images — except when `centreTapCoversInput(g)`: then the centre tap is
-    /// written first and `dx` may hold anything.
+    /// be zero for these images — except when `centreTapCoversInput(g)` (the centre tap is written
+    /// first) or `isPhaseShiftable(g)` (every pixel is written from its phase plane): then `dx` may
+    /// hold anything.
     /// `col` is scratch: the shiftable fast path zeroes its padding entries before a block add.
     static func col2im(_ g: Conv2dGeometry, _ col: UnsafeMutablePointer<Float>, images: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
         let hw = g.outPlane, ld = images.count * hw
+        if isPhaseShiftable(g) { col2imPhases(g, col, images: images, dx); return }
         if isShiftable(g) {
             let (H, W, p) = (g.height, g.width, g.padding)
             let writeCentre = centreTapCoversInput(g)
@@ -213,7 +355,8 @@ extension Tensor {
     static func conv2dBackward(_ g: Conv2dGeometry, x: Tensor, weight: Tensor, dy: Tensor,
                                needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
-        let dx: Tensor? = needInput ? (ConvKernels.centreTapCoversInput(g) ? Tensor.uninitialized(x.shape) : Tensor.zeros(x.shape)) : nil
+        let dxIsWritten = ConvKernels.centreTapCoversInput(g) || ConvKernels.isPhaseShiftable(g)
+        let dx: Tensor? = needInput ? (dxIsWritten ? Tensor.uninitialized(x.shape) : Tensor.zeros(x.shape)) : nil
         // The weight gradient is summed per fixed group of chunks, then the groups in order, so the
         // result does not depend on which worker claimed which group (runs are bit-reproducible).
         let groups = min(weightGradientGroups, g.chunkCount)
