@@ -30,10 +30,44 @@ enum ConvKernels {
         return (oyLo..<oyHi, oxLo..<oxHi)
     }
 
+    /// Zeroes columns `0..<lo` and `hi..<width` of `rows` in a row-major plane of `width` columns:
+    /// the padding of a shifted patch row. Strided single stores, column by column — the edges are
+    /// 1–3 floats per row, too short for a `memset` call each.
+    @inline(__always)
+    static func zeroEdgeColumns(_ plane: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int, lo: Int, hi: Int) {
+        guard !rows.isEmpty else { return }
+        for k in 0..<width where k < lo || k >= hi {
+            var q = plane + rows.lowerBound * width + k
+            for _ in rows { q.pointee = 0; q += width }
+        }
+    }
+
     static func im2col(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
         if isShiftable(g) { im2colShifted(g, x, images: images, col) }
         else if isPhaseShiftable(g) { im2colPhases(g, x, images: images, col) }
         else { im2colGeneric(g, x, images: images, col) }
+    }
+
+    @inline(never)
+    static func im2colShifted(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
+        let hw = g.outPlane, ld = images.count * hw
+        do {
+            let (H, W, p) = (g.height, g.width, g.padding)
+            for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+                let (oy, ox) = validRange(g, i, j)
+                let shift = (i - p) * W + (j - p)
+                for (bi, b) in images.enumerated() {
+                    let plane = x + (b * g.inChannels + c) * H * W, dst = row + bi * hw
+                    guard !oy.isEmpty, !ox.isEmpty else { dst.update(repeating: 0, count: hw); continue }
+                    let start = oy.lowerBound * W + ox.lowerBound, end = (oy.upperBound - 1) * W + ox.upperBound
+                    dst.update(repeating: 0, count: oy.lowerBound * W)
+                    (dst + start).update(from: plane + start + shift, count: end - start)
+                    (dst + oy.upperBound * W).update(repeating: 0, count: (g.outHeight - oy.upperBound) * W)
+                    zeroEdgeColumns(dst, rows: oy, width: W, lo: ox.lowerBound, hi: ox.upperBound)
+                }
+            } } }
+        }
     }
 
     @inline(never)
@@ -90,12 +124,7 @@ enum ConvKernels {
                 for (bi, b) in images.enumerated() {
                     let plane = dx + (b * g.inChannels + c) * H * W, src = row + bi * hw
                     if writeCentre && i == p && j == p { plane.update(from: src, count: H * W); continue }
-                    if ox.lowerBound > 0 || ox.upperBound < W {
-                        for r in oy {
-                            (src + r * W).update(repeating: 0, count: ox.lowerBound)
-                            (src + r * W + ox.upperBound).update(repeating: 0, count: W - ox.upperBound)
-                        }
-                    }
+                    zeroEdgeColumns(src, rows: oy, width: W, lo: ox.lowerBound, hi: ox.upperBound)
                     let start = oy.lowerBound * W + ox.lowerBound, end = (oy.upperBound - 1) * W + ox.upperBound
                     Vector.accumulate(src + start, into: plane + start + shift, end - start)
                 }

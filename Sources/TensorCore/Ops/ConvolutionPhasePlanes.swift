@@ -28,12 +28,7 @@ extension ConvKernels {
         let start = rLo * cols + cLo, end = (rHi - 1) * cols + cHi
         (dst + start).update(from: src + start + dy * cols + dx, count: end - start)
         (dst + rHi * cols).update(repeating: 0, count: (rows - rHi) * cols)
-        if cLo > 0 || cHi < cols {
-            for r in rLo..<rHi {
-                (dst + r * cols).update(repeating: 0, count: cLo)
-                (dst + r * cols + cHi).update(repeating: 0, count: cols - cHi)
-            }
-        }
+        zeroEdgeColumns(dst, rows: rLo..<rHi, width: cols, lo: cLo, hi: cHi)
     }
 
     /// `dst[r + dy][c + dx] += src[r][c]` where that lies inside the `rows × cols` plane. `src` is
@@ -42,12 +37,7 @@ extension ConvKernels {
     static func accumulateShifted(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, rows: Int, cols: Int, dy: Int, dx: Int) {
         let rLo = max(0, -dy), rHi = min(rows, rows - dy), cLo = max(0, -dx), cHi = min(cols, cols - dx)
         guard rLo < rHi, cLo < cHi else { return }
-        if cLo > 0 || cHi < cols {
-            for r in rLo..<rHi {
-                (src + r * cols).update(repeating: 0, count: cLo)
-                (src + r * cols + cHi).update(repeating: 0, count: cols - cHi)
-            }
-        }
+        zeroEdgeColumns(src, rows: rLo..<rHi, width: cols, lo: cLo, hi: cHi)
         let start = rLo * cols + cLo, end = (rHi - 1) * cols + cHi
         Vector.accumulate(src + start, into: dst + start + dy * cols + dx, end - start)
     }
@@ -129,33 +119,6 @@ extension ConvKernels {
                 } }
                 mergePhases(phases, into: dx + (b * g.inChannels + c) * H * W, stride: s, outHeight: Ho, outWidth: Wo)
             } }
-        }
-    }
-
-    @inline(never)
-    static func im2colShifted(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
-        let hw = g.outPlane, ld = images.count * hw
-        do {
-            let (H, W, p) = (g.height, g.width, g.padding)
-            for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
-                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
-                let (oy, ox) = validRange(g, i, j)
-                let shift = (i - p) * W + (j - p)
-                for (bi, b) in images.enumerated() {
-                    let plane = x + (b * g.inChannels + c) * H * W, dst = row + bi * hw
-                    guard !oy.isEmpty, !ox.isEmpty else { dst.update(repeating: 0, count: hw); continue }
-                    let start = oy.lowerBound * W + ox.lowerBound, end = (oy.upperBound - 1) * W + ox.upperBound
-                    dst.update(repeating: 0, count: oy.lowerBound * W)
-                    (dst + start).update(from: plane + start + shift, count: end - start)
-                    (dst + oy.upperBound * W).update(repeating: 0, count: (g.outHeight - oy.upperBound) * W)
-                    if ox.lowerBound > 0 || ox.upperBound < W {
-                        for r in oy {
-                            (dst + r * W).update(repeating: 0, count: ox.lowerBound)
-                            (dst + r * W + ox.upperBound).update(repeating: 0, count: W - ox.upperBound)
-                        }
-                    }
-                }
-            } } }
         }
     }
 }
