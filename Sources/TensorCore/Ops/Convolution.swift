@@ -48,28 +48,28 @@ enum ConvKernels {
         else { im2colGeneric(g, x, images: images, col) }
     }
 
+    /// `isShiftable(g)`: each patch row is the input plane shifted by a constant offset.
     @inline(never)
     static func im2colShifted(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
         let hw = g.outPlane, ld = images.count * hw
-        do {
-            let (H, W, p) = (g.height, g.width, g.padding)
-            for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
-                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
-                let (oy, ox) = validRange(g, i, j)
-                let shift = (i - p) * W + (j - p)
-                for (bi, b) in images.enumerated() {
-                    let plane = x + (b * g.inChannels + c) * H * W, dst = row + bi * hw
-                    guard !oy.isEmpty, !ox.isEmpty else { dst.update(repeating: 0, count: hw); continue }
-                    let start = oy.lowerBound * W + ox.lowerBound, end = (oy.upperBound - 1) * W + ox.upperBound
-                    dst.update(repeating: 0, count: oy.lowerBound * W)
-                    (dst + start).update(from: plane + start + shift, count: end - start)
-                    (dst + oy.upperBound * W).update(repeating: 0, count: (g.outHeight - oy.upperBound) * W)
-                    zeroEdgeColumns(dst, rows: oy, width: W, lo: ox.lowerBound, hi: ox.upperBound)
-                }
-            } } }
-        }
+        let (H, W, p) = (g.height, g.width, g.padding)
+        for c in 0..<g.inChannels { for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+            let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld
+            let (oy, ox) = validRange(g, i, j)
+            let shift = (i - p) * W + (j - p)
+            for (bi, b) in images.enumerated() {
+                let plane = x + (b * g.inChannels + c) * H * W, dst = row + bi * hw
+                guard !oy.isEmpty, !ox.isEmpty else { dst.update(repeating: 0, count: hw); continue }
+                let start = oy.lowerBound * W + ox.lowerBound, end = (oy.upperBound - 1) * W + ox.upperBound
+                dst.update(repeating: 0, count: oy.lowerBound * W)
+                (dst + start).update(from: plane + start + shift, count: end - start)
+                (dst + oy.upperBound * W).update(repeating: 0, count: (g.outHeight - oy.upperBound) * W)
+                zeroEdgeColumns(dst, rows: oy, width: W, lo: ox.lowerBound, hi: ox.upperBound)
+            }
+        } } }
     }
 
+    /// Any geometry: one copy (stride 1) or gather (stride > 1) per output row.
     @inline(never)
     static func im2colGeneric(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
         let hw = g.outPlane, ld = images.count * hw

@@ -94,9 +94,9 @@ extension ConvKernels {
             for (bi, b) in images.enumerated() { for c in 0..<g.inChannels {
                 splitPhases(x + (b * g.inChannels + c) * H * W, into: phases, stride: s, outHeight: Ho, outWidth: Wo)
                 for i in 0..<g.kernelH { for j in 0..<g.kernelW {
-                    let (a, dy) = phase(i, stride: s, padding: p), (bb, dx) = phase(j, stride: s, padding: p)
+                    let (a, shiftY) = phase(i, stride: s, padding: p), (bb, shiftX) = phase(j, stride: s, padding: p)
                     let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld + bi * hw
-                    copyShifted(phases + (a * s + bb) * hw, row, rows: Ho, cols: Wo, dy: dy, dx: dx)
+                    copyShifted(phases + (a * s + bb) * hw, row, rows: Ho, cols: Wo, dy: shiftY, dx: shiftX)
                 } }
             } }
         }
@@ -113,9 +113,9 @@ extension ConvKernels {
             for (bi, b) in images.enumerated() { for c in 0..<g.inChannels {
                 phases.update(repeating: 0, count: s * s * hw)
                 for i in 0..<g.kernelH { for j in 0..<g.kernelW {
-                    let (a, dy) = phase(i, stride: s, padding: p), (bb, dx) = phase(j, stride: s, padding: p)
+                    let (a, shiftY) = phase(i, stride: s, padding: p), (bb, shiftX) = phase(j, stride: s, padding: p)
                     let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld + bi * hw
-                    accumulateShifted(row, into: phases + (a * s + bb) * hw, rows: Ho, cols: Wo, dy: dy, dx: dx)
+                    accumulateShifted(row, into: phases + (a * s + bb) * hw, rows: Ho, cols: Wo, dy: shiftY, dx: shiftX)
                 } }
                 mergePhases(phases, into: dx + (b * g.inChannels + c) * H * W, stride: s, outHeight: Ho, outWidth: Wo)
             } }
