@@ -21,7 +21,7 @@ extension ReferenceBenchmarks {
     /// Features shaped like a backbone's after ReLU and pooling: class `c`'s rows are
     /// `max(0, μ_c + ε)` with `μ_c ~ N(0, 1)` per dimension and `ε ~ N(0, noise²)`, labels cycling
     /// through the classes. Deterministic in `seed`.
-    public static func syntheticFeatures(count: Int, dimension: Int, classes: Int, noise: Float = 2, seed: UInt64) -> (Tensor, [Int]) {
+    public static func syntheticFeatures(count: Int, dimension: Int, classes: Int, noise: Float, seed: UInt64) -> (Tensor, [Int]) {
         var centreRNG = SeededRNG(seed: 7)   // the same class centres for train and test
         let centres = Tensor.normal([classes, dimension], rng: &centreRNG).scalars
         var rng = SeededRNG(seed: seed)

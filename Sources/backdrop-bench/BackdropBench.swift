@@ -200,7 +200,7 @@ struct Suite: ParsableCommand {
         let args = [torchScript, "--configs", kind == "train" ? row : "", "--eval", kind == "eval" ? row : "", "--json", json] + timing.arguments
         let child = try ChildProcess.run(python, args)
         guard child.status == 0 else { throw ValidationError("\(python) \(torchScript) failed for row \(row) (exit \(child.status)); is torch installed? (pip install torch)") }
-        guard let ips = try TorchFigures(path: json).imagesPerSecond(name: kind, w: v[0], res: v[1], batch: v[2]) else {
+        guard let ips = try TorchFigures(path: json).repeats(name: kind, w: v[0], res: v[1], batch: v[2]) else {
             throw ValidationError("\(torchScript) wrote no figures for \(kind) row \(row) in \(json)")
         }
         return (ips, child.peakRSSMegabytes)
@@ -236,7 +236,7 @@ struct TorchFigures {
         eval = obj["eval"] as? [String: Any]
     }
     /// The row's images/s of every timed repeat, as the script reports them.
-    func imagesPerSecond(name: String, w: Int, res: Int, batch: Int) -> [Double]? {
+    func repeats(name: String, w: Int, res: Int, batch: Int) -> [Double]? {
         let rows = name == "eval" ? (eval.map { [$0] } ?? []) : train
         guard let row = rows.first(where: { ($0["w"] as? Int) == w && ($0["res"] as? Int) == res && ($0["batch"] as? Int) == batch }),
               let ips = row["images_per_s"] as? [Double], !ips.isEmpty else { return nil }

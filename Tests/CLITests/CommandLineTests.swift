@@ -106,6 +106,20 @@ enum Executables {
         for key in ["images_per_s", "step_ms", "gflops", "peak_rss_mb"] { #expect(obj?[key] is Double, "missing \(key)") }
     }
 
+    @Test func evaluationBenchmarkPrintsJSONFigures() throws {
+        let r = try Executables.run("backdrop-bench", ["evaluation", "--train", "120", "--test", "30", "--dimension", "16",
+                                                       "--classes", "3", "--noise", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        for key in ["probe_s", "probe_s_per_iteration", "knn_s", "knn_queries_per_s"] { #expect((obj?[key] as? Double).map { $0 > 0 } == true, "\(key)") }
+        #expect((obj?["probe_iterations"] as? Int).map { $0 >= 1 } == true)
+        // Three well-separated classes: both protocols must clearly beat chance (1/3).
+        #expect((obj?["knn_top1"] as? Double).map { $0 > 0.6 } == true, "\(r.stdout)")
+        #expect((obj?["probe_train_top1"] as? Double).map { $0 > 0.6 } == true, "\(r.stdout)")
+        let bad = try Executables.run("backdrop-bench", ["evaluation", "--classes", "1"])
+        #expect(bad.status != 0 && bad.stderr.contains("--classes"))
+    }
+
     /// Backdrop alone (no PyTorch script): every round's repeats are pooled into the row's figure.
     @Test func suitePoolsTheRepeatsOfEveryRound() throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("suite-\(UUID().uuidString).json")

@@ -24,15 +24,17 @@ let transposeCases = [false, true].flatMap { a in [false, true].map { TransposeC
         }
     }
 
-    /// Large enough (m·n·k ≥ 2²⁰, m ≥ 2·workers) to take the row-split parallel path in `gemm`.
+    /// Large enough (m·n·k ≥ 2²⁰) to take the parallel paths in `gemm`, which split C along its
+    /// longer side: columns for 67 × 121 (each worker gets a slice of op(B)), rows for 121 × 67.
     @Test(arguments: transposeCases)
     func parallelPathMatchesNaive(_ c: TransposeCase) {
         var rng = TestRNG(seed: 21)
-        let (m, k, n) = (67, 130, 121)
-        #expect(m * n * k >= 1 << 20)
-        let (a, b) = operands(c, m: m, k: k, n: n, rng: &rng)
-        let y = Tensor.matmul(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
-        expectClose(y, naiveMatmul(a, b, transposeA: c.transposeA, transposeB: c.transposeB), tol: 2e-5)
+        for (m, k, n) in [(67, 130, 121), (121, 130, 67)] {
+            #expect(m * n * k >= 1 << 20)
+            let (a, b) = operands(c, m: m, k: k, n: n, rng: &rng)
+            let y = Tensor.matmul(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
+            expectClose(y, naiveMatmul(a, b, transposeA: c.transposeA, transposeB: c.transposeB), tol: 2e-5, "\(m)×\(k)×\(n)")
+        }
     }
 
     @Test(arguments: transposeCases)

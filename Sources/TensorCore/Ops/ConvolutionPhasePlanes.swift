@@ -19,6 +19,16 @@ extension ConvKernels {
         return (a, (t - p - a) / s)
     }
 
+    /// What tap (i, j) of channel `c` touches: its patch row for image slot `bi` in `col`
+    /// (leading dimension `ld`), the offset of its phase plane in the `[s²][outPlane]` buffer, and
+    /// the shift (dy, dx) of that plane.
+    @inline(__always)
+    static func phaseTap(_ g: Conv2dGeometry, channel c: Int, _ i: Int, _ j: Int, slot bi: Int, ld: Int,
+                         _ col: UnsafeMutablePointer<Float>) -> (row: UnsafeMutablePointer<Float>, plane: Int, dy: Int, dx: Int) {
+        let (a, dy) = phase(i, stride: g.stride, padding: g.padding), (b, dx) = phase(j, stride: g.stride, padding: g.padding)
+        return (col + ((c * g.kernelH + i) * g.kernelW + j) * ld + bi * g.outPlane, (a * g.stride + b) * g.outPlane, dy, dx)
+    }
+
     /// `dst[r][c] = src[r + dy][c + dx]` on a `rows × cols` plane, 0 where that lies outside.
     @inline(__always)
     static func copyShifted(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, rows: Int, cols: Int, dy: Int, dx: Int) {
@@ -87,16 +97,15 @@ extension ConvKernels {
 
     @inline(never)
     static func im2colPhases(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
-        let (s, p, H, W, Ho, Wo) = (g.stride, g.padding, g.height, g.width, g.outHeight, g.outWidth)
+        let (s, H, W, Ho, Wo) = (g.stride, g.height, g.width, g.outHeight, g.outWidth)
         let hw = g.outPlane, ld = images.count * hw
         withUnsafeTemporaryAllocation(of: Float.self, capacity: s * s * hw) { buffer in
             let phases = buffer.baseAddress!
             for (bi, b) in images.enumerated() { for c in 0..<g.inChannels {
                 splitPhases(x + (b * g.inChannels + c) * H * W, into: phases, stride: s, outHeight: Ho, outWidth: Wo)
                 for i in 0..<g.kernelH { for j in 0..<g.kernelW {
-                    let (a, shiftY) = phase(i, stride: s, padding: p), (bb, shiftX) = phase(j, stride: s, padding: p)
-                    let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld + bi * hw
-                    copyShifted(phases + (a * s + bb) * hw, row, rows: Ho, cols: Wo, dy: shiftY, dx: shiftX)
+                    let tap = phaseTap(g, channel: c, i, j, slot: bi, ld: ld, col)
+                    copyShifted(phases + tap.plane, tap.row, rows: Ho, cols: Wo, dy: tap.dy, dx: tap.dx)
                 } }
             } }
         }
@@ -106,16 +115,15 @@ extension ConvKernels {
     /// input pixel of `dx` (each pixel lies in exactly one phase), so `dx` need not be zeroed.
     @inline(never)
     static func col2imPhases(_ g: Conv2dGeometry, _ col: UnsafeMutablePointer<Float>, images: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
-        let (s, p, H, W, Ho, Wo) = (g.stride, g.padding, g.height, g.width, g.outHeight, g.outWidth)
+        let (s, H, W, Ho, Wo) = (g.stride, g.height, g.width, g.outHeight, g.outWidth)
         let hw = g.outPlane, ld = images.count * hw
         withUnsafeTemporaryAllocation(of: Float.self, capacity: s * s * hw) { buffer in
             let phases = buffer.baseAddress!
             for (bi, b) in images.enumerated() { for c in 0..<g.inChannels {
                 phases.update(repeating: 0, count: s * s * hw)
                 for i in 0..<g.kernelH { for j in 0..<g.kernelW {
-                    let (a, shiftY) = phase(i, stride: s, padding: p), (bb, shiftX) = phase(j, stride: s, padding: p)
-                    let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ld + bi * hw
-                    accumulateShifted(row, into: phases + (a * s + bb) * hw, rows: Ho, cols: Wo, dy: shiftY, dx: shiftX)
+                    let tap = phaseTap(g, channel: c, i, j, slot: bi, ld: ld, col)
+                    accumulateShifted(tap.row, into: phases + tap.plane, rows: Ho, cols: Wo, dy: tap.dy, dx: tap.dx)
                 } }
                 mergePhases(phases, into: dx + (b * g.inChannels + c) * H * W, stride: s, outHeight: Ho, outWidth: Wo)
             } }
