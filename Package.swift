@@ -27,7 +27,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: optimizedInDebug),
+        // AVX-512 convolution kernels (runtime-dispatched); optimized in every configuration.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimizedInDebug),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimizedInDebug),
         
         .systemLibrary(

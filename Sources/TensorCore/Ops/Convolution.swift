@@ -196,6 +196,11 @@ extension Tensor {
                               _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
         nonisolated(unsafe) let (x, w, y, bias) = (x, w, y, bias)
+        if ImplicitConvolution.handlesForward(g) {
+            ImplicitConvolution.forward(g, x, w, y)
+            if let bias { addBias(g, bias, y) }
+            return
+        }
         Parallel.forEachWorker(g.chunkCount) { _, claim in
             // Scratch from the storage pool: no fresh pages per call.
             let colStorage = TensorStorage(uninitializedCount: K * nb * hw)
@@ -210,14 +215,18 @@ extension Tensor {
                 if images.count > 1 {
                     ConvKernels.gatherChannels(tmp!, y + images.lowerBound * Co * hw, channels: Co, images: images.count, plane: hw, reverse: true)
                 }
-                if let bias {
-                    for b in images { for c in 0..<Co {
-                        let p = y + (b * Co + c) * hw, v = bias[c]
-                        for t in 0..<hw { p[t] += v }
-                    } }
-                }
+                if let bias { addBias(g, bias, y, images: images) }
             }
         }
+    }
+
+    /// `y[b, c, :, :] += bias[c]` for the images `images` (default: all).
+    static func addBias(_ g: Conv2dGeometry, _ bias: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, images: Range<Int>? = nil) {
+        let hw = g.outPlane, Co = g.outChannels
+        for b in images ?? 0..<g.batch { for c in 0..<Co {
+            let p = y + (b * Co + c) * hw, v = bias[c]
+            for t in 0..<hw { p[t] += v }
+        } }
     }
 
     /// Fixed number of partial sums of a convolution's weight gradient (independent of the worker
@@ -228,8 +237,15 @@ extension Tensor {
     static func conv2dBackward(_ g: Conv2dGeometry, x: Tensor, weight: Tensor, dy: Tensor,
                                needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
-        let dxIsWritten = ConvKernels.centreTapCoversInput(g) || ConvKernels.isPhaseShiftable(g)
+        let implicitInputGradient = needInput && ImplicitConvolution.handlesInputGradient(g)
+        let dxIsWritten = implicitInputGradient || ConvKernels.centreTapCoversInput(g) || ConvKernels.isPhaseShiftable(g)
         let dx: Tensor? = needInput ? (dxIsWritten ? Tensor.uninitialized(x.shape) : Tensor.zeros(x.shape)) : nil
+        if implicitInputGradient, let dx {
+            ImplicitConvolution.inputGradient(g, dy.pointer, weight.pointer, dx.storage.pointer)
+        }
+        // With the input gradient done above, the chunk loop below only computes the weight gradient.
+        let chunkInputGradient = needInput && !implicitInputGradient
+        guard needWeight || chunkInputGradient else { return (dx, nil) }
         // The weight gradient is summed per fixed group of chunks, then the groups in order, so the
         // result does not depend on which worker claimed which group (runs are bit-reproducible).
         let groups = min(weightGradientGroups, g.chunkCount)
@@ -238,7 +254,7 @@ extension Tensor {
         // (≈ 50 GFLOP/s per core); as `dWᵀ = col · dYᵀ` the same product runs at ≈ 84 (BENCHMARKS.md).
         let transposedWeightGradient = K > Co
         let dwPartials: [TensorStorage] = needWeight ? (0..<groups).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
-        nonisolated(unsafe) let (xp, wp, dyp, dxp) = (x.pointer, weight.pointer, dy.pointer, dx?.storage.pointer)
+        nonisolated(unsafe) let (xp, wp, dyp, dxp) = (x.pointer, weight.pointer, dy.pointer, chunkInputGradient ? dx?.storage.pointer : nil)
         nonisolated(unsafe) let partials = dwPartials.map(\.pointer)
         Parallel.forEachWorker(groups) { _, claim in
             let colStorage = TensorStorage(uninitializedCount: K * nb * hw)

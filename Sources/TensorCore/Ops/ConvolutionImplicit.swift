@@ -1,0 +1,69 @@
+import CKernels
+
+/// Stride-1 convolutions as implicit GEMMs (`CKernels/implicit_conv.c`): the patch matrix is
+/// packed 16 output pixels at a time straight from the input into a cache-resident panel and
+/// multiplied by an AVX-512 micro-kernel, so the im2col write, OpenBLAS's re-packing of it and
+/// the output channel gather all disappear. The input gradient of a stride-1 convolution is the
+/// same routine run on the output gradient with flipped, channel-transposed weights, which also
+/// removes the `dCol` product and the `col2im` scatter-add.
+///
+/// Used when the CPU has AVX-512 and the shapes tile by 16; every other case keeps the
+/// im2col + OpenBLAS path in `Convolution.swift`.
+enum ImplicitConvolution {
+    /// Whether this CPU (and OS) run the AVX-512 kernels.
+    static let isAvailable = bd_implicit_conv_available() != 0
+
+    /// Panels claimed per work item: 4 blocks of `BD_PANELS_PER_BLOCK`.
+    static let panelsPerClaim = 16
+
+    /// The forward convolution `g` runs implicitly: stride 1, output channels and output plane in
+    /// whole 16s.
+    static func handlesForward(_ g: Conv2dGeometry) -> Bool {
+        isAvailable && g.stride == 1 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+    }
+
+    /// The input gradient of `g` runs implicitly: stride 1, square kernel with `padding < kernel`
+    /// (so the gradient convolution's padding `kernel − 1 − padding` is ≥ 0), input channels and
+    /// input plane in whole 16s.
+    static func handlesInputGradient(_ g: Conv2dGeometry) -> Bool {
+        isAvailable && g.stride == 1 && g.kernelH == g.kernelW && g.padding < g.kernelH
+            && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
+    }
+
+    /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
+    static func forward(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        var shape = bd_conv_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
+                                  out_channels: g.outChannels, kernel_h: g.kernelH, kernel_w: g.kernelW, padding: g.padding)
+        run(&shape, input: x, weight: w, flipTranspose: false, output: y)
+    }
+
+    /// `dx[N, Ci, H, W]` (written, not accumulated) from `dy[N, Co, Ho, Wo]` for
+    /// `handlesInputGradient(g)`: the convolution of `dy` with `w[co, ci, kh−1−ky, kw−1−kx]`
+    /// (Ci output channels), padding `kh − 1 − padding`.
+    static func inputGradient(_ g: Conv2dGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+        var shape = bd_conv_shape(batch: g.batch, in_channels: g.outChannels, height: g.outHeight, width: g.outWidth,
+                                  out_channels: g.inChannels, kernel_h: g.kernelH, kernel_w: g.kernelW,
+                                  padding: g.kernelH - 1 - g.padding)
+        run(&shape, input: dy, weight: w, flipTranspose: true, output: dx)
+    }
+
+    private static func run(_ shape: inout bd_conv_shape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                            flipTranspose: Bool, output: UnsafeMutablePointer<Float>) {
+        let outPlane = (shape.height + 2 * shape.padding - shape.kernel_h + 1) * (shape.width + 2 * shape.padding - shape.kernel_w + 1)
+        let packed = TensorStorage(uninitializedCount: shape.out_channels * shape.in_channels * shape.kernel_h * shape.kernel_w)
+        bd_pack_conv_weights(&shape, weight, flipTranspose ? 1 : 0, packed.pointer)
+        let panels = shape.batch * outPlane / 16
+        let scratchCount = bd_implicit_conv_scratch_count(&shape)
+        let s = shape
+        nonisolated(unsafe) let (x, w, y) = (input, UnsafePointer(packed.pointer), output)
+        Parallel.forEachWorker((panels + panelsPerClaim - 1) / panelsPerClaim) { _, claim in
+            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            var s = s
+            while let item = claim() {
+                let begin = item * panelsPerClaim
+                bd_implicit_conv_panels(&s, x, w, y, begin, min(panels, begin + panelsPerClaim), scratch.pointer)
+            }
+        }
+        withExtendedLifetime(packed) {}
+    }
+}

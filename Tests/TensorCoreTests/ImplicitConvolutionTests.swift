@@ -1,0 +1,80 @@
+import Testing
+@testable import TensorCore
+import TestSupport
+
+/// Geometries the implicit-GEMM path (`ImplicitConvolution`, AVX-512) takes for the forward pass,
+/// the input gradient, or both. On a CPU without AVX-512 the same cases check the im2col path.
+let implicitConvCases: [ConvCase] = [
+    // One 16-pixel panel is one whole 4×4 image; bias added after the kernel.
+    ConvCase(batch: 3, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: true),
+    // 6×8 planes: panels straddle output rows (segments of 8 + 8, 16, …); two output-channel blocks.
+    ConvCase(batch: 2, cin: 16, h: 6, w: 8, cout: 32, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
+    // Valid convolution (padding 0): 10×8 → 8×6; its input gradient pads by 2.
+    ConvCase(batch: 2, cin: 16, h: 10, w: 8, cout: 16, kh: 3, kw: 3, stride: 1, padding: 0, bias: false),
+    // Kernel larger than the image: most taps read padding.
+    ConvCase(batch: 2, cin: 16, h: 4, w: 4, cout: 16, kh: 5, kw: 5, stride: 1, padding: 2, bias: true),
+    // 1×1 convolution with more output than input channels.
+    ConvCase(batch: 2, cin: 16, h: 4, w: 8, cout: 32, kh: 1, kw: 1, stride: 1, padding: 0, bias: false),
+    // Stem-like: 3 input channels (forward implicit, input gradient through col2im).
+    ConvCase(batch: 2, cin: 3, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
+    // Non-square kernel: forward implicit (output 6×8), input gradient through col2im.
+    ConvCase(batch: 2, cin: 16, h: 6, w: 6, cout: 16, kh: 3, kw: 1, stride: 1, padding: 1, bias: false),
+    // Padding as large as the kernel: output 4×4 from a 2×2 input, border outputs all padding.
+    ConvCase(batch: 2, cin: 16, h: 2, w: 2, cout: 16, kh: 1, kw: 1, stride: 1, padding: 1, bias: true),
+]
+
+@Suite struct ImplicitConvolutionTests {
+    func geometry(_ c: ConvCase) -> Conv2dGeometry {
+        Conv2dGeometry(batch: c.batch, inChannels: c.cin, height: c.h, width: c.w, outChannels: c.cout,
+                       kernelH: c.kh, kernelW: c.kw, stride: c.stride, padding: c.padding)
+    }
+
+    @Test func pathSelection() {
+        let avx512 = ImplicitConvolution.isAvailable
+        let handled = implicitConvCases.map { (ImplicitConvolution.handlesForward(geometry($0)), ImplicitConvolution.handlesInputGradient(geometry($0))) }
+        #expect(handled.map(\.0) == [avx512, avx512, avx512, avx512, avx512, avx512, avx512, avx512])
+        #expect(handled.map(\.1) == [avx512, avx512, avx512, avx512, avx512, false, false, false])
+        // Stride 2, channels or planes not in whole 16s: never implicit.
+        let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
+        let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
+        let smallPlane = Conv2dGeometry(batch: 2, inChannels: 16, height: 2, width: 2, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
+        for g in [strided, narrow, smallPlane] {
+            #expect(!ImplicitConvolution.handlesForward(g) && !ImplicitConvolution.handlesInputGradient(g))
+        }
+    }
+
+    @Test(arguments: implicitConvCases)
+    func forwardMatchesNaive(_ c: ConvCase) {
+        var rng = TestRNG(seed: 40)
+        let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
+        let b = c.bias ? rng.tensor([c.cout]) : nil
+        expectClose(Tensor.conv2d(x, weight: w, bias: b, stride: 1, padding: c.padding),
+                    naiveConv2d(x, weight: w, bias: b, stride: 1, padding: c.padding), tol: 1e-5, c.testDescription)
+    }
+
+    /// Central differences for the input and weight gradients (the input gradient is the flipped,
+    /// channel-transposed convolution of the output gradient when `handlesInputGradient`).
+    @Test(arguments: implicitConvCases)
+    func gradients(_ c: ConvCase) {
+        var rng = TestRNG(seed: 41)
+        let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
+        expectGradient([x, w], c.testDescription) { Tensor.conv2d($0[0], weight: $0[1], stride: 1, padding: c.padding) }
+    }
+
+    /// The input gradient is written into an uninitialized tensor: garbage from the storage pool
+    /// must not leak into it. Fill the pool with NaN-filled buffers of the gradient's size first.
+    @Test func inputGradientIgnoresRecycledStorage() {
+        // 16 · 16 · 8 · 8 = 16 384 floats: large enough for the storage pool to recycle.
+        let c = ConvCase(batch: 16, cin: 16, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false)
+        #expect(c.batch * c.cin * c.h * c.w >= StoragePool.minimumPooledCount)
+        var rng = TestRNG(seed: 42)
+        let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
+        let expected = Tensor.conv2dBackward(geometry(c), x: x, weight: w, dy: Tensor.ones([c.batch, c.cout, c.h, c.w]),
+                                             needInput: true, needWeight: false).0!
+        do { _ = (0..<4).map { _ in Tensor(shape: x.shape, [Float](repeating: .nan, count: x.count)) } }
+        let again = Tensor.conv2dBackward(geometry(c), x: x, weight: w, dy: Tensor.ones([c.batch, c.cout, c.h, c.w]),
+                                          needInput: true, needWeight: false).0!
+        #expect(again.scalars == expected.scalars)
+        #expect(!again.scalars.contains { $0.isNaN })
+    }
+}
