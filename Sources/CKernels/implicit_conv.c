@@ -36,42 +36,62 @@ void bd_pack_conv_weights(const bd_conv_shape *s, const float *w, int flip_trans
     }
 }
 
-/// One 16-pixel output panel as it lies in the input: up to 16 pieces, each within one output row.
-typedef struct { long row_offset; long oy; long ox0; int lane0; int count; } bd_segment;
-
 /// Packs the `[K][16]` B panel of output pixels `p0 ..< p0 + 16` of image `b` straight from `x`:
 /// row k = (ci, ky, kx) holds x[b, ci, oy + ky − pad, ox + kx − pad] (zero outside the image).
+/// The 16 pixels fall into segments, each within one output row (one segment when the output
+/// width is a multiple of 16 and more when it is narrower); every segment of a patch row is one
+/// masked load, whose lane mask and source offset depend only on the segment and `kx`.
 BD_AVX512 static void pack_panel(const bd_conv_shape *s, const float *x, long b, long p0, float *panel) {
     const long H = s->height, W = s->width, pad = s->padding, kh = s->kernel_h, kw = s->kernel_w;
     const long Wo = W + 2 * pad - kw + 1;
-    bd_segment seg[16];
+    long seg_oy[16], seg_offset[16][BD_MAX_KERNEL_W];
+    __mmask16 seg_mask[16][BD_MAX_KERNEL_W];
     int nseg = 0;
-    for (int lane = 0; lane < 16;) {
+    for (int lane = 0; lane < 16; nseg++) {
         long p = p0 + lane, oy = p / Wo, ox = p % Wo;
         int count = (int)(Wo - ox) < 16 - lane ? (int)(Wo - ox) : 16 - lane;
-        seg[nseg++] = (bd_segment){ 0, oy, ox, lane, count };
+        seg_oy[nseg] = oy;
+        for (long kx = 0; kx < kw; kx++) {
+            // Lane j reads column ox + (j − lane) + kx − pad of the input row.
+            long shift = ox - lane + kx - pad;
+            long lo = lane, hi = lane + count;
+            if (lo + shift < 0) lo = -shift;
+            if (hi + shift > W) hi = W - shift;
+            seg_mask[nseg][kx] = hi > lo ? (__mmask16)(((1u << (hi - lo)) - 1u) << lo) : 0;
+            seg_offset[nseg][kx] = shift;
+        }
         lane += count;
     }
     const float *image = x + b * s->in_channels * H * W;
+    float *dst = panel;
     for (long ci = 0; ci < s->in_channels; ci++) {
         const float *plane = image + ci * H * W;
         for (long ky = 0; ky < kh; ky++) {
-            for (long kx = 0; kx < kw; kx++) {
+            if (nseg == 1) {
+                long iy = seg_oy[0] + ky - pad;
+                if (iy < 0 || iy >= H) {
+                    for (long kx = 0; kx < kw; kx++, dst += 16) _mm512_store_ps(dst, _mm512_setzero_ps());
+                    continue;
+                }
+                // Masked-off lanes are never read (AVX-512 suppresses their faults), so the base
+                // may point before the row; integer arithmetic keeps that well-defined in C.
+                uintptr_t row = (uintptr_t)(plane + iy * W);
+                for (long kx = 0; kx < kw; kx++, dst += 16) {
+                    const float *base = (const float *)(row + (uintptr_t)(seg_offset[0][kx] * (long)sizeof(float)));
+                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps(seg_mask[0][kx], base));
+                }
+                continue;
+            }
+            for (long kx = 0; kx < kw; kx++, dst += 16) {
                 __m512 v = _mm512_setzero_ps();
                 for (int t = 0; t < nseg; t++) {
-                    long iy = seg[t].oy + ky - pad;
+                    long iy = seg_oy[t] + ky - pad;
                     if (iy < 0 || iy >= H) continue;
-                    // Lane j reads column ox0 + (j − lane0) + kx − pad of input row iy.
-                    long shift = seg[t].ox0 - seg[t].lane0 + kx - pad;
-                    long lo = seg[t].lane0, hi = seg[t].lane0 + seg[t].count;
-                    if (lo + shift < 0) lo = -shift;
-                    if (hi + shift > W) hi = W - shift;
-                    if (hi <= lo) continue;
-                    __mmask16 m = (__mmask16)(((1u << (hi - lo)) - 1u) << lo);
-                    const float *base = (const float *)((uintptr_t)(plane + iy * W) + (uintptr_t)(shift * (long)sizeof(float)));
-                    v = _mm512_mask_loadu_ps(v, m, base);
+                    uintptr_t row = (uintptr_t)(plane + iy * W);
+                    const float *base = (const float *)(row + (uintptr_t)(seg_offset[t][kx] * (long)sizeof(float)));
+                    v = _mm512_mask_loadu_ps(v, seg_mask[t][kx], base);
                 }
-                _mm512_store_ps(panel + ((ci * kh + ky) * kw + kx) * 16, v);
+                _mm512_store_ps(dst, v);
             }
         }
     }

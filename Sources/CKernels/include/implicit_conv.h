@@ -12,6 +12,9 @@
 /// Output panels (16 pixels each) packed per block before the weight panels sweep over them.
 #define BD_PANELS_PER_BLOCK 4
 
+/// Widest kernel the panel packer handles (it precomputes one lane mask per kernel column).
+#define BD_MAX_KERNEL_W 16
+
 /// A stride-1 convolution, NCHW, no bias. Output: `[batch, out_channels, Ho, Wo]` with
 /// `Ho = height + 2·padding − kernel_h + 1` (same for `Wo`).
 typedef struct {
@@ -35,7 +38,8 @@ long bd_implicit_conv_scratch_count(const bd_conv_shape *s);
 
 /// Writes output panels `panel_begin ..< panel_end` of `y`: panel `q` is the 16 pixels
 /// `16q ..< 16q + 16` of the flattened `[batch · Ho · Wo]` index, all channels. Requires
-/// `Ho · Wo % 16 == 0` (a panel never straddles two images) and `out_channels % 16 == 0`.
+/// `Ho · Wo % 16 == 0` (a panel never straddles two images), `out_channels % 16 == 0` and
+/// `kernel_w ≤ BD_MAX_KERNEL_W`.
 /// Disjoint panel ranges may run concurrently, each with its own `scratch`.
 void bd_implicit_conv_panels(const bd_conv_shape *s, const float *x, const float *packed_w, float *y,
                              long panel_begin, long panel_end, float *scratch);

@@ -17,16 +17,16 @@ enum ImplicitConvolution {
     static let panelsPerClaim = 16
 
     /// The forward convolution `g` runs implicitly: stride 1, output channels and output plane in
-    /// whole 16s.
+    /// whole 16s, kernel at most `BD_MAX_KERNEL_W` wide.
     static func handlesForward(_ g: Conv2dGeometry) -> Bool {
-        isAvailable && g.stride == 1 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        isAvailable && g.stride == 1 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0 && g.kernelW <= Int(BD_MAX_KERNEL_W)
     }
 
     /// The input gradient of `g` runs implicitly: stride 1, square kernel with `padding < kernel`
     /// (so the gradient convolution's padding `kernel − 1 − padding` is ≥ 0), input channels and
-    /// input plane in whole 16s.
+    /// input plane in whole 16s, kernel at most `BD_MAX_KERNEL_W` wide.
     static func handlesInputGradient(_ g: Conv2dGeometry) -> Bool {
-        isAvailable && g.stride == 1 && g.kernelH == g.kernelW && g.padding < g.kernelH
+        isAvailable && g.stride == 1 && g.kernelH == g.kernelW && g.padding < g.kernelH && g.kernelW <= Int(BD_MAX_KERNEL_W)
             && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
     }
 
