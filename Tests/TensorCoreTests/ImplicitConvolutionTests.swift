@@ -2,8 +2,8 @@ import Testing
 @testable import TensorCore
 import TestSupport
 
-/// Geometries the implicit-GEMM path (`ImplicitConvolution`, AVX-512) takes for the forward pass,
-/// the input gradient, or both. On a CPU without AVX-512 the same cases check the im2col path.
+/// Geometries the implicit path (`ImplicitConvolution`, AVX-512) takes for the forward pass, the
+/// input gradient, the weight gradient, or several (see `pathSelection`). On a CPU without AVX-512 the same cases check the im2col path.
 let implicitConvCases: [ConvCase] = [
     // One 16-pixel panel is one whole 4×4 image; bias added after the kernel.
     ConvCase(batch: 3, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: true),
@@ -21,6 +21,10 @@ let implicitConvCases: [ConvCase] = [
     ConvCase(batch: 2, cin: 16, h: 6, w: 6, cout: 16, kh: 3, kw: 1, stride: 1, padding: 1, bias: false),
     // Padding as large as the kernel: output 4×4 from a 2×2 input, border outputs all padding.
     ConvCase(batch: 2, cin: 16, h: 2, w: 2, cout: 16, kh: 1, kw: 1, stride: 1, padding: 1, bias: true),
+    // Weight-gradient tiles: 48 output channels (three 16-wide tiles), odd input channels.
+    ConvCase(batch: 3, cin: 5, h: 8, w: 6, cout: 48, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
+    // Two 32-wide weight-gradient tiles; 10 images split into 8 fixed slices.
+    ConvCase(batch: 10, cin: 16, h: 4, w: 4, cout: 64, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -31,15 +35,19 @@ let implicitConvCases: [ConvCase] = [
 
     @Test func pathSelection() {
         let avx512 = ImplicitConvolution.isAvailable
-        let handled = implicitConvCases.map { (ImplicitConvolution.handlesForward(geometry($0)), ImplicitConvolution.handlesInputGradient(geometry($0))) }
-        #expect(handled.map(\.0) == [avx512, avx512, avx512, avx512, avx512, avx512, avx512, avx512])
-        #expect(handled.map(\.1) == [avx512, avx512, avx512, avx512, avx512, false, false, false])
+        let forward = implicitConvCases.map { ImplicitConvolution.handlesForward(geometry($0)) }
+        let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0)) }
+        let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0)) }
+        #expect(forward == [Bool](repeating: avx512, count: 10))
+        #expect(input == [avx512, avx512, avx512, avx512, avx512, false, false, false, false, avx512])
+        #expect(weight == [avx512, avx512, avx512, false, false, avx512, false, false, avx512, avx512])
         // Stride 2, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         let smallPlane = Conv2dGeometry(batch: 2, inChannels: 16, height: 2, width: 2, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         for g in [strided, narrow, smallPlane] {
-            #expect(!ImplicitConvolution.handlesForward(g) && !ImplicitConvolution.handlesInputGradient(g))
+            #expect(!ImplicitConvolution.handlesForward(g) && !ImplicitConvolution.handlesInputGradient(g)
+                    && !ImplicitConvolution.handlesWeightGradient(g))
         }
     }
 
@@ -53,7 +61,8 @@ let implicitConvCases: [ConvCase] = [
     }
 
     /// Central differences for the input and weight gradients (the input gradient is the flipped,
-    /// channel-transposed convolution of the output gradient when `handlesInputGradient`).
+    /// channel-transposed convolution of the output gradient when `handlesInputGradient`; the
+    /// weight gradient comes from `bd_weight_gradient_3x3` when `handlesWeightGradient`).
     @Test(arguments: implicitConvCases)
     func gradients(_ c: ConvCase) {
         var rng = TestRNG(seed: 41)

@@ -5,7 +5,9 @@
 //
 // The same routine gives a stride-1 convolution's input gradient: it is the convolution of the
 // output gradient with the weights flipped in space and transposed in channels, padding
-// `kernel − 1 − padding` (`bd_pack_conv_weights(…, flip_transpose = 1, …)`).
+// `kernel − 1 − padding` (`bd_pack_conv_weights(…, flip_transpose = 1, …)`). The weight gradient
+// of a 3 × 3 stride-1 convolution has its own kernel (`bd_weight_gradient_3x3`): its reduction
+// runs over pixels, the contiguous dimension of both operands.
 #ifndef BACKDROP_IMPLICIT_CONV_H
 #define BACKDROP_IMPLICIT_CONV_H
 
@@ -43,5 +45,16 @@ long bd_implicit_conv_scratch_count(const bd_conv_shape *s);
 /// Disjoint panel ranges may run concurrently, each with its own `scratch`.
 void bd_implicit_conv_panels(const bd_conv_shape *s, const float *x, const float *packed_w, float *y,
                              long panel_begin, long panel_end, float *scratch);
+
+/// Floats of 64-byte-aligned scratch one caller of `bd_weight_gradient_3x3` needs.
+long bd_weight_gradient_scratch_count(const bd_conv_shape *s);
+
+/// Adds the weight gradient of the 3 × 3 stride-1 convolution `s` over images
+/// `image_begin ..< image_end` to `dwt`, laid out `[K][out_channels]` (transposed):
+/// `dwt[(ci·9 + ky·3 + kx)·Co + co] += Σ dy[b, co, oy, ox] · x[b, ci, oy + ky − pad, ox + kx − pad]`.
+/// `dy` is `[batch, Co, Ho, Wo]`. Requires `kernel_h == kernel_w == 3`, `out_channels % 16 == 0`
+/// and `Ho · Wo % 16 == 0`. Sums pixels in a fixed order (deterministic).
+void bd_weight_gradient_3x3(const bd_conv_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+                            float *dwt, float *scratch);
 
 #endif

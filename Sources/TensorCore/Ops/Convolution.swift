@@ -243,9 +243,14 @@ extension Tensor {
         if implicitInputGradient, let dx {
             ImplicitConvolution.inputGradient(g, dy.pointer, weight.pointer, dx.storage.pointer)
         }
-        // With the input gradient done above, the chunk loop below only computes the weight gradient.
+        let implicitWeightGradient = needWeight && ImplicitConvolution.handlesWeightGradient(g)
+        let implicitDW = implicitWeightGradient
+            ? Tensor(shape: weight.shape, storage: ImplicitConvolution.weightGradient(g, x.pointer, dy.pointer, groups: weightGradientGroups))
+            : nil
+        // What the implicit kernels did not compute, the im2col chunk loop below does.
         let chunkInputGradient = needInput && !implicitInputGradient
-        guard needWeight || chunkInputGradient else { return (dx, nil) }
+        let chunkWeightGradient = needWeight && !implicitWeightGradient
+        guard chunkWeightGradient || chunkInputGradient else { return (dx, implicitDW) }
         // The weight gradient is summed per fixed group of chunks, then the groups in order, so the
         // result does not depend on which worker claimed which group (runs are bit-reproducible).
         let groups = min(weightGradientGroups, g.chunkCount)
@@ -253,7 +258,7 @@ extension Tensor {
         // channels (Co = 32) and `dW = dY · colᵀ` that reuse is only Co rows and packing dominates
         // (≈ 50 GFLOP/s per core); as `dWᵀ = col · dYᵀ` the same product runs at ≈ 84 (BENCHMARKS.md).
         let transposedWeightGradient = K > Co
-        let dwPartials: [TensorStorage] = needWeight ? (0..<groups).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
+        let dwPartials: [TensorStorage] = chunkWeightGradient ? (0..<groups).map { _ in TensorStorage(repeating: 0, count: Co * K) } : []
         nonisolated(unsafe) let (xp, wp, dyp, dxp) = (x.pointer, weight.pointer, dy.pointer, chunkInputGradient ? dx?.storage.pointer : nil)
         nonisolated(unsafe) let partials = dwPartials.map(\.pointer)
         Parallel.forEachWorker(groups) { _, claim in
@@ -270,7 +275,7 @@ extension Tensor {
                 } else {
                     dyChunk = dyp + images.lowerBound * Co * hw
                 }
-                if needWeight {
+                if chunkWeightGradient {
                     ConvKernels.im2col(g, xp, images: images, col)
                     if transposedWeightGradient {
                         // dWᵀ[K, Co] += col[K, L] · dYᵀ[L, Co]
@@ -289,8 +294,8 @@ extension Tensor {
                 }
             } }
         }
-        var dw: Tensor? = nil
-        if needWeight {
+        var dw: Tensor? = implicitDW
+        if chunkWeightGradient {
             let total = dwPartials[0]
             for p in dwPartials.dropFirst() { Vector.accumulate(p.pointer, into: total.pointer, total.count) }
             if transposedWeightGradient {

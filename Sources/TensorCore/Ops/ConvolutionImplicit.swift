@@ -7,6 +7,10 @@ import CKernels
 /// same routine run on the output gradient with flipped, channel-transposed weights, which also
 /// removes the `dCol` product and the `col2im` scatter-add.
 ///
+/// The weight gradient of a 3 × 3 stride-1 convolution (`implicit_weight_gradient.c`) likewise
+/// reads the input and the output gradient directly, replacing im2col, the output-gradient channel
+/// gather and OpenBLAS's packing.
+///
 /// Used when the CPU has AVX-512 and the shapes tile by 16; every other case keeps the
 /// im2col + OpenBLAS path in `Convolution.swift`.
 enum ImplicitConvolution {
@@ -30,6 +34,12 @@ enum ImplicitConvolution {
             && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
     }
 
+    /// The weight gradient of `g` runs implicitly: 3 × 3 kernel, stride 1, output channels and
+    /// output plane in whole 16s.
+    static func handlesWeightGradient(_ g: Conv2dGeometry) -> Bool {
+        isAvailable && g.stride == 1 && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+    }
+
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
     static func forward(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         var shape = bd_conv_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
@@ -45,6 +55,31 @@ enum ImplicitConvolution {
                                   out_channels: g.inChannels, kernel_h: g.kernelH, kernel_w: g.kernelW,
                                   padding: g.kernelH - 1 - g.padding)
         run(&shape, input: dy, weight: w, flipTranspose: true, output: dx)
+    }
+
+    /// `dW[Co, Ci, 3, 3]` from `x[N, Ci, H, W]` and `dy[N, Co, Ho, Wo]` for `handlesWeightGradient(g)`.
+    /// Images are summed in `groups` fixed slices (each into its own partial, the partials then in
+    /// order), so the result does not depend on the worker count or on which worker took which slice.
+    static func weightGradient(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, groups: Int) -> TensorStorage {
+        let K = g.patchSize, Co = g.outChannels, slices = min(groups, g.batch)
+        var shape = bd_conv_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
+                                  out_channels: Co, kernel_h: 3, kernel_w: 3, padding: g.padding)
+        let scratchCount = bd_weight_gradient_scratch_count(&shape)
+        let partials = (0..<slices).map { _ in TensorStorage(repeating: 0, count: K * Co) }
+        let s = shape
+        nonisolated(unsafe) let (x, dy, pointers) = (x, dy, partials.map(\.pointer))
+        Parallel.forEachWorker(slices) { _, claim in
+            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            var s = s
+            while let slice = claim() {
+                bd_weight_gradient_3x3(&s, x, dy, s.batch * slice / slices, s.batch * (slice + 1) / slices, pointers[slice], scratch.pointer)
+            }
+        }
+        let total = partials[0]
+        for p in partials.dropFirst() { Vector.accumulate(p.pointer, into: total.pointer, total.count) }
+        let dw = TensorStorage(uninitializedCount: Co * K)
+        for k in 0..<K { for c in 0..<Co { dw.pointer[c * K + k] = total.pointer[k * Co + c] } }
+        return dw
     }
 
     private static func run(_ shape: inout bd_conv_shape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,

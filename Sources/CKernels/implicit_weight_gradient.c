@@ -1,0 +1,125 @@
+// Weight gradient of a 3×3 stride-1 convolution without an im2col matrix (see
+// include/implicit_conv.h).
+//
+// dWᵀ[k = (ci, ky, kx)][co] = Σ_pixels x[ci, oy + ky − p, ox + kx − p] · dy[co, oy, ox]. Per image,
+// the input is copied into zero-padded planes (so every tap is an in-bounds read) and the output
+// gradient is transposed to `[pixel][Co]` by 16 × 16 register transposes. A tile then keeps all
+// nine taps of one input channel × 32 (or 16) output channels in registers: per output pixel it
+// loads 2 vectors of the transposed gradient and broadcasts the nine input values the taps see.
+#include "implicit_conv.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#include <string.h>
+
+#define BD_AVX512 __attribute__((target("avx512f")))
+
+/// 16×16 block transpose: dst[j][i] = src[i][j], rows `src_ld` / `dst_ld` floats apart.
+BD_AVX512 static void transpose16(const float *src, long src_ld, float *dst, long dst_ld) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * src_ld);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    // Rows g, g+4, g+8, g+12 now hold 4-float pieces of output rows; gather them by 128-bit lanes.
+    for (int g = 0; g < 4; g++) {
+        __m512 a = r[g], b = r[g + 4], c = r[g + 8], d = r[g + 12];
+        __m512 ab_lo = _mm512_shuffle_f32x4(a, b, 0x88), ab_hi = _mm512_shuffle_f32x4(a, b, 0xDD);
+        __m512 cd_lo = _mm512_shuffle_f32x4(c, d, 0x88), cd_hi = _mm512_shuffle_f32x4(c, d, 0xDD);
+        t[g] = _mm512_shuffle_f32x4(ab_lo, cd_lo, 0x88);
+        t[g + 8] = _mm512_shuffle_f32x4(ab_lo, cd_lo, 0xDD);
+        t[g + 4] = _mm512_shuffle_f32x4(ab_hi, cd_hi, 0x88);
+        t[g + 12] = _mm512_shuffle_f32x4(ab_hi, cd_hi, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * dst_ld, t[i]);
+}
+
+/// The nine taps of a 3×3 kernel: X(tap, ky, kx).
+#define BD_TAPS(X) X(0,0,0) X(1,0,1) X(2,0,2) X(3,1,0) X(4,1,1) X(5,1,2) X(6,2,0) X(7,2,1) X(8,2,2)
+
+/// Nine taps × 32 output channels: `rows[t · Co + c] += Σ_pixels xplane[tap t of pixel] ·
+/// dyt[pixel · Co + c]` for c < 32 (`rows`, `dyt` offset to the tile's first channel).
+BD_AVX512 static void tile_3x3_32(const float *xplane, long Wp, long Ho, long Wo, const float *dyt, long Co, float *dwt_rows) {
+#define DECL(t, ky, kx) __m512 a##t##0 = _mm512_loadu_ps(dwt_rows + t * Co), a##t##1 = _mm512_loadu_ps(dwt_rows + t * Co + 16);
+    BD_TAPS(DECL)
+#undef DECL
+    for (long oy = 0; oy < Ho; oy++) {
+        const float *r = xplane + oy * Wp;
+        const float *d = dyt + oy * Wo * Co;
+        for (long ox = 0; ox < Wo; ox++, r++, d += Co) {
+            __m512 v0 = _mm512_loadu_ps(d), v1 = _mm512_loadu_ps(d + 16);
+#define STEP(t, ky, kx) { __m512 b = _mm512_set1_ps(r[ky * Wp + kx]); a##t##0 = _mm512_fmadd_ps(b, v0, a##t##0); a##t##1 = _mm512_fmadd_ps(b, v1, a##t##1); }
+            BD_TAPS(STEP)
+#undef STEP
+        }
+    }
+#define STORE(t, ky, kx) _mm512_storeu_ps(dwt_rows + t * Co, a##t##0); _mm512_storeu_ps(dwt_rows + t * Co + 16, a##t##1);
+    BD_TAPS(STORE)
+#undef STORE
+}
+
+/// `tile_3x3_32` for 16 output channels.
+BD_AVX512 static void tile_3x3_16(const float *xplane, long Wp, long Ho, long Wo, const float *dyt, long Co, float *dwt_rows) {
+#define DECL(t, ky, kx) __m512 a##t = _mm512_loadu_ps(dwt_rows + t * Co);
+    BD_TAPS(DECL)
+#undef DECL
+    for (long oy = 0; oy < Ho; oy++) {
+        const float *r = xplane + oy * Wp;
+        const float *d = dyt + oy * Wo * Co;
+        for (long ox = 0; ox < Wo; ox++, r++, d += Co) {
+            __m512 v = _mm512_loadu_ps(d);
+#define STEP(t, ky, kx) a##t = _mm512_fmadd_ps(_mm512_set1_ps(r[ky * Wp + kx]), v, a##t);
+            BD_TAPS(STEP)
+#undef STEP
+        }
+    }
+#define STORE(t, ky, kx) _mm512_storeu_ps(dwt_rows + t * Co, a##t);
+    BD_TAPS(STORE)
+#undef STORE
+}
+
+long bd_weight_gradient_scratch_count(const bd_conv_shape *s) {
+    long Hp = s->height + 2 * s->padding, Wp = s->width + 2 * s->padding;
+    long Ho = Hp - 2, Wo = Wp - 2;
+    return (s->in_channels * Hp * Wp + 15) / 16 * 16 + Ho * Wo * s->out_channels;
+}
+
+BD_AVX512 void bd_weight_gradient_3x3(const bd_conv_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+                                      float *dwt, float *scratch) {
+    const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
+    const long Hp = H + 2 * p, Wp = W + 2 * p, Ho = Hp - 2, Wo = Wp - 2, plane = Ho * Wo;
+    float *xpad = scratch, *dyt = scratch + (Ci * Hp * Wp + 15) / 16 * 16;
+    memset(xpad, 0, sizeof(float) * Ci * Hp * Wp);
+    for (long b = image_begin; b < image_end; b++) {
+        for (long ci = 0; ci < Ci; ci++)
+            for (long iy = 0; iy < H; iy++)
+                memcpy(xpad + (ci * Hp + iy + p) * Wp + p, x + ((b * Ci + ci) * H + iy) * W, sizeof(float) * W);
+        const float *dyb = dy + b * Co * plane;
+        for (long c0 = 0; c0 < Co; c0 += 16)
+            for (long q0 = 0; q0 < plane; q0 += 16)
+                transpose16(dyb + c0 * plane + q0, plane, dyt + q0 * Co + c0, Co);
+        for (long co0 = 0; co0 < Co; co0 += (Co % 32 == 0 ? 32 : 16))
+            for (long ci = 0; ci < Ci; ci++) {
+                float *rows = dwt + ci * 9 * Co + co0;
+                if (Co % 32 == 0) tile_3x3_32(xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, rows);
+                else tile_3x3_16(xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, rows);
+            }
+    }
+}
+
+#else
+
+long bd_weight_gradient_scratch_count(const bd_conv_shape *s) { (void)s; return 0; }
+void bd_weight_gradient_3x3(const bd_conv_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+                            float *dwt, float *scratch) {
+    (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
+}
+
+#endif
