@@ -85,13 +85,13 @@ BD_AVX512 static void tile_3x3_16(const float *xplane, long Wp, long Ho, long Wo
 #undef STORE
 }
 
-long bd_weight_gradient_scratch_count(const bd_conv_shape *s) {
+long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) {
     long Hp = s->height + 2 * s->padding, Wp = s->width + 2 * s->padding;
     long Ho = Hp - 2, Wo = Wp - 2;
     return (s->in_channels * Hp * Wp + 15) / 16 * 16 + Ho * Wo * s->out_channels;
 }
 
-BD_AVX512 void bd_weight_gradient_3x3(const bd_conv_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+BD_AVX512 void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                                       float *dwt, float *scratch) {
     const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
     const long Hp = H + 2 * p, Wp = W + 2 * p, Ho = Hp - 2, Wo = Wp - 2, plane = Ho * Wo;
@@ -116,8 +116,8 @@ BD_AVX512 void bd_weight_gradient_3x3(const bd_conv_shape *s, const float *x, co
 
 #else
 
-long bd_weight_gradient_scratch_count(const bd_conv_shape *s) { (void)s; return 0; }
-void bd_weight_gradient_3x3(const bd_conv_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) { (void)s; return 0; }
+void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                             float *dwt, float *scratch) {
     (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
 }

@@ -3,7 +3,8 @@ import Testing
 import TestSupport
 
 /// Geometries the implicit path (`ImplicitConvolution`, AVX-512) takes for the forward pass, the
-/// input gradient, the weight gradient, or several (see `pathSelection`). On a CPU without AVX-512 the same cases check the im2col path.
+/// input gradient, the weight gradient, or several (see `pathSelection`). On a CPU without AVX-512
+/// the same cases check the im2col path.
 let implicitConvCases: [ConvCase] = [
     // One 16-pixel panel is one whole 4×4 image; bias added after the kernel.
     ConvCase(batch: 3, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: true),
@@ -17,14 +18,18 @@ let implicitConvCases: [ConvCase] = [
     ConvCase(batch: 2, cin: 16, h: 4, w: 8, cout: 32, kh: 1, kw: 1, stride: 1, padding: 0, bias: false),
     // Stem-like: 3 input channels (forward implicit, input gradient through col2im).
     ConvCase(batch: 2, cin: 3, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
-    // Non-square kernel: forward implicit (output 6×8), input gradient through col2im.
-    ConvCase(batch: 2, cin: 16, h: 6, w: 6, cout: 16, kh: 3, kw: 1, stride: 1, padding: 1, bias: false),
-    // Padding as large as the kernel: output 4×4 from a 2×2 input, border outputs all padding.
+    // Non-square kernel (3×1, padding 1: 8×6 → 8×8): rows and columns have their own taps.
+    ConvCase(batch: 2, cin: 16, h: 8, w: 6, cout: 16, kh: 3, kw: 1, stride: 1, padding: 1, bias: false),
+    // Padding as large as the kernel: output 4×4 from a 2×2 input, border outputs all padding
+    // (the 2×2 input plane is not a whole 16: input gradient through col2im).
     ConvCase(batch: 2, cin: 16, h: 2, w: 2, cout: 16, kh: 1, kw: 1, stride: 1, padding: 1, bias: true),
     // Weight-gradient tiles: 48 output channels (three 16-wide tiles), odd input channels.
     ConvCase(batch: 3, cin: 5, h: 8, w: 6, cout: 48, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
     // Two 32-wide weight-gradient tiles; 10 images split into 8 fixed slices.
     ConvCase(batch: 10, cin: 16, h: 4, w: 4, cout: 64, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
+    // Padding beyond the kernel (3×3, padding 3: 4×4 → 8×8): the input gradient's taps all shift
+    // forward.
+    ConvCase(batch: 2, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 3, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -38,10 +43,10 @@ let implicitConvCases: [ConvCase] = [
         let forward = implicitConvCases.map { ImplicitConvolution.handlesForward(geometry($0)) }
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0)) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0)) }
-        #expect(forward == [Bool](repeating: avx512, count: 10))
-        #expect(input == [avx512, avx512, avx512, avx512, avx512, false, false, false, false, avx512])
-        #expect(weight == [avx512, avx512, avx512, false, false, avx512, false, false, avx512, avx512])
-        // Stride 2, channels or planes not in whole 16s: never implicit.
+        #expect(forward == [Bool](repeating: avx512, count: 11))
+        #expect(input == [avx512, avx512, avx512, avx512, avx512, false, avx512, false, false, avx512, avx512])
+        #expect(weight == [avx512, avx512, avx512, false, false, avx512, false, false, avx512, avx512, avx512])
+        // Strided, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         let smallPlane = Conv2dGeometry(batch: 2, inChannels: 16, height: 2, width: 2, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
@@ -56,8 +61,8 @@ let implicitConvCases: [ConvCase] = [
         var rng = TestRNG(seed: 40)
         let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
         let b = c.bias ? rng.tensor([c.cout]) : nil
-        expectClose(Tensor.conv2d(x, weight: w, bias: b, stride: 1, padding: c.padding),
-                    naiveConv2d(x, weight: w, bias: b, stride: 1, padding: c.padding), tol: 1e-5, c.testDescription)
+        expectClose(Tensor.conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding),
+                    naiveConv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding), tol: 1e-5, c.testDescription)
     }
 
     /// Central differences for the input and weight gradients (the input gradient is the flipped,
@@ -67,7 +72,7 @@ let implicitConvCases: [ConvCase] = [
     func gradients(_ c: ConvCase) {
         var rng = TestRNG(seed: 41)
         let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
-        expectGradient([x, w], c.testDescription) { Tensor.conv2d($0[0], weight: $0[1], stride: 1, padding: c.padding) }
+        expectGradient([x, w], c.testDescription) { Tensor.conv2d($0[0], weight: $0[1], stride: c.stride, padding: c.padding) }
     }
 
     /// The input gradient is written into an uninitialized tensor: garbage from the storage pool

@@ -2,17 +2,19 @@ import CKernels
 
 /// Stride-1 convolutions as implicit GEMMs (`CKernels/implicit_conv.c`): the patch matrix is
 /// packed 16 output pixels at a time straight from the input into a cache-resident panel and
-/// multiplied by an AVX-512 micro-kernel, so the im2col write, OpenBLAS's re-packing of it and
-/// the output channel gather all disappear. The input gradient of a stride-1 convolution is the
-/// same routine run on the output gradient with flipped, channel-transposed weights, which also
-/// removes the `dCol` product and the `col2im` scatter-add.
+/// multiplied by an AVX-512 micro-kernel, so the im2col write, OpenBLAS's re-packing of it and the
+/// output channel gather all disappear.
 ///
-/// The weight gradient of a 3 × 3 stride-1 convolution (`implicit_weight_gradient.c`) likewise
-/// reads the input and the output gradient directly, replacing im2col, the output-gradient channel
-/// gather and OpenBLAS's packing.
+/// - Forward: taps shifted by `tap − padding`.
+/// - Input gradient: the convolution of the output gradient with the weights flipped in space and
+///   transposed in channels (no `dCol` product, no `col2im` scatter-add).
+/// - Weight gradient, 3 × 3 (`implicit_weight_gradient.c`): reads the input and the output
+///   gradient directly.
 ///
-/// Used when the CPU has AVX-512 and the shapes tile by 16; every other case keeps the
-/// im2col + OpenBLAS path in `Convolution.swift`.
+/// Used when the CPU has AVX-512 and the shapes tile by 16; every other case — strided
+/// convolutions included — keeps the im2col + OpenBLAS path in `Convolution.swift`. (Strided
+/// convolutions through phase planes were measured implicitly too and were no faster: the phase
+/// split and merge passes cost what the kernel saved; BENCHMARKS.md.)
 enum ImplicitConvolution {
     /// Whether this CPU (and OS) run the AVX-512 kernels.
     static let isAvailable = bd_implicit_conv_available() != 0
@@ -20,41 +22,48 @@ enum ImplicitConvolution {
     /// Panels claimed per work item: 4 blocks of `BD_PANELS_PER_BLOCK`.
     static let panelsPerClaim = 16
 
-    /// The forward convolution `g` runs implicitly: stride 1, output channels and output plane in
-    /// whole 16s, kernel at most `BD_MAX_KERNEL_W` wide.
+    /// Stride 1 and a kernel within `BD_MAX_TAPS` rows and columns.
+    static func hasTapGrid(_ g: Conv2dGeometry) -> Bool {
+        isAvailable && g.stride == 1 && g.kernelH <= Int(BD_MAX_TAPS) && g.kernelW <= Int(BD_MAX_TAPS)
+    }
+
+    /// The forward convolution `g` runs implicitly: output channels and output plane in whole 16s.
     static func handlesForward(_ g: Conv2dGeometry) -> Bool {
-        isAvailable && g.stride == 1 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0 && g.kernelW <= Int(BD_MAX_KERNEL_W)
+        hasTapGrid(g) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
-    /// The input gradient of `g` runs implicitly: stride 1, square kernel with `padding < kernel`
-    /// (so the gradient convolution's padding `kernel − 1 − padding` is ≥ 0), input channels and
-    /// input plane in whole 16s, kernel at most `BD_MAX_KERNEL_W` wide.
+    /// The input gradient of `g` runs implicitly: input channels and input plane in whole 16s.
     static func handlesInputGradient(_ g: Conv2dGeometry) -> Bool {
-        isAvailable && g.stride == 1 && g.kernelH == g.kernelW && g.padding < g.kernelH && g.kernelW <= Int(BD_MAX_KERNEL_W)
-            && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
+        hasTapGrid(g) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
     }
 
-    /// The weight gradient of `g` runs implicitly: 3 × 3 kernel, stride 1, output channels and
-    /// output plane in whole 16s.
+    /// The weight gradient of `g` runs implicitly: 3 × 3 kernel, output channels and output plane
+    /// in whole 16s.
     static func handlesWeightGradient(_ g: Conv2dGeometry) -> Bool {
-        isAvailable && g.stride == 1 && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        hasTapGrid(g) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
     static func forward(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        var shape = bd_conv_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
-                                  out_channels: g.outChannels, kernel_h: g.kernelH, kernel_w: g.kernelW, padding: g.padding)
-        run(&shape, input: x, weight: w, flipTranspose: false, output: y)
+        let p = g.padding
+        let d = descriptor(batch: g.batch, input: (g.inChannels, g.height, g.width), output: (g.outChannels, g.outHeight, g.outWidth),
+                           rows: (0..<g.kernelH).map { $0 - p }, columns: (0..<g.kernelW).map { $0 - p })
+        run(d, input: x, weights: w, output: y)
     }
 
     /// `dx[N, Ci, H, W]` (written, not accumulated) from `dy[N, Co, Ho, Wo]` for
-    /// `handlesInputGradient(g)`: the convolution of `dy` with `w[co, ci, kh−1−ky, kw−1−kx]`
-    /// (Ci output channels), padding `kh − 1 − padding`.
+    /// `handlesInputGradient(g)`: `dx[ci, iy, ix] = Σ dy[co, iy + ty − (kh − 1 − p), ix + tx − (kw − 1 − p)]
+    /// · w[co, ci, kh − 1 − ty, kw − 1 − tx]`.
     static func inputGradient(_ g: Conv2dGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
-        var shape = bd_conv_shape(batch: g.batch, in_channels: g.outChannels, height: g.outHeight, width: g.outWidth,
-                                  out_channels: g.inChannels, kernel_h: g.kernelH, kernel_w: g.kernelW,
-                                  padding: g.kernelH - 1 - g.padding)
-        run(&shape, input: dy, weight: w, flipTranspose: true, output: dx)
+        let (Ci, Co, kh, kw, p) = (g.inChannels, g.outChannels, g.kernelH, g.kernelW, g.padding)
+        let flipped = TensorStorage(uninitializedCount: Ci * Co * kh * kw)   // [Ci][Co][kh][kw]
+        var q = flipped.pointer
+        for ci in 0..<Ci { for co in 0..<Co { for ty in 0..<kh { for tx in 0..<kw {
+            q.pointee = w[((co * Ci + ci) * kh + kh - 1 - ty) * kw + kw - 1 - tx]; q += 1
+        } } } }
+        let d = descriptor(batch: g.batch, input: (Co, g.outHeight, g.outWidth), output: (Ci, g.height, g.width),
+                           rows: (0..<kh).map { $0 - (kh - 1 - p) }, columns: (0..<kw).map { $0 - (kw - 1 - p) })
+        run(d, input: dy, weights: flipped.pointer, output: dx)
     }
 
     /// `dW[Co, Ci, 3, 3]` from `x[N, Ci, H, W]` and `dy[N, Co, Ho, Wo]` for `handlesWeightGradient(g)`.
@@ -62,8 +71,8 @@ enum ImplicitConvolution {
     /// order), so the result does not depend on the worker count or on which worker took which slice.
     static func weightGradient(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, groups: Int) -> TensorStorage {
         let K = g.patchSize, Co = g.outChannels, slices = min(groups, g.batch)
-        var shape = bd_conv_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
-                                  out_channels: Co, kernel_h: 3, kernel_w: 3, padding: g.padding)
+        var shape = bd_conv3x3_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
+                                     out_channels: Co, padding: g.padding)
         let scratchCount = bd_weight_gradient_scratch_count(&shape)
         let partials = (0..<slices).map { _ in TensorStorage(repeating: 0, count: K * Co) }
         let s = shape
@@ -82,21 +91,36 @@ enum ImplicitConvolution {
         return dw
     }
 
-    private static func run(_ shape: inout bd_conv_shape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                            flipTranspose: Bool, output: UnsafeMutablePointer<Float>) {
-        let outPlane = (shape.height + 2 * shape.padding - shape.kernel_h + 1) * (shape.width + 2 * shape.padding - shape.kernel_w + 1)
-        let packed = TensorStorage(uninitializedCount: shape.out_channels * shape.in_channels * shape.kernel_h * shape.kernel_w)
-        bd_pack_conv_weights(&shape, weight, flipTranspose ? 1 : 0, packed.pointer)
-        let panels = shape.batch * outPlane / 16
-        let scratchCount = bd_implicit_conv_scratch_count(&shape)
-        let s = shape
+    /// A `bd_implicit_conv` from (channels, height, width) of input and output and the tap shifts.
+    static func descriptor(batch: Int, input: (Int, Int, Int), output: (Int, Int, Int), rows: [Int], columns: [Int]) -> bd_implicit_conv {
+        precondition(!rows.isEmpty && rows.count <= Int(BD_MAX_TAPS) && !columns.isEmpty && columns.count <= Int(BD_MAX_TAPS),
+                     "implicit convolution: \(rows.count) × \(columns.count) taps (1…\(BD_MAX_TAPS) each)")
+        var d = bd_implicit_conv()
+        d.batch = batch
+        (d.in_channels, d.in_height, d.in_width) = input
+        (d.out_channels, d.out_height, d.out_width) = output
+        (d.taps_y, d.taps_x) = (rows.count, columns.count)
+        withUnsafeMutableBytes(of: &d.tap_row) { raw in for (i, v) in rows.enumerated() { raw.storeBytes(of: v, toByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) } }
+        withUnsafeMutableBytes(of: &d.tap_col) { raw in for (i, v) in columns.enumerated() { raw.storeBytes(of: v, toByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) } }
+        return d
+    }
+
+    /// Packs `weights` `[out_channels][K]` and writes every output panel of `d`, panels split
+    /// across workers.
+    private static func run(_ d: bd_implicit_conv, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        var d = d
+        let packed = TensorStorage(uninitializedCount: d.out_channels * d.in_channels * d.taps_y * d.taps_x)
+        bd_implicit_conv_pack_weights(&d, weights, packed.pointer)
+        let panels = d.batch * d.out_height * d.out_width / 16
+        let scratchCount = bd_implicit_conv_scratch_count(&d)
+        let shared = d
         nonisolated(unsafe) let (x, w, y) = (input, UnsafePointer(packed.pointer), output)
         Parallel.forEachWorker((panels + panelsPerClaim - 1) / panelsPerClaim) { _, claim in
             let scratch = TensorStorage(uninitializedCount: scratchCount)
-            var s = s
+            var d = shared
             while let item = claim() {
                 let begin = item * panelsPerClaim
-                bd_implicit_conv_panels(&s, x, w, y, begin, min(panels, begin + panelsPerClaim), scratch.pointer)
+                bd_implicit_conv_panels(&d, x, w, y, begin, min(panels, begin + panelsPerClaim), scratch.pointer)
             }
         }
         withExtendedLifetime(packed) {}
