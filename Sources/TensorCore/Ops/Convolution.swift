@@ -1,4 +1,6 @@
-// 2-D convolution (NCHW) by batched im2col + single-threaded SGEMM, images split across workers.
+// 2-D convolution (NCHW). Stride-1 convolutions that tile by 16 run in the AVX-512 implicit-GEMM
+// kernels (`ConvolutionImplicit.swift`) when the CPU has them; everything else by batched im2col +
+// single-threaded SGEMM, images split across workers.
 
 /// Geometry of one conv2d call.
 public struct Conv2dGeometry: Sendable, Equatable {
