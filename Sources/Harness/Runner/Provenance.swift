@@ -1,6 +1,7 @@
 import Foundation
 import ImageData
 import ResultsStore
+import TensorCore
 
 /// Where a run's inputs came from, computed once per reproduction and stored with every run.
 public struct RunSources: Sendable, Equatable {
@@ -19,8 +20,12 @@ public struct RunSources: Sendable, Equatable {
         self.versions = versions
     }
 
-    /// The version of Backdrop's result format and of the tools that produced it.
+    /// The version of Backdrop's result format.
     public static let backdropVersion = "0.1.0"
+
+    /// Backdrop's version, the tools that produced a result and the convolution kernels it ran
+    /// on (`Tensor.convolutionKernels`: their round-off differs, so the same seed on another CPU
+    /// kind can end elsewhere).
 
     public static var toolVersions: [String: String] {
         var swift = "unknown"
@@ -33,7 +38,8 @@ public struct RunSources: Sendable, Equatable {
         #elseif swift(>=6.0)
         swift = "6.0"
         #endif
-        return ["backdrop": backdropVersion, "swift": swift, "os": ProcessInfo.processInfo.operatingSystemVersionString]
+        return ["backdrop": backdropVersion, "swift": swift, "os": ProcessInfo.processInfo.operatingSystemVersionString,
+                "convolution": Tensor.convolutionKernels]
     }
 
     /// The git state of the current directory: `(HEAD, dirty)`, or `("unknown", nil)`.

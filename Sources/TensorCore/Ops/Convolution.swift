@@ -165,6 +165,12 @@ enum ConvKernels {
 }
 
 extension Tensor {
+    /// The convolution kernels this process runs: `"avx512-implicit"` (stride-1 convolutions in
+    /// the AVX-512 implicit-GEMM kernels, the rest im2col + OpenBLAS) or `"im2col-openblas"`. The
+    /// two sum in different orders, so a long training run ends in different float32 round-off;
+    /// run provenance records which one produced a result.
+    public static var convolutionKernels: String { ImplicitConvolution.isAvailable ? "avx512-implicit" : "im2col-openblas" }
+
     /// 2-D convolution (cross-correlation, as `torch.nn.functional.conv2d`).
     ///
     /// - Parameters:
