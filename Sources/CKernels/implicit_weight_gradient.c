@@ -44,45 +44,27 @@ BD_AVX512 static void transpose16(const float *src, long src_ld, float *dst, lon
 /// The nine taps of a 3×3 kernel: X(tap, ky, kx).
 #define BD_TAPS(X) X(0,0,0) X(1,0,1) X(2,0,2) X(3,1,0) X(4,1,1) X(5,1,2) X(6,2,0) X(7,2,1) X(8,2,2)
 
-/// Nine taps × 32 output channels: `rows[t · Co + c] += Σ_pixels xplane[tap t of pixel] ·
-/// dyt[pixel · Co + c]` for c < 32 (`rows`, `dyt` offset to the tile's first channel).
-BD_AVX512 static void tile_3x3_32(const float *xplane, long Wp, long Ho, long Wo, const float *dyt, long Co, float *dwt_rows) {
-#define DECL(t, ky, kx) __m512 a##t##0 = _mm512_loadu_ps(dwt_rows + t * Co), a##t##1 = _mm512_loadu_ps(dwt_rows + t * Co + 16);
-    BD_TAPS(DECL)
-#undef DECL
+/// Nine taps × 16·`nv` output channels (`nv` = 1 or 2, a constant once inlined, so the 9·nv
+/// accumulators live in registers): `rows[t · Co + c] += Σ_pixels xplane[tap t of pixel] ·
+/// dyt[pixel · Co + c]` for c < 16·nv (`rows`, `dyt` offset to the tile's first channel).
+BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int nv, const float *xplane, long Wp, long Ho, long Wo,
+                                                                    const float *dyt, long Co, float *rows) {
+    __m512 acc[9][2];
+    for (int t = 0; t < 9; t++)
+        for (int v = 0; v < nv; v++) acc[t][v] = _mm512_loadu_ps(rows + t * Co + 16 * v);
     for (long oy = 0; oy < Ho; oy++) {
         const float *r = xplane + oy * Wp;
         const float *d = dyt + oy * Wo * Co;
         for (long ox = 0; ox < Wo; ox++, r++, d += Co) {
-            __m512 v0 = _mm512_loadu_ps(d), v1 = _mm512_loadu_ps(d + 16);
-#define STEP(t, ky, kx) { __m512 b = _mm512_set1_ps(r[ky * Wp + kx]); a##t##0 = _mm512_fmadd_ps(b, v0, a##t##0); a##t##1 = _mm512_fmadd_ps(b, v1, a##t##1); }
+            __m512 g[2];
+            for (int v = 0; v < nv; v++) g[v] = _mm512_loadu_ps(d + 16 * v);
+#define STEP(t, ky, kx) { __m512 b = _mm512_set1_ps(r[ky * Wp + kx]); for (int v = 0; v < nv; v++) acc[t][v] = _mm512_fmadd_ps(b, g[v], acc[t][v]); }
             BD_TAPS(STEP)
 #undef STEP
         }
     }
-#define STORE(t, ky, kx) _mm512_storeu_ps(dwt_rows + t * Co, a##t##0); _mm512_storeu_ps(dwt_rows + t * Co + 16, a##t##1);
-    BD_TAPS(STORE)
-#undef STORE
-}
-
-/// `tile_3x3_32` for 16 output channels.
-BD_AVX512 static void tile_3x3_16(const float *xplane, long Wp, long Ho, long Wo, const float *dyt, long Co, float *dwt_rows) {
-#define DECL(t, ky, kx) __m512 a##t = _mm512_loadu_ps(dwt_rows + t * Co);
-    BD_TAPS(DECL)
-#undef DECL
-    for (long oy = 0; oy < Ho; oy++) {
-        const float *r = xplane + oy * Wp;
-        const float *d = dyt + oy * Wo * Co;
-        for (long ox = 0; ox < Wo; ox++, r++, d += Co) {
-            __m512 v = _mm512_loadu_ps(d);
-#define STEP(t, ky, kx) a##t = _mm512_fmadd_ps(_mm512_set1_ps(r[ky * Wp + kx]), v, a##t);
-            BD_TAPS(STEP)
-#undef STEP
-        }
-    }
-#define STORE(t, ky, kx) _mm512_storeu_ps(dwt_rows + t * Co, a##t);
-    BD_TAPS(STORE)
-#undef STORE
+    for (int t = 0; t < 9; t++)
+        for (int v = 0; v < nv; v++) _mm512_storeu_ps(rows + t * Co + 16 * v, acc[t][v]);
 }
 
 long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) {
@@ -108,8 +90,8 @@ BD_AVX512 void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x,
         for (long co0 = 0; co0 < Co; co0 += (Co % 32 == 0 ? 32 : 16))
             for (long ci = 0; ci < Ci; ci++) {
                 float *rows = dwt + ci * 9 * Co + co0;
-                if (Co % 32 == 0) tile_3x3_32(xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, rows);
-                else tile_3x3_16(xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, rows);
+                if (Co % 32 == 0) tile_3x3(2, xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, rows);
+                else tile_3x3(1, xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, rows);
             }
     }
 }
