@@ -75,6 +75,15 @@ let implicitConvCases: [ConvCase] = [
         expectGradient([x, w], c.testDescription) { Tensor.conv2d($0[0], weight: $0[1], stride: c.stride, padding: c.padding) }
     }
 
+    /// Enough output (80 · 16 · 64 values) for the bias to be added by several workers: every
+    /// output is the unbiased one plus its channel's bias (the kernel itself is checked above).
+    @Test func biasAcrossWorkers() {
+        var rng = TestRNG(seed: 43)
+        let x = rng.tensor([80, 16, 8, 8]), w = rng.tensor([16, 16, 3, 3]), b = rng.tensor([16])
+        let biased = Tensor.conv2d(x, weight: w, bias: b, padding: 1).scalars, plain = Tensor.conv2d(x, weight: w, padding: 1).scalars
+        #expect(biased.indices.allSatisfy { biased[$0] == plain[$0] + b.scalars[($0 / 64) % 16] })
+    }
+
     /// The input gradient is written into an uninitialized tensor: garbage from the storage pool
     /// must not leak into it. Fill the pool with NaN-filled buffers of the gradient's size first.
     @Test func inputGradientIgnoresRecycledStorage() {

@@ -206,7 +206,11 @@ extension Tensor {
         nonisolated(unsafe) let (x, w, y, bias) = (x, w, y, bias)
         if ImplicitConvolution.handlesForward(g) {
             ImplicitConvolution.forward(g, x, w, y)
-            if let bias { addBias(g, bias, y) }
+            if let bias {
+                Parallel.forEachChunk(g.batch, costPerItem: g.outChannels * g.outPlane, minimumWork: 1 << 16) { images in
+                    addBias(g, bias, y, images: images)
+                }
+            }
             return
         }
         Parallel.forEachWorker(g.chunkCount) { _, claim in
@@ -228,10 +232,10 @@ extension Tensor {
         }
     }
 
-    /// `y[b, c, :, :] += bias[c]` for the images `images` (default: all).
-    static func addBias(_ g: Conv2dGeometry, _ bias: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, images: Range<Int>? = nil) {
+    /// `y[b, c, :, :] += bias[c]` for the images `images`.
+    static func addBias(_ g: Conv2dGeometry, _ bias: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, images: Range<Int>) {
         let hw = g.outPlane, Co = g.outChannels
-        for b in images ?? 0..<g.batch { for c in 0..<Co {
+        for b in images { for c in 0..<Co {
             let p = y + (b * Co + c) * hw, v = bias[c]
             for t in 0..<hw { p[t] += v }
         } }
