@@ -120,6 +120,8 @@ struct Suite: ParsableCommand {
     @Option(help: "Python interpreter with torch installed.") var python = "python3"
     @Option(help: "Write every figure as JSON here.") var jsonOut: String?
     @Option(help: "Rounds per row: PyTorch then Backdrop, repeated; each side's repeats are pooled.") var rounds = 2
+    @Flag(help: "Run PyTorch with --channels-last (oneDNN NHWC: on this kind of CPU its fastest layout, not the reference's default).")
+    var torchChannelsLast = false
     @OptionGroup var timing: TimingOptions
 
     /// One row's figures over all rounds: each side's images/s is the median of all its repeats
@@ -133,9 +135,12 @@ struct Suite: ParsableCommand {
         var torchImagesPerSecond: Double?
         var torchPeakRSSMegabytes: Double?
         var torchRepeats: [Double]
+        /// PyTorch's memory layout: `nchw` (the reference's default) or `channels-last`.
+        var torchLayout: String
 
-        init(kind: String, w: Int, res: Int, batch: Int, backdropRuns: [(BenchmarkResult, Double)], torchRuns: [(ips: [Double], rss: Double)]) {
-            (self.kind, self.w, self.res, self.batch) = (kind, w, res, batch)
+        init(kind: String, w: Int, res: Int, batch: Int, backdropRuns: [(BenchmarkResult, Double)], torchRuns: [(ips: [Double], rss: Double)],
+             torchLayout: String) {
+            (self.kind, self.w, self.res, self.batch, self.torchLayout) = (kind, w, res, batch, torchLayout)
             backdropRepeats = backdropRuns.flatMap { $0.0.repeats }
             var b = backdropRuns[0].0
             let pooled = ReferenceBenchmarks.median(backdropRepeats)
@@ -180,12 +185,14 @@ struct Suite: ParsableCommand {
                 if !torchScript.isEmpty { torchRuns.append(try runTorch(kind: kind, v)) }
                 backdropRuns.append(try runBackdrop(kind: kind, v))
             }
-            let row = Row(kind: kind, w: v[0], res: v[1], batch: v[2], backdropRuns: backdropRuns, torchRuns: torchRuns)
+            let row = Row(kind: kind, w: v[0], res: v[1], batch: v[2], backdropRuns: backdropRuns, torchRuns: torchRuns,
+                          torchLayout: torchChannelsLast ? "channels-last" : "nchw")
             rows.append(row)
             let ratio = row.torchImagesPerSecond.map { String(format: " = %.2f× PyTorch (%.1f images/s)", row.backdrop.imagesPerSecond / $0, $0) } ?? ""
             let line = "\(kind) \(v[0]):\(v[1]):\(v[2]): " + String(format: "%.1f", row.backdrop.imagesPerSecond) + " images/s" + ratio + "\n"
             FileHandle.standardError.write(Data(line.utf8))
         }
+        if !torchScript.isEmpty && torchChannelsLast { print("PyTorch ran with --channels-last (NHWC).") }
         print("| row (w:px:batch) | Backdrop images/s | PyTorch images/s | ratio | Backdrop GFLOP/s | Backdrop peak MB | PyTorch peak MB | Backdrop repeats | PyTorch repeats |")
         print("|---|---|---|---|---|---|---|---|---|")
         for r in rows { print(r.markdownRow) }
@@ -198,6 +205,7 @@ struct Suite: ParsableCommand {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("torch-\(getpid())-\(kind)-\(row).json").path
         defer { try? FileManager.default.removeItem(atPath: json) }
         let args = [torchScript, "--configs", kind == "train" ? row : "", "--eval", kind == "eval" ? row : "", "--json", json] + timing.arguments
+            + (torchChannelsLast ? ["--channels-last"] : [])
         let child = try ChildProcess.run(python, args)
         guard child.status == 0 else { throw ValidationError("\(python) \(torchScript) failed for row \(row) (exit \(child.status)); is torch installed? (pip install torch)") }
         guard let ips = try TorchFigures(path: json).repeats(name: kind, w: v[0], res: v[1], batch: v[2]) else {

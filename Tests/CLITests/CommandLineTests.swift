@@ -142,4 +142,28 @@ enum Executables {
         let bad = try Executables.run("backdrop-bench", ["suite", "--torch-script", "", "--rounds", "0"])
         #expect(bad.status != 0 && bad.stderr.contains("--rounds"))
     }
+
+    /// `--torch-channels-last` reaches the PyTorch script; a stand-in script (run by `sh`) records
+    /// its arguments and reports fixed figures, so this needs no PyTorch.
+    @Test func suitePassesChannelsLastToThePyTorchScript() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("suite-torch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = dir.appendingPathComponent("torch_stand_in.sh"), log = dir.appendingPathComponent("args.txt")
+        try """
+        echo "$@" >> '\(log.path)'
+        while [ "$#" -gt 0 ]; do [ "$1" = --json ] && out="$2"; shift; done
+        printf '{"train": [{"w": 4, "res": 8, "batch": 4, "images_per_s": [100.0, 300.0]}]}' > "$out"
+        """.write(to: script, atomically: true, encoding: .utf8)
+        let json = dir.appendingPathComponent("suite.json")
+        let r = try Executables.run("backdrop-bench", ["suite", "--configs", "4:8:4", "--eval", "", "--python", "/bin/sh",
+                                                       "--torch-script", script.path, "--torch-channels-last", "--rounds", "1",
+                                                       "--warmup", "0", "--steps", "1", "--repeats", "1", "--json-out", json.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("--channels-last"))
+        #expect(try String(contentsOf: log, encoding: .utf8).contains("--channels-last"))
+        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]] ?? []
+        #expect(rows.first?["torchLayout"] as? String == "channels-last")
+        #expect(rows.first?["torchImagesPerSecond"] as? Double == 200)
+    }
 }
