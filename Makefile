@@ -60,7 +60,8 @@ query: build
 	@$(BIN)/backdrop query --db $(DB) "$(Q)"
 
 ## Side-by-side benchmark: for each row PyTorch runs, then Backdrop, each in its own process, alternated
-## --rounds times (default 2; e.g. make bench BENCH_ARGS="--rounds 3 --configs 32:32:128").
+## --rounds times (default 2; e.g. make bench BENCH_ARGS="--rounds 3 --configs 32:32:128"; add
+## --torch-channels-last to compare against PyTorch's NHWC layout instead of the reference default).
 bench: setup
 	$(SWIFT) build -c release --product backdrop-bench
 	@mkdir -p $(BENCH_OUT)
