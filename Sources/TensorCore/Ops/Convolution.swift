@@ -306,18 +306,23 @@ extension Tensor {
                 }
             } }
         }
-        var dw: Tensor? = implicitDW
-        if chunkWeightGradient {
-            let total = dwPartials[0]
-            for p in dwPartials.dropFirst() { Vector.accumulate(p.pointer, into: total.pointer, total.count) }
-            if transposedWeightGradient {
-                let result = TensorStorage(uninitializedCount: Co * K)
-                for k in 0..<K { for c in 0..<Co { result.pointer[c * K + k] = total.pointer[k * Co + c] } }
-                dw = Tensor(shape: weight.shape, storage: result)
-            } else {
-                dw = Tensor(shape: weight.shape, storage: total)
-            }
-        }
+        let dw = chunkWeightGradient
+            ? Tensor(shape: weight.shape, storage: combineWeightGradientPartials(dwPartials, outChannels: Co, patchSize: K,
+                                                                                 transposed: transposedWeightGradient))
+            : implicitDW
         return (dx, dw)
+    }
+
+    /// Sums per-group weight-gradient partials in their fixed order (so the result does not depend
+    /// on which worker computed which group) into `[Co, K]`; partials laid out `[K, Co]`
+    /// (`transposed`) are transposed on the way.
+    static func combineWeightGradientPartials(_ partials: [TensorStorage], outChannels Co: Int, patchSize K: Int,
+                                              transposed: Bool) -> TensorStorage {
+        let total = partials[0]
+        for p in partials.dropFirst() { Vector.accumulate(p.pointer, into: total.pointer, total.count) }
+        guard transposed else { return total }
+        let result = TensorStorage(uninitializedCount: Co * K)
+        for k in 0..<K { for c in 0..<Co { result.pointer[c * K + k] = total.pointer[k * Co + c] } }
+        return result
     }
 }

@@ -84,11 +84,7 @@ enum ImplicitConvolution {
                 bd_weight_gradient_3x3(&s, x, dy, s.batch * slice / slices, s.batch * (slice + 1) / slices, pointers[slice], scratch.pointer)
             }
         }
-        let total = partials[0]
-        for p in partials.dropFirst() { Vector.accumulate(p.pointer, into: total.pointer, total.count) }
-        let dw = TensorStorage(uninitializedCount: Co * K)
-        for k in 0..<K { for c in 0..<Co { dw.pointer[c * K + k] = total.pointer[k * Co + c] } }
-        return dw
+        return Tensor.combineWeightGradientPartials(partials, outChannels: Co, patchSize: K, transposed: true)
     }
 
     /// A `bd_implicit_conv` from (channels, height, width) of input and output and the tap shifts.
