@@ -1,13 +1,27 @@
 // Implicit-GEMM convolution (see include/implicit_conv.h).
 #include "implicit_conv.h"
 
+// Weight packing and scratch sizes are plain C; only the kernels below need x86-64 and AVX-512.
+
+void bd_implicit_conv_pack_weights(const bd_implicit_conv *c, const float *w, float *packed) {
+    const long K = c->in_channels * c->taps_y * c->taps_x;
+    for (long co = 0; co < c->out_channels; co++) {
+        float *dst = packed + (co / 16) * K * 16 + (co % 16);
+        const float *src = w + co * K;
+        for (long k = 0; k < K; k++) dst[k * 16] = src[k];
+    }
+}
+
+long bd_implicit_conv_scratch_count(const bd_implicit_conv *c) {
+    return BD_PANELS_PER_BLOCK * c->in_channels * c->taps_y * c->taps_x * 16;
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <cpuid.h>
 #include <immintrin.h>
 #include <stdint.h>
 
 #define BD_AVX512 __attribute__((target("avx512f")))
-
-#include <cpuid.h>
 
 int bd_implicit_conv_available(void) {
     unsigned a, b, c, d;
@@ -17,15 +31,6 @@ int bd_implicit_conv_available(void) {
     if ((xcr0_lo & 0xE6u) != 0xE6u) return 0;                                    // XMM, YMM, opmask, ZMM state
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (b & (1u << 16)) ? 1 : 0;                                             // AVX512F
-}
-
-void bd_implicit_conv_pack_weights(const bd_implicit_conv *c, const float *w, float *packed) {
-    const long K = c->in_channels * c->taps_y * c->taps_x;
-    for (long co = 0; co < c->out_channels; co++) {
-        float *dst = packed + (co / 16) * K * 16 + (co % 16);
-        const float *src = w + co * K;
-        for (long k = 0; k < K; k++) dst[k * 16] = src[k];
-    }
 }
 
 /// Packs the `[K][16]` B panel of output pixels `p0 ..< p0 + 16` of image `b` straight from `x`
@@ -110,10 +115,6 @@ BD_AVX512 static void kernel_16x16(long K, const float *a, const float *b, float
     _mm512_storeu_ps(c + 14 * ldc, c14); _mm512_storeu_ps(c + 15 * ldc, c15);
 }
 
-long bd_implicit_conv_scratch_count(const bd_implicit_conv *c) {
-    return BD_PANELS_PER_BLOCK * c->in_channels * c->taps_y * c->taps_x * 16;
-}
-
 BD_AVX512 void bd_implicit_conv_panels(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                                        long panel_begin, long panel_end, float *scratch) {
     const long plane = c->out_height * c->out_width, K = c->in_channels * c->taps_y * c->taps_x;
@@ -137,10 +138,6 @@ BD_AVX512 void bd_implicit_conv_panels(const bd_implicit_conv *c, const float *x
 #else
 
 int bd_implicit_conv_available(void) { return 0; }
-void bd_implicit_conv_pack_weights(const bd_implicit_conv *c, const float *w, float *packed) {
-    (void)c; (void)w; (void)packed;
-}
-long bd_implicit_conv_scratch_count(const bd_implicit_conv *c) { (void)c; return 0; }
 void bd_implicit_conv_panels(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                              long panel_begin, long panel_end, float *scratch) {
     (void)c; (void)x; (void)packed_w; (void)y; (void)panel_begin; (void)panel_end; (void)scratch;

@@ -8,6 +8,12 @@
 // loads 2 vectors of the transposed gradient and broadcasts the nine input values the taps see.
 #include "implicit_conv.h"
 
+long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) {
+    long Hp = s->height + 2 * s->padding, Wp = s->width + 2 * s->padding;
+    long Ho = Hp - 2, Wo = Wp - 2;
+    return (s->in_channels * Hp * Wp + 15) / 16 * 16 + Ho * Wo * s->out_channels;
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #include <string.h>
@@ -67,12 +73,6 @@ BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int n
         for (int v = 0; v < nv; v++) _mm512_storeu_ps(rows + t * Co + 16 * v, acc[t][v]);
 }
 
-long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) {
-    long Hp = s->height + 2 * s->padding, Wp = s->width + 2 * s->padding;
-    long Ho = Hp - 2, Wo = Wp - 2;
-    return (s->in_channels * Hp * Wp + 15) / 16 * 16 + Ho * Wo * s->out_channels;
-}
-
 BD_AVX512 void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                                       float *dwt, float *scratch) {
     const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
@@ -98,7 +98,6 @@ BD_AVX512 void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x,
 
 #else
 
-long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) { (void)s; return 0; }
 void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                             float *dwt, float *scratch) {
     (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
