@@ -135,11 +135,12 @@ struct Suite: ParsableCommand {
         var torchImagesPerSecond: Double?
         var torchPeakRSSMegabytes: Double?
         var torchRepeats: [Double]
-        /// PyTorch's memory layout: `nchw` (the reference's default) or `channels-last`.
-        var torchLayout: String
+        /// PyTorch's memory layout: `nchw` (the reference's default) or `channels-last`; nil
+        /// without PyTorch.
+        var torchLayout: String?
 
         init(kind: String, w: Int, res: Int, batch: Int, backdropRuns: [(BenchmarkResult, Double)], torchRuns: [(ips: [Double], rss: Double)],
-             torchLayout: String) {
+             torchLayout: String?) {
             (self.kind, self.w, self.res, self.batch, self.torchLayout) = (kind, w, res, batch, torchLayout)
             backdropRepeats = backdropRuns.flatMap { $0.0.repeats }
             var b = backdropRuns[0].0
@@ -173,8 +174,11 @@ struct Suite: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1, got \(rounds)") }
+    }
+
+    func run() throws {
         var rows: [Row] = []
         var specs: [(String, [Int])] = []
         for spec in configs.split(separator: ",") { specs.append(("train", try parse(String(spec), "--configs"))) }
@@ -186,7 +190,7 @@ struct Suite: ParsableCommand {
                 backdropRuns.append(try runBackdrop(kind: kind, v))
             }
             let row = Row(kind: kind, w: v[0], res: v[1], batch: v[2], backdropRuns: backdropRuns, torchRuns: torchRuns,
-                          torchLayout: torchChannelsLast ? "channels-last" : "nchw")
+                          torchLayout: torchScript.isEmpty ? nil : torchChannelsLast ? "channels-last" : "nchw")
             rows.append(row)
             let ratio = row.torchImagesPerSecond.map { String(format: " = %.2f× PyTorch (%.1f images/s)", row.backdrop.imagesPerSecond / $0, $0) } ?? ""
             let line = "\(kind) \(v[0]):\(v[1]):\(v[2]): " + String(format: "%.1f", row.backdrop.imagesPerSecond) + " images/s" + ratio + "\n"

@@ -26,7 +26,6 @@ public struct RunSources: Sendable, Equatable {
     /// Backdrop's version, the tools that produced a result and the convolution kernels it ran
     /// on (`Tensor.convolutionKernels`: their round-off differs, so the same seed on another CPU
     /// kind can end elsewhere).
-
     public static var toolVersions: [String: String] {
         var swift = "unknown"
         #if swift(>=6.3)

@@ -22,25 +22,26 @@ enum ImplicitConvolution {
     /// Panels claimed per work item: 4 blocks of `BD_PANELS_PER_BLOCK`.
     static let panelsPerClaim = 16
 
-    /// Stride 1 and a kernel within `BD_MAX_TAPS` rows and columns.
-    static func hasTapGrid(_ g: Conv2dGeometry) -> Bool {
+    /// AVX-512 present, stride 1, a kernel within `BD_MAX_TAPS` rows and columns: what every
+    /// implicit path needs before its own channel and plane conditions.
+    static func isStrideOneOnAVX512(_ g: Conv2dGeometry) -> Bool {
         isAvailable && g.stride == 1 && g.kernelH <= Int(BD_MAX_TAPS) && g.kernelW <= Int(BD_MAX_TAPS)
     }
 
     /// The forward convolution `g` runs implicitly: output channels and output plane in whole 16s.
     static func handlesForward(_ g: Conv2dGeometry) -> Bool {
-        hasTapGrid(g) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        isStrideOneOnAVX512(g) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
     /// The input gradient of `g` runs implicitly: input channels and input plane in whole 16s.
     static func handlesInputGradient(_ g: Conv2dGeometry) -> Bool {
-        hasTapGrid(g) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
+        isStrideOneOnAVX512(g) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
     }
 
     /// The weight gradient of `g` runs implicitly: 3 × 3 kernel, output channels and output plane
     /// in whole 16s.
     static func handlesWeightGradient(_ g: Conv2dGeometry) -> Bool {
-        hasTapGrid(g) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        isStrideOneOnAVX512(g) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
