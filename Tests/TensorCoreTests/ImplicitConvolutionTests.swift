@@ -3,8 +3,11 @@ import Testing
 import TestSupport
 
 /// Geometries the implicit path (`ImplicitConvolution`, AVX-512) takes for the forward pass, the
-/// input gradient, the weight gradient, or several (see `pathSelection`). On a CPU without AVX-512
-/// the same cases check the im2col path.
+/// input gradient, the weight gradient, or several (see `pathSelection`). `ConvolutionTests` checks
+/// each against the naive convolution and by central differences (the input gradient is the
+/// flipped, channel-transposed convolution of the output gradient when `handlesInputGradient`; the
+/// weight gradient comes from `bd_weight_gradient_3x3` when `handlesWeightGradient`). On a CPU
+/// without AVX-512 the same cases check the im2col path.
 let implicitConvCases: [ConvCase] = [
     // One 16-pixel panel is one whole 4×4 image; bias added after the kernel.
     ConvCase(batch: 3, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: true),
@@ -54,25 +57,6 @@ let implicitConvCases: [ConvCase] = [
             #expect(!ImplicitConvolution.handlesForward(g) && !ImplicitConvolution.handlesInputGradient(g)
                     && !ImplicitConvolution.handlesWeightGradient(g))
         }
-    }
-
-    @Test(arguments: implicitConvCases)
-    func forwardMatchesNaive(_ c: ConvCase) {
-        var rng = TestRNG(seed: 40)
-        let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
-        let b = c.bias ? rng.tensor([c.cout]) : nil
-        expectClose(Tensor.conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding),
-                    naiveConv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding), tol: 1e-5, c.testDescription)
-    }
-
-    /// Central differences for the input and weight gradients (the input gradient is the flipped,
-    /// channel-transposed convolution of the output gradient when `handlesInputGradient`; the
-    /// weight gradient comes from `bd_weight_gradient_3x3` when `handlesWeightGradient`).
-    @Test(arguments: implicitConvCases)
-    func gradients(_ c: ConvCase) {
-        var rng = TestRNG(seed: 41)
-        let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
-        expectGradient([x, w], c.testDescription) { Tensor.conv2d($0[0], weight: $0[1], stride: c.stride, padding: c.padding) }
     }
 
     /// Enough output (80 · 16 · 64 values) for the bias to be added by several workers: every

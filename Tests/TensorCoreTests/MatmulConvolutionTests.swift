@@ -110,14 +110,14 @@ let convForwardCases: [ConvCase] = {
         return (x, w, c.bias ? rng.tensor([c.cout]) : nil)
     }
 
-    @Test(arguments: convForwardCases)
+    @Test(arguments: convForwardCases + implicitConvCases)
     func forwardMatchesNaive(_ c: ConvCase) {
         let (x, w, b) = make(c, seed: 30)
         let y = Tensor.conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
         expectClose(y, naiveConv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding), tol: 1e-5)
     }
 
-    @Test(arguments: convForwardCases)
+    @Test(arguments: convForwardCases + implicitConvCases)
     func gradients(_ c: ConvCase) {
         let (x, w, b) = make(c, seed: 31)
         let inputs = [x, w] + (b.map { [$0] } ?? [])
