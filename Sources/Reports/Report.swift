@@ -53,7 +53,7 @@ public struct EffectRow: Sendable, Equatable {
     public var deltas: [String: PairedDelta]
 }
 
-/// The data of one experiment's report, read from a ``ResultsStore``, and its renderings.
+/// The data of one experiment's report, read from a ``ResultsDatabase``, and its renderings.
 ///
 /// Everything is a pure function of the database content (no clock, no randomness): rendering
 /// twice gives the same bytes, and the store is only read.
@@ -73,7 +73,7 @@ public struct Report: Sendable {
 
     /// Reads the experiment called `experiment` (the latest of that name; the latest experiment
     /// when nil) from `store`.
-    public init(store: ResultsStore, experiment name: String?, options: ReportOptions = ReportOptions()) throws {
+    public init(store: ResultsDatabase, experiment name: String?, options: ReportOptions = ReportOptions()) throws {
         let experiment = try store.resolveExperiment(name)
         self.experiment = experiment
         self.options = options

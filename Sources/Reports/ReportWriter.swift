@@ -4,7 +4,7 @@ import ResultsStore
 /// Renders an experiment's report from the results database into a folder.
 ///
 /// ```swift
-/// let store = try ResultsStore(path: "Results/backdrop.sqlite", mode: .readOnly)
+/// let store = try ResultsDatabase(path: "Results/backdrop.sqlite", mode: .readOnly)
 /// let files = try ReportWriter.render(store: store, experiment: "table1-quick",
 ///                                     into: URL(fileURLWithPath: "Results/reports/table1-quick"))
 /// print(try String(contentsOf: files.markdown, encoding: .utf8))
@@ -35,7 +35,7 @@ public enum ReportWriter {
     /// - Returns: The written files.
     /// - Throws: `ResultsStoreError.unknownExperiment` naming the known experiments, or a file error.
     @discardableResult
-    public static func render(store: ResultsStore, experiment: String?, into directory: URL,
+    public static func render(store: ResultsDatabase, experiment: String?, into directory: URL,
                               options: ReportOptions = ReportOptions()) throws -> Files {
         let report = try Report(store: store, experiment: experiment, options: options)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -15,14 +15,14 @@ public final class MetricWriter: @unchecked Sendable {
     public let claim: RunClaim
     public let batchSize: Int
     public let flushInterval: TimeInterval
-    private let store: ResultsStore
+    private let store: ResultsDatabase
     private let lock = NSLock()
     private var buffer: [Metric] = []
     private var lastFlush: Date
     private var written = 0
     private var transactions = 0
 
-    init(store: ResultsStore, claim: RunClaim, batchSize: Int, flushInterval: TimeInterval) {
+    init(store: ResultsDatabase, claim: RunClaim, batchSize: Int, flushInterval: TimeInterval) {
         self.store = store
         self.claim = claim
         self.batchSize = max(1, batchSize)

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension ResultsStore {
+extension ResultsDatabase {
     // MARK: Experiments
 
     /// All experiments, oldest first.
@@ -109,9 +109,9 @@ extension ResultsStore {
     }
 
     /// The evaluations of a run, ordered by protocol, probe view, test view.
-    public func evaluations(runID: Int64) throws -> [Evaluation] {
+    public func evaluations(runID: Int64) throws -> [EvaluationRecord] {
         try writer.read { db in
-            try Evaluation.fetchAll(db, sql: "SELECT * FROM evaluations WHERE run_id = ? ORDER BY protocol, probe_view, test_view, split",
+            try EvaluationRecord.fetchAll(db, sql: "SELECT * FROM evaluations WHERE run_id = ? ORDER BY protocol, probe_view, test_view, split",
                                     arguments: [runID])
         }
     }

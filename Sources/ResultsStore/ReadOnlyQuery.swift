@@ -55,7 +55,7 @@ public struct QueryResult: Sendable, Equatable {
     }
 }
 
-extension ResultsStore {
+extension ResultsDatabase {
     /// Runs one read-only SQL statement against the database at `path`, opened with
     /// `SQLITE_OPEN_READONLY` (so even a statement that slipped through the guard could not write).
     ///

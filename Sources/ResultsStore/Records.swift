@@ -176,9 +176,9 @@ extension Metric: FetchableRecord {
 
 /// A row of `evaluations`: one accuracy with everything needed to interpret it.
 ///
-/// `(run, protocol, probeView, testView, split)` is unique; `ResultsStore.recordEvaluation`
+/// `(run, protocol, probeView, testView, split)` is unique; `ResultsDatabase.recordEvaluation`
 /// never writes the same key twice. Accuracies are fractions in [0, 1].
-public struct Evaluation: Sendable, Equatable {
+public struct EvaluationRecord: Sendable, Equatable {
     /// Set by the store from the claim when recording.
     public var runID: Int64
     /// `linear` or `knn` (an ablation of the protocol's own parameters should use a distinct
@@ -235,7 +235,7 @@ public struct Evaluation: Sendable, Equatable {
     }
 }
 
-extension Evaluation: FetchableRecord {
+extension EvaluationRecord: FetchableRecord {
     public init(row: Row) throws {
         self.init(protocolName: row["protocol"], probeView: row["probe_view"], testView: row["test_view"],
                   split: row["split"], top1: row["top1"], top5: row["top5"], topK: row["top_k"], n: row["n"],

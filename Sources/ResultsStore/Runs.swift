@@ -78,7 +78,7 @@ public struct RunOwner: Sendable, Equatable {
     }
 }
 
-extension ResultsStore {
+extension ResultsDatabase {
     // MARK: Experiments
 
     /// Finds the experiment with this name and spec hash, creating it if absent.
@@ -245,7 +245,7 @@ extension ResultsStore {
     ///
     /// - Returns: `true` when a row was inserted, `false` when it already existed.
     @discardableResult
-    public func recordEvaluation(_ evaluation: Evaluation, for claim: RunClaim) throws -> Bool {
+    public func recordEvaluation(_ evaluation: EvaluationRecord, for claim: RunClaim) throws -> Bool {
         try writeImmediate { db in
             try touch(db, claim)
             let e = evaluation

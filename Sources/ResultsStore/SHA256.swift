@@ -5,7 +5,7 @@ import Foundation
 /// A small incremental implementation so the store needs no crypto dependency on Linux.
 ///
 /// ```swift
-/// ResultsStore.sha256Hex(Data("abc".utf8))
+/// ResultsDatabase.sha256Hex(Data("abc".utf8))
 /// // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 /// ```
 public struct SHA256: Sendable {
@@ -103,7 +103,7 @@ public struct SHA256: Sendable {
     private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
 }
 
-extension ResultsStore {
+extension ResultsDatabase {
     /// SHA-256 of `data` as 64 lowercase hex digits (for `config_sha256`, `spec_sha256`, …).
     public static func sha256Hex(_ data: Data) -> String {
         var hasher = SHA256()

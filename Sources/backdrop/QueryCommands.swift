@@ -86,7 +86,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Also print table.md.") var print = false
 
     func run() throws {
-        let store = try ResultsStore(path: db, mode: .readOnly)
+        let store = try ResultsDatabase(path: db, mode: .readOnly)
         let name = try store.resolveExperiment(experiment).name
         let files = try ReportWriter.render(store: store, experiment: name,
                                             into: URL(fileURLWithPath: out).appendingPathComponent(name))

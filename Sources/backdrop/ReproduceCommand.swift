@@ -86,7 +86,7 @@ struct ReproduceCellCommand: ParsableCommand {
         guard let target = context.spec.cells().first(where: { $0.key == cell }) else {
             throw ValidationError("the spec has no cell \(cell)")
         }
-        let store = try ResultsStore(path: options.db)
+        let store = try ResultsDatabase(path: options.db)
         let experiment = try store.upsertExperiment(name: context.spec.name, specSHA256: context.spec.specSHA256,
                                                     specPath: options.spec, specText: context.spec.canonicalJSON)
         let outcome = try runner.runInProcess(target, position: position, experimentID: experiment.id, store: store, context: context)

@@ -21,7 +21,7 @@ func runnerOptions(_ dir: URL, spec: String) -> MatrixRunner.Options {
 }
 
 func count(_ db: String, _ sql: String) throws -> Int64 {
-    let r = try ResultsStore.readOnlyQuery(path: db, sql: sql)
+    let r = try ResultsDatabase.readOnlyQuery(path: db, sql: sql)
     guard case .integer(let n) = r.rows[0][0] else { return -1 }
     return n
 }
@@ -60,7 +60,7 @@ func count(_ db: String, _ sql: String) throws -> Int64 {
         let runner = MatrixRunner(options: options, log: { _ in })
         let context = try runner.makeContext()
         let cell = context.spec.cells()[0]
-        let store = try ResultsStore(path: options.databasePath)
+        let store = try ResultsDatabase(path: options.databasePath)
         let experiment = try store.upsertExperiment(name: context.spec.name, specSHA256: context.spec.specSHA256)
         // A process that stopped after epoch 1 (3 of 6 steps) without releasing its claim: its pid no longer exists.
         let dead = Process()
@@ -90,7 +90,7 @@ func count(_ db: String, _ sql: String) throws -> Int64 {
         o2.cellKeys = [cell.key]
         _ = try MatrixRunner(options: o2, log: { _ in }).run()
         let q = "SELECT e.protocol || e.test_view, e.top1, e.top5 FROM evaluations e JOIN runs r ON r.id = e.run_id WHERE r.cell_key = '\(cell.key)' ORDER BY 1"
-        let resumed = try ResultsStore.readOnlyQuery(path: db, sql: q), reference = try ResultsStore.readOnlyQuery(path: o2.databasePath, sql: q)
+        let resumed = try ResultsDatabase.readOnlyQuery(path: db, sql: q), reference = try ResultsDatabase.readOnlyQuery(path: o2.databasePath, sql: q)
         #expect(resumed.rows == reference.rows)
     }
 

@@ -39,7 +39,7 @@ enum Fixture {
     /// Fills `store`: simclr × {full, foreground} × {none, icl-msr} × seeds 0–2, finished, with
     /// linear and kNN on every test view and 30 loss values each; plus one failed run and one
     /// running run with an evaluation (neither appears in the tables).
-    static func fill(_ store: ResultsStore) throws {
+    static func fill(_ store: ResultsDatabase) throws {
         let experiment = try store.upsertExperiment(name: "table1-quick", specSHA256: String(repeating: "ab", count: 32),
                                                     specPath: "Experiments/table1-quick.yaml", specText: "name: table1-quick\n")
         for trainView in ["full", "foreground"] {
@@ -48,7 +48,7 @@ enum Fixture {
                     let cell = RunCell(cellKey: "\(trainView)/simclr/\(regularizer)/seed\(seed)", dataset: "builtin",
                                        trainView: trainView, method: "simclr", regularizer: regularizer, seed: seed)
                     let config = #"{"cell":"\#(cell.cellKey)"}"#
-                    let provenance = RunProvenance(configJSON: config, configSHA256: ResultsStore.sha256Hex(Data(config.utf8)),
+                    let provenance = RunProvenance(configJSON: config, configSHA256: ResultsDatabase.sha256Hex(Data(config.utf8)),
                                                    gitCommit: "0123456789abcdef", gitDirty: false, datasetSHA256: "d0",
                                                    versions: ["backdrop": "test"])
                     let claim = try #require(try store.beginRun(experimentID: experiment.id, cell: cell, provenance: provenance).claim)
@@ -61,10 +61,10 @@ enum Fixture {
                     try metrics.finish()
                     for view in testViews {
                         let acc = top1(trainView: trainView, testView: view, regularizer: regularizer, seed: seed)
-                        try store.recordEvaluation(Evaluation(protocolName: "linear", probeView: trainView, testView: view,
+                        try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: trainView, testView: view,
                                                               top1: acc, top5: min(1, acc + 0.15), n: 500,
                                                               protocolParams: #"{"optimizer":"lbfgs","weight_decay":0.0005}"#), for: claim)
-                        try store.recordEvaluation(Evaluation(protocolName: "knn", probeView: trainView, testView: view,
+                        try store.recordEvaluation(EvaluationRecord(protocolName: "knn", probeView: trainView, testView: view,
                                                               top1: acc - 0.05, top5: min(1, acc + 0.1), n: 500, k: 20, temperature: 0.07), for: claim)
                     }
                     try store.recordCheckpoint(epoch: 3, path: "Results/checkpoints/\(seed).ckpt", sha256: "c\(seed)", for: claim)
@@ -80,6 +80,6 @@ enum Fixture {
         let running = RunCell(cellKey: "full/simclr/icl-msr/seed3", dataset: "builtin", trainView: "full", method: "simclr",
                               regularizer: "icl-msr", seed: 3)
         let r = try #require(try store.beginRun(experimentID: experiment.id, cell: running, provenance: provenance).claim)
-        try store.recordEvaluation(Evaluation(protocolName: "linear", probeView: "full", testView: "full", top1: 0.01, top5: 0.01, n: 500), for: r)
+        try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: "full", testView: "full", top1: 0.01, top5: 0.01, n: 500), for: r)
     }
 }

@@ -28,8 +28,8 @@ func assertSnapshot(_ text: String, named name: String, sourceLocation: SourceLo
 
 @Suite("Report rendering")
 struct SnapshotTests {
-    static func fixtureReport() throws -> (ResultsStore, Report) {
-        let store = try ResultsStore.inMemory(clock: TickingClock().closure)
+    static func fixtureReport() throws -> (ResultsDatabase, Report) {
+        let store = try ResultsDatabase.inMemory(clock: TickingClock().closure)
         try Fixture.fill(store)
         return (store, try Report(store: store, experiment: "table1-quick"))
     }
@@ -109,15 +109,15 @@ struct SnapshotTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("results.sqlite").path
-        do { try Fixture.fill(try ResultsStore(path: path, clock: TickingClock().closure)) }
-        let writer = try ResultsStore(path: path)
+        do { try Fixture.fill(try ResultsDatabase(path: path, clock: TickingClock().closure)) }
+        let writer = try ResultsDatabase(path: path)
         let before = try writer.contentChecksum()
         let out = dir.appendingPathComponent("reports/table1-quick")
         let files = try ReportWriter.render(store: writer, experiment: "table1-quick", into: out)
         #expect(try writer.contentChecksum() == before)
         let first = try files.all.map { try Data(contentsOf: $0) }
 
-        let reader = try ResultsStore(path: path, mode: .readOnly)
+        let reader = try ResultsDatabase(path: path, mode: .readOnly)
         try ReportWriter.render(store: reader, experiment: nil, into: out)
         #expect(try files.all.map { try Data(contentsOf: $0) } == first)
         #expect(try writer.contentChecksum() == before)

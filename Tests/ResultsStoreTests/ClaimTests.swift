@@ -7,7 +7,7 @@ struct ClaimTests {
     @Test("claim, busy for a second claimant, finish, then finished")
     func lifecycle() throws {
         let clock = TestClock()
-        let store = try ResultsStore.inMemory(clock: clock.closure)
+        let store = try ResultsDatabase.inMemory(clock: clock.closure)
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s1", specPath: "q.yaml")
         #expect(try store.upsertExperiment(name: "quick", specSHA256: "s1").id == e.id)
         #expect(try store.upsertExperiment(name: "quick", specSHA256: "s2").id != e.id)
@@ -32,7 +32,7 @@ struct ClaimTests {
     @Test("a failed cell is retried: attempt 2, error cleared, first start time kept")
     func retryAfterFailure() throws {
         let clock = TestClock()
-        let store = try ResultsStore.inMemory(clock: clock.closure)
+        let store = try ResultsDatabase.inMemory(clock: clock.closure)
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let c = cell(seed: 3)
         let started = clock.now
@@ -49,7 +49,7 @@ struct ClaimTests {
 
     @Test("planned (pending) cells are claimed as first attempts")
     func pending() throws {
-        let store = try ResultsStore.inMemory()
+        let store = try ResultsDatabase.inMemory()
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let planned = try store.planRun(experimentID: e.id, cell: cell(), provenance: provenance())
         #expect(planned.status == .pending && planned.attempts == 0 && planned.startedAt == nil)
@@ -61,7 +61,7 @@ struct ClaimTests {
     @Test("stale claims are taken over: old heartbeat, or a dead owner process on this host")
     func staleTakeover() throws {
         let clock = TestClock()
-        let store = try ResultsStore.inMemory(clock: clock.closure)
+        let store = try ResultsDatabase.inMemory(clock: clock.closure)
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let c = cell()
         let other = RunOwner(host: "elsewhere", pid: 1)
@@ -104,8 +104,8 @@ struct ClaimTests {
     func concurrentClaimants() throws {
         let path = temporaryDatabasePath("claims")
         defer { removeDatabase(path) }
-        let a = try ResultsStore(path: path)
-        let b = try ResultsStore(path: path)
+        let a = try ResultsDatabase(path: path)
+        let b = try ResultsDatabase(path: path)
         let e = try a.upsertExperiment(name: "quick", specSHA256: "s")
         #expect(try b.upsertExperiment(name: "quick", specSHA256: "s").id == e.id)
         let cells = (0..<25).map { cell(seed: $0) }

@@ -6,8 +6,8 @@ import Testing
 struct MigrationTests {
     @Test("an empty database migrates to the latest schema with tables, indexes and views")
     func fromEmpty() throws {
-        let store = try ResultsStore.inMemory()
-        #expect(try store.appliedMigrations() == ResultsStore.migrationIdentifiers)
+        let store = try ResultsDatabase.inMemory()
+        #expect(try store.appliedMigrations() == ResultsDatabase.migrationIdentifiers)
         let schema = try store.schemaSQL().joined(separator: "\n")
         for table in ["experiments", "runs", "params", "metrics", "evaluations", "checkpoints"] {
             #expect(schema.contains("table \(table):"), "missing table \(table)")
@@ -32,11 +32,11 @@ struct MigrationTests {
         INSERT INTO checkpoints (run_id, epoch, path, sha256, created_at) VALUES (1, 1, 'c.ckpt', 'ff', 3.0);
         """
 
-    @Test("every past schema migrates to the latest one and keeps its rows", arguments: ResultsStore.migrationIdentifiers.dropLast())
+    @Test("every past schema migrates to the latest one and keeps its rows", arguments: ResultsDatabase.migrationIdentifiers.dropLast())
     func fromPastSchema(version: String) throws {
-        let fresh = try ResultsStore.inMemory().schemaSQL()
-        let store = try ResultsStore.inMemory(migratedUpTo: version)
-        let migrations = ResultsStore.migrationIdentifiers
+        let fresh = try ResultsDatabase.inMemory().schemaSQL()
+        let store = try ResultsDatabase.inMemory(migratedUpTo: version)
+        let migrations = ResultsDatabase.migrationIdentifiers
         #expect(try store.appliedMigrations() == Array(migrations[...migrations.firstIndex(of: version)!]))
         try store.execute(sql: Self.v1Fixture)   // every past schema has the v1 tables
         try store.migrate()
@@ -55,7 +55,7 @@ struct MigrationTests {
 
     @Test("migrating twice is a no-op")
     func idempotent() throws {
-        let store = try ResultsStore.inMemory()
+        let store = try ResultsDatabase.inMemory()
         let before = try store.schemaSQL()
         try store.migrate()
         #expect(try store.schemaSQL() == before)
@@ -66,35 +66,35 @@ struct MigrationTests {
         let path = temporaryDatabasePath("versions")
         defer { removeDatabase(path) }
         do {
-            let store = try ResultsStore(path: path)
+            let store = try ResultsDatabase(path: path)
             try store.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v999')")
         }
-        #expect(throws: ResultsStoreError.self) { try ResultsStore(path: path) }
-        #expect(throws: ResultsStoreError.self) { try ResultsStore(path: path, mode: .readOnly) }
+        #expect(throws: ResultsStoreError.self) { try ResultsDatabase(path: path) }
+        #expect(throws: ResultsStoreError.self) { try ResultsDatabase(path: path, mode: .readOnly) }
 
         let old = temporaryDatabasePath("old")
         defer { removeDatabase(old) }
-        #expect(throws: ResultsStoreError.missingDatabase(path: old)) { try ResultsStore(path: old, mode: .readOnly) }
+        #expect(throws: ResultsStoreError.missingDatabase(path: old)) { try ResultsDatabase(path: old, mode: .readOnly) }
         do {
-            let store = try ResultsStore(path: old)
+            let store = try ResultsDatabase(path: old)
             try store.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2'; DROP VIEW cell_gaps; DROP VIEW matrix_summary; DROP VIEW matrix_series; DROP VIEW matrix_cells")
         }
         do {
-            _ = try ResultsStore(path: old, mode: .readOnly)
+            _ = try ResultsDatabase(path: old, mode: .readOnly)
             Issue.record("expected schemaTooOld")
         } catch let error as ResultsStoreError {
-            #expect(error == .schemaTooOld(applied: ["v1"], known: ResultsStore.migrationIdentifiers))
+            #expect(error == .schemaTooOld(applied: ["v1"], known: ResultsDatabase.migrationIdentifiers))
             #expect(error.description.contains("open it read-write once"))
         }
-        let migrated = try ResultsStore(path: old)
-        #expect(try migrated.appliedMigrations() == ResultsStore.migrationIdentifiers)
+        let migrated = try ResultsDatabase(path: old)
+        #expect(try migrated.appliedMigrations() == ResultsDatabase.migrationIdentifiers)
     }
 
     @Test("files are opened in WAL mode with a busy timeout")
     func walMode() throws {
         let path = temporaryDatabasePath("wal")
         defer { removeDatabase(path) }
-        let store = try ResultsStore(path: path)
+        let store = try ResultsDatabase(path: path)
         #expect(try store.journalMode() == "wal")
         let timeout = try store.readOnlyQuery(sql: "PRAGMA busy_timeout")
         #expect(timeout.rows.first?.first == .integer(10_000))
@@ -102,10 +102,10 @@ struct MigrationTests {
 
     @Test("SHA-256 of the FIPS 180-4 test vectors, fed at once and in pieces")
     func sha256() {
-        #expect(ResultsStore.sha256Hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(ResultsStore.sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(ResultsDatabase.sha256Hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(ResultsDatabase.sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let long = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-        #expect(ResultsStore.sha256Hex(Data(long.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(ResultsDatabase.sha256Hex(Data(long.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         var hasher = SHA256()
         let bytes = Array(String(repeating: long, count: 7).utf8)
         var i = 0
@@ -114,6 +114,6 @@ struct MigrationTests {
             i += size
         }
         if i < bytes.count { hasher.update(bytes[i...]) }
-        #expect(hasher.finalizeHex() == ResultsStore.sha256Hex(Data(bytes)))
+        #expect(hasher.finalizeHex() == ResultsDatabase.sha256Hex(Data(bytes)))
     }
 }

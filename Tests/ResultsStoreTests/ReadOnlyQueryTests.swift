@@ -5,15 +5,15 @@ import Testing
 @Suite("Read-only query guard")
 struct ReadOnlyQueryTests {
     /// A file database with one finished run.
-    static func seededFile() throws -> (path: String, store: ResultsStore) {
+    static func seededFile() throws -> (path: String, store: ResultsDatabase) {
         try seededFileAt(temporaryDatabasePath("query"))
     }
 
-    static func seededFileAt(_ path: String) throws -> (path: String, store: ResultsStore) {
-        let store = try ResultsStore(path: path, clock: TestClock().closure)
+    static func seededFileAt(_ path: String) throws -> (path: String, store: ResultsDatabase) {
+        let store = try ResultsDatabase(path: path, clock: TestClock().closure)
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let c = try claim(store, e.id, cell())
-        try store.recordEvaluation(Evaluation(protocolName: "linear", probeView: "full", testView: "full", top1: 0.9, top5: 1, n: 10), for: c)
+        try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: "full", testView: "full", top1: 0.9, top5: 1, n: 10), for: c)
         try store.finishRun(c)
         return (path, store)
     }
@@ -52,7 +52,7 @@ struct ReadOnlyQueryTests {
         defer { removeDatabase(path) }
         let before = try store.contentChecksum()
         do {
-            let result = try ResultsStore.readOnlyQuery(path: path, sql: sql)
+            let result = try ResultsDatabase.readOnlyQuery(path: path, sql: sql)
             Issue.record("\(sql) was not refused: \(result)")
         } catch let error as ResultsStoreError {
             guard case .notReadOnly(let statement) = error else { Issue.record("unexpected \(error)"); return }
@@ -66,7 +66,7 @@ struct ReadOnlyQueryTests {
 
     @Test("the in-memory path refuses the same statements")
     func inMemoryRefuses() throws {
-        let store = try ResultsStore.inMemory()
+        let store = try ResultsDatabase.inMemory()
         let before = try store.contentChecksum()
         for sql in Self.refused {
             #expect(throws: (any Error).self, "\(sql)") { try store.readOnlyQuery(sql: sql) }
@@ -96,7 +96,7 @@ struct ReadOnlyQueryTests {
         let (path, store) = try Self.seededFile()
         defer { removeDatabase(path) }
         let before = try store.contentChecksum()
-        let reader = try ResultsStore(path: path, mode: .readOnly)
+        let reader = try ResultsDatabase(path: path, mode: .readOnly)
         #expect(reader.isReadOnly)
         #expect(try reader.experiments().map(\.name) == ["quick"])
         #expect(throws: (any Error).self) { try reader.upsertExperiment(name: "new", specSHA256: "t") }
@@ -116,10 +116,10 @@ struct ClosedDatabaseTests {
             before = try store.contentChecksum()
         }
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "the last writer should have removed the WAL file")
-        let reader = try ResultsStore(path: path, mode: .readOnly)
+        let reader = try ResultsDatabase(path: path, mode: .readOnly)
         #expect(try reader.contentChecksum() == before)
-        #expect(try ResultsStore.readOnlyQuery(path: path, sql: "SELECT COUNT(*) FROM runs").rows == [[.integer(1)]])
-        #expect(throws: (any Error).self) { try ResultsStore.readOnlyQuery(path: path, sql: "DELETE FROM runs") }
+        #expect(try ResultsDatabase.readOnlyQuery(path: path, sql: "SELECT COUNT(*) FROM runs").rows == [[.integer(1)]])
+        #expect(throws: (any Error).self) { try ResultsDatabase.readOnlyQuery(path: path, sql: "DELETE FROM runs") }
         #expect(try reader.contentChecksum() == before)
     }
 }

@@ -37,13 +37,13 @@ func cell(_ trainView: String = "full", method: String = "simclr", regularizer: 
 }
 
 func provenance(_ config: String = #"{"epochs":2}"#) -> RunProvenance {
-    RunProvenance(configJSON: config, configSHA256: ResultsStore.sha256Hex(Data(config.utf8)), gitCommit: "abc123",
+    RunProvenance(configJSON: config, configSHA256: ResultsDatabase.sha256Hex(Data(config.utf8)), gitCommit: "abc123",
                   gitDirty: false, datasetSHA256: "d" + String(repeating: "0", count: 63),
                   versions: ["backdrop": "0.1", "swift": "6.3"], badSamples: 0)
 }
 
 /// Claims `cell` or fails the test with the outcome.
-func claim(_ store: ResultsStore, _ experimentID: Int64, _ c: RunCell, owner: RunOwner = .current) throws -> RunClaim {
+func claim(_ store: ResultsDatabase, _ experimentID: Int64, _ c: RunCell, owner: RunOwner = .current) throws -> RunClaim {
     let outcome = try store.beginRun(experimentID: experimentID, cell: c, provenance: provenance(), owner: owner)
     guard let claim = outcome.claim else { throw TestFailure("expected a claim, got \(outcome)") }
     return claim

@@ -6,10 +6,10 @@ import Testing
 struct WriteTests {
     @Test("an evaluation key is written once; the first row wins")
     func evaluationsOnce() throws {
-        let store = try ResultsStore.inMemory()
+        let store = try ResultsDatabase.inMemory()
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let c = try claim(store, e.id, cell())
-        let eval = Evaluation(protocolName: "knn", probeView: "full", testView: "foreground", top1: 0.5, top5: 0.9, n: 200,
+        let eval = EvaluationRecord(protocolName: "knn", probeView: "full", testView: "foreground", top1: 0.5, top5: 0.9, n: 200,
                               k: 20, temperature: 0.07, protocolParams: #"{"k":20}"#)
         #expect(try store.recordEvaluation(eval, for: c))
         var again = eval
@@ -27,7 +27,7 @@ struct WriteTests {
     @Test("metrics are written in batches of N rows per transaction, upserted per step")
     func metricBatching() throws {
         let clock = TestClock()
-        let store = try ResultsStore.inMemory(clock: clock.closure)
+        let store = try ResultsDatabase.inMemory(clock: clock.closure)
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let c = try claim(store, e.id, cell())
         let writer = store.metricWriter(for: c, batchSize: 4, flushInterval: 1_000)
@@ -52,7 +52,7 @@ struct WriteTests {
     @Test("the flush interval flushes small buffers and keeps the heartbeat fresh")
     func flushInterval() throws {
         let clock = TestClock()
-        let store = try ResultsStore.inMemory(clock: clock.closure)
+        let store = try ResultsDatabase.inMemory(clock: clock.closure)
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let c = try claim(store, e.id, cell())
         let writer = store.metricWriter(for: c, batchSize: 1_000, flushInterval: 5)
@@ -67,7 +67,7 @@ struct WriteTests {
     @Test("params upsert, bad samples, checkpoints and the latest one")
     func paramsAndCheckpoints() throws {
         let clock = TestClock()
-        let store = try ResultsStore.inMemory(clock: clock.closure)
+        let store = try ResultsDatabase.inMemory(clock: clock.closure)
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         let c = try claim(store, e.id, cell())
         try store.recordParams(["train.epochs": "2", "augment.preset": "symmetric"], for: c)
@@ -84,20 +84,20 @@ struct WriteTests {
 
     @Test("matrix rows, series and summary come from finished runs only")
     func matrixQueries() throws {
-        let store = try ResultsStore.inMemory()
+        let store = try ResultsDatabase.inMemory()
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         for seed in 0..<3 {
             let c = try claim(store, e.id, cell(seed: seed))
             for (view, acc) in [("full", 0.8), ("foreground", 0.5)] {
-                try store.recordEvaluation(Evaluation(protocolName: "linear", probeView: "full", testView: view,
+                try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: "full", testView: view,
                                                       top1: acc + Double(seed) * 0.01, top5: 1, n: 100), for: c)
             }
-            try store.recordEvaluation(Evaluation(protocolName: "linear", probeView: "foreground", testView: "foreground",
+            try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: "foreground", testView: "foreground",
                                                   top1: 0.7, top5: 1, n: 100), for: c)
             try store.finishRun(c)
         }
         let unfinished = try claim(store, e.id, cell(seed: 9))
-        try store.recordEvaluation(Evaluation(protocolName: "linear", probeView: "full", testView: "full", top1: 0.1, top5: 1, n: 100), for: unfinished)
+        try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: "full", testView: "full", top1: 0.1, top5: 1, n: 100), for: unfinished)
         #expect(try store.matrixRows(experimentID: e.id).count == 6)
         let sameAsTest = try store.matrixRows(experimentID: e.id, probe: .sameAsTest)
         #expect(sameAsTest.count == 6 && Set(sameAsTest.map(\.testView)) == ["full", "foreground"])

@@ -79,7 +79,7 @@ public enum CellRunner {
     ///   - stepLimit: stop training before this global step and return `.interrupted` without
     ///     releasing the claim (what a killed process leaves behind); tests only.
     ///   - owner: the claimant (default: this process).
-    public static func run(_ cell: MatrixCell, experimentID: Int64, store: ResultsStore, context: ReproductionContext,
+    public static func run(_ cell: MatrixCell, experimentID: Int64, store: ResultsDatabase, context: ReproductionContext,
                            progress: ProgressReporter? = nil, stepLimit: Int? = nil, owner: RunOwner = .current) throws -> CellOutcome {
         let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256, gitCommit: context.sources.gitCommit,
                                        gitDirty: context.sources.gitDirty, datasetSHA256: context.sources.datasetSHA256,
@@ -116,7 +116,7 @@ public enum CellRunner {
                 datasetOptions: try cell.dataset.options(size: cell.config.imageSize),
                 checkpointEverySteps: cell.checkpointEverySteps,
                 checkpointWritten: { position, url in
-                    let sha = try ResultsStore.sha256Hex(fileAt: url)
+                    let sha = try ResultsDatabase.sha256Hex(fileAt: url)
                     try store.recordCheckpoint(epoch: position.epoch, path: url.path, sha256: sha, for: claim)
                 },
                 stepLimit: stepLimit)
@@ -159,14 +159,14 @@ public enum CellRunner {
     }
 
     /// An evaluation row as the store keeps it.
-    static func record(_ e: EvaluationResult) -> Evaluation {
+    static func record(_ e: EvaluationResult) -> EvaluationRecord {
         var parameters = "{}"
         if let probe = e.probe {
             parameters = CanonicalJSON.string(probe)
         } else if let k = e.k {
             parameters = "{\"k\":\(k),\"temperature\":\(e.temperature ?? 0)}"
         }
-        return Evaluation(protocolName: e.evaluationProtocol.rawValue, probeView: e.probeView, testView: e.testView, split: e.split,
+        return EvaluationRecord(protocolName: e.evaluationProtocol.rawValue, probeView: e.probeView, testView: e.testView, split: e.split,
                           top1: e.top1, top5: e.top5, topK: e.topK, n: e.n, trainCount: e.trainCount, classCount: e.classCount,
                           featureDimension: e.featureDimension, k: e.k, temperature: e.temperature, featureSource: e.featureSource,
                           protocolParams: parameters)

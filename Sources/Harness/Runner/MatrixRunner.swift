@@ -62,7 +62,7 @@ public struct MatrixRunner {
     public func run() throws -> Summary {
         let context = try makeContext()
         let spec = context.spec
-        let store = try ResultsStore(path: options.databasePath)
+        let store = try ResultsDatabase(path: options.databasePath)
         let experiment = try store.upsertExperiment(name: spec.name, specSHA256: spec.specSHA256, specPath: options.specPath,
                                                     specText: spec.canonicalJSON)
         var cells = spec.cells()
@@ -100,7 +100,7 @@ public struct MatrixRunner {
     }
 
     /// Runs one cell here with progress lines prefixed by its matrix position.
-    public func runInProcess(_ cell: MatrixCell, position: String, experimentID: Int64, store: ResultsStore,
+    public func runInProcess(_ cell: MatrixCell, position: String, experimentID: Int64, store: ResultsDatabase,
                              context: ReproductionContext) throws -> CellOutcome {
         let prefix = "[cell \(position) \(cell.key)]"
         let log = self.log
@@ -122,7 +122,7 @@ public struct MatrixRunner {
 
     /// Runs cells in child processes, at most `jobs` at a time.
     func runChildren(_ cells: [MatrixCell], position: (MatrixCell) -> String, context: ReproductionContext, experimentID: Int64,
-                     store: ResultsStore) throws -> [String: CellOutcome] {
+                     store: ResultsDatabase) throws -> [String: CellOutcome] {
         var queue = cells[...]
         var running: [(cell: MatrixCell, process: Process)] = []
         var outcomes: [String: CellOutcome] = [:]
@@ -155,7 +155,7 @@ public struct MatrixRunner {
     /// Reads back what a child did; a child that died without releasing its claim has the cell
     /// recorded as failed (a rerun resumes it from its checkpoint).
     func childOutcome(_ cell: MatrixCell, status: Int32, reason: Process.TerminationReason, experimentID: Int64,
-                      store: ResultsStore) throws -> CellOutcome {
+                      store: ResultsDatabase) throws -> CellOutcome {
         let run = try store.run(experimentID: experimentID, cellKey: cell.key)
         switch run?.status {
         case .finished?:

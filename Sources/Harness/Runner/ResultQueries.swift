@@ -13,12 +13,12 @@ public enum ResultFormat: String, CaseIterable, Sendable {
 public enum ResultQueries {
     /// Any single read-only statement (a write is refused with `ResultsStoreError.notReadOnly`).
     public static func query(database: String, sql: String) throws -> QueryResult {
-        try ResultsStore.readOnlyQuery(path: database, sql: sql)
+        try ResultsDatabase.readOnlyQuery(path: database, sql: sql)
     }
 
     /// The experiment `name` (latest of that name), or the latest experiment.
     static func experimentID(database: String, name: String?) throws -> (id: Int64, name: String) {
-        let store = try ResultsStore(path: database, mode: .readOnly)
+        let store = try ResultsDatabase(path: database, mode: .readOnly)
         let e = try store.resolveExperiment(name)
         return (e.id, e.name)
     }

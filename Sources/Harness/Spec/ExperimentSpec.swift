@@ -408,6 +408,6 @@ public enum CanonicalJSON {
     }
 
     public static func sha256<T: Encodable>(_ value: T) -> String {
-        ResultsStore.sha256Hex(Data(string(value).utf8))
+        ResultsDatabase.sha256Hex(Data(string(value).utf8))
     }
 }

@@ -15,7 +15,7 @@ import GRDB
 /// process whose cell was taken over can never write into it again.
 ///
 /// All methods are synchronous and thread-safe; writes are serialized by SQLite.
-public final class ResultsStore: Sendable {
+public final class ResultsDatabase: Sendable {
     /// How a database file is opened.
     public enum OpenMode: Sendable {
         /// Create the file if needed, migrate the schema, allow writes (WAL, busy timeout).
@@ -71,8 +71,8 @@ public final class ResultsStore: Sendable {
     /// An empty, migrated in-memory database (tests and previews).
     ///
     /// - Parameter clock: The time source for timestamps.
-    public static func inMemory(clock: @escaping @Sendable () -> Date = { Date() }) throws -> ResultsStore {
-        try ResultsStore(writer: DatabaseQueue(), migrateUpTo: nil, clock: clock)
+    public static func inMemory(clock: @escaping @Sendable () -> Date = { Date() }) throws -> ResultsDatabase {
+        try ResultsDatabase(writer: DatabaseQueue(), migrateUpTo: nil, clock: clock)
     }
 
     /// Wraps an existing connection and migrates it up to `migrateUpTo` (nil: the latest).
@@ -181,8 +181,8 @@ public final class ResultsStore: Sendable {
     // MARK: Test support (internal)
 
     /// An in-memory store migrated only up to `target` (a past schema), for migration tests.
-    static func inMemory(migratedUpTo target: String?, clock: @escaping @Sendable () -> Date = { Date() }) throws -> ResultsStore {
-        try ResultsStore(writer: DatabaseQueue(), migrateUpTo: target, clock: clock)
+    static func inMemory(migratedUpTo target: String?, clock: @escaping @Sendable () -> Date = { Date() }) throws -> ResultsDatabase {
+        try ResultsDatabase(writer: DatabaseQueue(), migrateUpTo: target, clock: clock)
     }
 
     /// Applies the remaining migrations (up to `target`, or all).
