@@ -2,6 +2,7 @@ import Contrastive
 import Evaluation
 import Foundation
 import ImageData
+import ResultsStore
 
 /// The fully resolved configuration of one training cell
 /// `(dataset, train view, method, regularizer, seed)` plus everything else a number depends on.
@@ -157,11 +158,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     }
 
     /// The configuration as canonical JSON (sorted keys).
-    public func canonicalJSON() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-    }
+    public func canonicalJSON() -> String { CanonicalJSON.string(self) }
 
     /// What a checkpoint must match: the configuration without its evaluation options (which do
     /// not affect training, so a finished run can be re-evaluated with other k, T or probe

@@ -346,9 +346,7 @@ public struct MatrixSummaryRow: Sendable, Equatable {
 enum JSONText {
     /// A JSON object with sorted keys (stable text for equal dictionaries).
     static func encodeObject(_ object: [String: String]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
-              let text = String(data: data, encoding: .utf8) else { return "{}" }
-        return text
+        CanonicalJSON.string(object)
     }
 
     static func decodeObject(_ text: String) -> [String: String] {

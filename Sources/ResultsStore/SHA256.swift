@@ -5,7 +5,7 @@ import Foundation
 /// A small incremental implementation so the store needs no crypto dependency on Linux.
 ///
 /// ```swift
-/// ResultsDatabase.sha256Hex(Data("abc".utf8))
+/// ContentHash.sha256Hex(Data("abc".utf8))
 /// // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 /// ```
 public struct SHA256: Sendable {
@@ -101,22 +101,4 @@ public struct SHA256: Sendable {
     }
 
     private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
-}
-
-extension ResultsDatabase {
-    /// SHA-256 of `data` as 64 lowercase hex digits (for `config_sha256`, `spec_sha256`, …).
-    public static func sha256Hex(_ data: Data) -> String {
-        var hasher = SHA256()
-        hasher.update(data)
-        return hasher.finalizeHex()
-    }
-
-    /// SHA-256 of a file's bytes as hex, read in 1 MiB chunks (for checkpoint and dataset files).
-    public static func sha256Hex(fileAt url: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
-        return hasher.finalizeHex()
-    }
 }

@@ -48,7 +48,7 @@ enum Fixture {
                     let cell = RunCell(cellKey: "\(trainView)/simclr/\(regularizer)/seed\(seed)", dataset: "builtin",
                                        trainView: trainView, method: "simclr", regularizer: regularizer, seed: seed)
                     let config = #"{"cell":"\#(cell.cellKey)"}"#
-                    let provenance = RunProvenance(configJSON: config, configSHA256: ResultsDatabase.sha256Hex(Data(config.utf8)),
+                    let provenance = RunProvenance(configJSON: config, configSHA256: ContentHash.sha256Hex(Data(config.utf8)),
                                                    gitCommit: "0123456789abcdef", gitDirty: false, datasetSHA256: "d0",
                                                    versions: ["backdrop": "test"])
                     let claim = try #require(try store.beginRun(experimentID: experiment.id, cell: cell, provenance: provenance).claim)

@@ -102,10 +102,10 @@ struct MigrationTests {
 
     @Test("SHA-256 of the FIPS 180-4 test vectors, fed at once and in pieces")
     func sha256() {
-        #expect(ResultsDatabase.sha256Hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(ResultsDatabase.sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(ContentHash.sha256Hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(ContentHash.sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let long = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-        #expect(ResultsDatabase.sha256Hex(Data(long.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(ContentHash.sha256Hex(Data(long.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         var hasher = SHA256()
         let bytes = Array(String(repeating: long, count: 7).utf8)
         var i = 0
@@ -114,6 +114,6 @@ struct MigrationTests {
             i += size
         }
         if i < bytes.count { hasher.update(bytes[i...]) }
-        #expect(hasher.finalizeHex() == ResultsDatabase.sha256Hex(Data(bytes)))
+        #expect(hasher.finalizeHex() == ContentHash.sha256Hex(Data(bytes)))
     }
 }

@@ -37,7 +37,7 @@ func cell(_ trainView: String = "full", method: String = "simclr", regularizer: 
 }
 
 func provenance(_ config: String = #"{"epochs":2}"#) -> RunProvenance {
-    RunProvenance(configJSON: config, configSHA256: ResultsDatabase.sha256Hex(Data(config.utf8)), gitCommit: "abc123",
+    RunProvenance(configJSON: config, configSHA256: ContentHash.sha256Hex(Data(config.utf8)), gitCommit: "abc123",
                   gitDirty: false, datasetSHA256: "d" + String(repeating: "0", count: 63),
                   versions: ["backdrop": "0.1", "swift": "6.3"], badSamples: 0)
 }

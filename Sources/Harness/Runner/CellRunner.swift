@@ -116,7 +116,7 @@ public enum CellRunner {
                 datasetOptions: try cell.dataset.options(size: cell.config.imageSize),
                 checkpointEverySteps: cell.checkpointEverySteps,
                 checkpointWritten: { position, url in
-                    let sha = try ResultsDatabase.sha256Hex(fileAt: url)
+                    let sha = try ContentHash.sha256Hex(fileAt: url)
                     try store.recordCheckpoint(epoch: position.epoch, path: url.path, sha256: sha, for: claim)
                 },
                 stepLimit: stepLimit)

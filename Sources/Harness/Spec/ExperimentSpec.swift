@@ -398,16 +398,3 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         return out
     }
 }
-
-/// Canonical JSON (sorted keys, no whitespace) and its SHA-256.
-public enum CanonicalJSON {
-    public static func string<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
-    }
-
-    public static func sha256<T: Encodable>(_ value: T) -> String {
-        ResultsDatabase.sha256Hex(Data(string(value).utf8))
-    }
-}

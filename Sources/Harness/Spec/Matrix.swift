@@ -1,5 +1,6 @@
 import Contrastive
 import Foundation
+import ResultsStore
 
 /// One cell of an experiment's matrix: a fully resolved training configuration and its identity.
 public struct MatrixCell: Sendable, Equatable {
