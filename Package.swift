@@ -38,7 +38,7 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]
         ),
         .target(name: "ImageData", dependencies: ["CPNG", "TensorCore"], swiftSettings: optimizedInDebug),
-        .target(name: "Contrastive", dependencies: ["NN"], swiftSettings: optimizedInDebug),
+        .target(name: "Contrastive", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "ReferenceWorkloads", dependencies: ["Contrastive", "Evaluation", "NN"], swiftSettings: optimizedInDebug),
         .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN", "ResultsStore", "Reports", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),

@@ -25,6 +25,9 @@ public struct CellResult: Codable, Sendable {
     /// Whether training continued from a checkpoint.
     public var resumed: Bool
 
+    /// The evaluation rows as an aligned text table (what `backdrop train` prints).
+    public var evaluationTable: String { EvaluationTable.render(evaluations) }
+
     enum CodingKeys: String, CodingKey {
         case config, metrics, evaluations, classes, resumed
         case trainImages = "train_images", testImages = "test_images", badSamples = "bad_samples"
@@ -46,21 +49,13 @@ public enum TrainingCell {
         URL(fileURLWithPath: directory).appendingPathComponent("checkpoint.safetensors")
     }
 
-    /// Builds the backbone of `config` (seeded by `config.seed`).
-    public static func makeBackbone(_ config: TrainConfig) -> any Backbone {
-        var rng = SeededRNG(seed: config.seed)
-        switch config.backbone {
-        case "resnet18": return ResNet18(width: config.width, rng: &rng)
-        default: return SmallResNet(width: config.width, rng: &rng)
-        }
-    }
-
     /// Builds the stepper of `config` (method, encoder optimizer, ICL-MSR) from scratch.
     /// - Parameter config: resolved (`TrainConfig.resolved`).
     public static func makeStepper(_ config: TrainConfig) throws -> any TrainingStepper {
-        let method = try makeMethod(name: config.method, backbone: makeBackbone(config), options: config.methodOptions, seed: config.seed)
-        let optimizer = (config.optimizer ?? .recipe(for: config.method)).makeOptimizer(method.trainableParameters())
-        return try makeTrainingStepper(method: method, optimizer: optimizer, regularizer: config.regularizer, seed: config.seed &+ 0x4D53_52)
+        let backbone = config.model.backbone.make(width: config.model.width, seed: config.seed)
+        let method = try makeMethod(name: config.method, backbone: backbone, options: config.methodOptions, seed: config.seed)
+        let optimizer = (config.optimizer ?? config.method.recipe.optimizer).makeOptimizer(method.trainableParameters())
+        return try makeTrainingStepper(method: method, optimizer: optimizer, regularizer: config.iclmsr, seed: config.seed &+ 0x4D53_52)
     }
 
     /// Runs the cell.
@@ -71,12 +66,11 @@ public enum TrainingCell {
     ///   - sink: per-step metrics (nil: none).
     ///   - progress: progress lines (nil: silent).
     ///   - datasetOptions: mask format and bad-sample policy (the size is `config.imageSize`).
-    ///   - checkpointEverySteps, checkpointWritten: see `CheckpointPolicy`.
+    ///   - checkpointWritten: called after each checkpoint (cadence: `config.train.checkpointEverySteps`; see `CheckpointPolicy`).
     ///   - stepLimit: stop training before this global step and throw `TrainingInterrupted`
     ///     (tests of resumption); nil: train to the end.
     public static func run(_ config: TrainConfig, checkpointDirectory: String? = nil, sink: (any MetricSink)? = nil,
                            progress: ProgressReporter? = nil, datasetOptions: DatasetOptions? = nil,
-                           checkpointEverySteps: Int? = nil,
                            checkpointWritten: (@Sendable (TrainingPosition, URL) throws -> Void)? = nil,
                            stepLimit: Int? = nil) throws -> CellResult {
         try config.validate()
@@ -85,24 +79,24 @@ public enum TrainingCell {
         let train = try Dataset.load(root: config.data, split: "train", options: options)
         let test = try Dataset.load(root: config.data, split: "test", options: options)
         let resolved = config.resolved(trainImages: train.count)
-        try resolved.validate()
-        guard resolved.batchSize <= train.count else {
-            throw TrainConfig.Invalid(option: "--batch-size", message: "\(resolved.batchSize) is larger than the train split (\(train.count) images)")
+        guard resolved.train.batchSize <= train.count else {
+            throw InvalidOption(key: "train.batchSize", value: resolved.train.batchSize, reason: "larger than the train split (\(train.count) images)")
         }
         let normalization = Normalization(of: train)
-        let viewOptions = ViewOptions(fill: BackgroundFill(rawValue: resolved.fill)!, seed: resolved.partnerSeed)
+        let viewOptions = ViewOptions(fill: resolved.train.fill, seed: resolved.partnerSeed)
         let trainRenderer = ViewRenderer(split: train, options: viewOptions, partnerSeed: resolved.partnerSeed)
         let testRenderer = ViewRenderer(split: test, options: viewOptions, partnerSeed: resolved.partnerSeed)
         let loader = try BatchLoader(renderer: trainRenderer, configuration: LoaderConfiguration(
-            batchSize: resolved.batchSize, view: ViewKind(rawValue: resolved.trainView)!,
-            preset: AugmentationPreset(rawValue: resolved.preset!)!, normalization: normalization, seed: resolved.seed))
+            batchSize: resolved.train.batchSize, view: resolved.trainView.view,
+            preset: resolved.train.augmentation ?? resolved.method.recipe.augmentation, normalization: normalization, seed: resolved.seed))
 
         let stepper = try makeStepper(resolved)
-        let spec = resolved.optimizer!
-        let schedule = spec.schedule(batchSize: resolved.batchSize, stepsPerEpoch: loader.batchesPerEpoch, epochs: resolved.epochs)
+        let spec = resolved.optimizer ?? resolved.method.recipe.optimizer
+        let peak = spec.scaledLearningRate(batchSize: resolved.train.batchSize)
+        let schedule = resolved.schedule.schedule(peak: peak, stepsPerEpoch: loader.batchesPerEpoch, epochs: resolved.train.epochs)
         let checkpointURL = checkpointDirectory.map(checkpointURL(in:))
-        let loop = try TrainingLoop(stepper: stepper, source: loader, schedule: schedule, epochs: resolved.epochs, sink: sink,
-                                    progress: progress, checkpoint: checkpointURL.map { CheckpointPolicy(url: $0, everySteps: checkpointEverySteps, didWrite: checkpointWritten) },
+        let loop = try TrainingLoop(stepper: stepper, source: loader, schedule: schedule, epochs: resolved.train.epochs, sink: sink,
+                                    progress: progress, checkpoint: checkpointURL.map { CheckpointPolicy(url: $0, everySteps: resolved.train.checkpointEverySteps, didWrite: checkpointWritten) },
                                     configFingerprint: resolved.trainingFingerprint())
         var resumed = false
         if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
@@ -110,18 +104,14 @@ public enum TrainingCell {
             resumed = true
             progress?.message("resuming from \(url.path) at epoch \(loop.position.epoch + 1), step \(loop.position.step)")
         }
-        progress?.message("training \(resolved.method)\(resolved.regularizer == nil ? "" : " + icl-msr") on \(train.count) images "
-                          + "(\(resolved.trainView)), \(resolved.epochs) epochs × \(loader.batchesPerEpoch) steps, batch \(resolved.batchSize), "
-                          + "\(spec.kind.rawValue) lr \(spec.scaledLearningRate(batchSize: resolved.batchSize))")
+        progress?.message("training \(resolved.method.rawValue)\(resolved.iclmsr == nil ? "" : " + icl-msr") on \(train.count) images "
+                          + "(\(resolved.trainView.rawValue)), \(resolved.train.epochs) epochs × \(loader.batchesPerEpoch) steps, "
+                          + "batch \(resolved.train.batchSize), \(spec.kind.rawValue) lr \(peak)")
         let outcome = try loop.run(stepLimit: stepLimit)
         if !outcome.finished { throw TrainingInterrupted(position: outcome.position) }
 
         let evaluationStart = Date()
-        let e = resolved.evaluation
-        let evaluation = FrozenEvaluation(probeView: ViewKind(rawValue: e.probeView ?? resolved.trainView)!,
-                                          testViews: e.testViews.compactMap(ViewKind.init(rawValue:)),
-                                          knn: KNNClassifier(k: e.knnK, temperature: e.knnTemperature),
-                                          probe: LinearProbe(weightDecay: e.probeWeightDecay, maxIterations: e.probeMaxIterations))
+        let evaluation = resolved.evaluation.makeEvaluation(trainView: resolved.trainView.view)
         let rows = try evaluation.run(backbone: stepper.method.backbone, train: trainRenderer, test: testRenderer,
                                       normalization: normalization, progress: progress.map { p in { p.message($0) } })
         return CellResult(config: resolved, metrics: outcome.epochs, evaluations: rows, trainImages: train.count, testImages: test.count,

@@ -56,7 +56,7 @@ public struct AugmentationParameters: Sendable, Equatable {
 }
 
 /// The augmentation presets of EXPERIMENT.md (solo-learn's CIFAR values).
-public enum AugmentationPreset: String, CaseIterable, Sendable {
+public enum AugmentationPreset: String, CaseIterable, Codable, Sendable {
     /// SimCLR: jitter 0.8 / 0.8 / 0.8 / 0.2, blur p 0.5, both views alike.
     case symmetric
     /// MoCo v2, SimSiam: jitter 0.4 / 0.4 / 0.4 / 0.1, blur p 0.5, both views alike.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What to do with a sample that fails validation (spec field `onBadSample`).
-public enum BadSamplePolicy: String, CaseIterable, Sendable {
+public enum BadSamplePolicy: String, CaseIterable, Codable, Sendable {
     /// Stop before training and list every bad sample (the default).
     case fail
     /// Leave bad samples out and count them (`DatasetSplit.skippedCount`).

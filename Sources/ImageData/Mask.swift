@@ -36,7 +36,7 @@ public enum MaskFormat: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// What the trimap boundary value 3 becomes (spec field `trimapBoundary`).
-public enum TrimapBoundary: String, CaseIterable, Sendable {
+public enum TrimapBoundary: String, CaseIterable, Codable, Sendable {
     /// Boundary pixels are foreground (weight 255).
     case foreground
     /// Boundary pixels are background (weight 0).

@@ -1,5 +1,5 @@
 /// The test views of the experiment (ImageNet-9 "backgrounds challenge" vocabulary).
-public enum ViewKind: String, CaseIterable, Sendable {
+public enum ViewKind: String, CaseIterable, Codable, Sendable {
     /// The image as is.
     case full
     /// The background removed (filled, or cropped away in `crop` mode).
@@ -12,8 +12,18 @@ public enum ViewKind: String, CaseIterable, Sendable {
     case mixedRandom = "mixed-random"
 }
 
+/// The views a model can be trained on: the image as is, or its foreground (Table 1's two
+/// training regimes). A subset of `ViewKind`.
+public enum TrainingView: String, CaseIterable, Codable, Sendable {
+    case full
+    case foreground
+
+    /// The view rendered for training.
+    public var view: ViewKind { self == .full ? .full : .foreground }
+}
+
 /// What replaces removed pixels in the `foreground` and `only-background` views.
-public enum BackgroundFill: String, CaseIterable, Sendable {
+public enum BackgroundFill: String, CaseIterable, Codable, Sendable {
     /// Mid gray (128, 128, 128).
     case gray
     /// The dataset's mean colour.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Harness
-import ResultsStore
 
 /// Options shared by `reproduce` and its hidden per-cell child.
 struct ReproduceOptions: ParsableArguments {
@@ -19,6 +18,20 @@ struct ReproduceOptions: ParsableArguments {
         o.resultsDirectory = resultsDir
         o.killAfterSteps = killAfterSteps
         return o
+    }
+
+    /// The command line of `backdrop reproduce-cell` for one cell: what `reproduce --jobs N`
+    /// starts in each child process.
+    static func childCommand(executable: String) -> @Sendable (MatrixRunner.ChildRequest) -> [String] {
+        { r in
+            var arguments = [executable, "reproduce-cell", r.specPath, "--cell", r.cellKey, "--position", r.position,
+                             "--db", r.databasePath, "--results-dir", r.resultsDirectory,
+                             "--dataset-sha256", r.sources.datasetSHA256, "--git-commit", r.sources.gitCommit]
+            if let dirty = r.sources.gitDirty { arguments += ["--git-dirty", dirty ? "true" : "false"] }
+            for o in r.overrides { arguments += ["--set", o] }
+            if let k = r.killAfterSteps { arguments += ["--kill-after-steps", String(k)] }
+            return arguments
+        }
     }
 }
 
@@ -47,7 +60,7 @@ struct ReproduceCommand: ParsableCommand {
     func run() throws {
         var o = options.runnerOptions()
         o.jobs = jobs
-        o.executable = Self.currentExecutable()
+        o.childCommand = ReproduceOptions.childCommand(executable: Self.currentExecutable())
         let runner = MatrixRunner(options: o)
         do {
             if datasetOnly {
@@ -82,14 +95,12 @@ struct ReproduceCellCommand: ParsableCommand {
 
     func run() throws {
         let runner = MatrixRunner(options: options.runnerOptions())
-        let context = try runner.makeContext(datasetSHA256: datasetSha256, git: gitCommit.map { ($0, gitDirty) })
-        guard let target = context.spec.cells().first(where: { $0.key == cell }) else {
-            throw ValidationError("the spec has no cell \(cell)")
+        let outcome: CellOutcome
+        do {
+            outcome = try runner.runOneCell(key: cell, position: position, datasetSHA256: datasetSha256, git: gitCommit.map { ($0, gitDirty) })
+        } catch let e as SpecError {
+            throw ValidationError(e.description)
         }
-        let store = try ResultsDatabase(path: options.db)
-        let experiment = try store.upsertExperiment(name: context.spec.name, specSHA256: context.spec.specSHA256,
-                                                    specPath: options.spec, specText: context.spec.canonicalJSON)
-        let outcome = try runner.runInProcess(target, position: position, experimentID: experiment.id, store: store, context: context)
         switch outcome {
         case .failed: throw ExitCode(MatrixRunner.ChildStatus.failed)
         case .busy: throw ExitCode(MatrixRunner.ChildStatus.busy)

@@ -1,6 +1,4 @@
 import ArgumentParser
-import Contrastive
-import Evaluation
 import Foundation
 import Harness
 
@@ -13,27 +11,31 @@ struct TrainCommand: ParsableCommand {
         Trains METHOD (optionally with the ICL-MSR regularizer) on the train split rendered in the train view, \
         printing a progress line (step, loss, images/s, ETA) on stderr, then evaluates the frozen backbone with a \
         linear probe and a cosine kNN on the test split in the views full, foreground, only-background, mixed-same \
-        and mixed-random. With --checkpoint-dir an interrupted run resumes where it stopped, bit-identically.
+        and mixed-random. With --checkpoint-dir an interrupted run resumes where it stopped, bit-identically. \
+        Every option is a key of an experiment spec (docs/Training.md): the flags below set the common ones, \
+        --set key.path=value any other (e.g. --set iclmsr.metaOptimizer.kind=adam, --set dataset.maskFormat=soft).
         """)
 
     @Option(help: "Dataset folder holding train/ and test/ (see `backdrop dataset generate`).") var data: String
     @Option(help: "simclr, mocov2, byol, simsiam or barlowtwins.") var method = "simclr"
     @Option(help: "none or icl-msr.") var regularizer = "none"
     @Option(help: "Training view: full or foreground.") var trainView = "full"
-    @Option(help: "Training epochs.") var epochs = 20
-    @Option(help: "Images per batch (at least 2).") var batchSize = 128
+    @Option(help: "Training epochs (default 20).") var epochs: Int?
+    @Option(help: "Images per batch (at least 2; default 128).") var batchSize: Int?
     @Option(help: "Base learning rate per 256 images (default: the method's solo-learn recipe).") var lr: Float?
     @Option(help: "Optimizer: sgd, lars or adamw (default: the method's recipe).") var optimizer: String?
     @Option(help: "Weight decay (default: the method's recipe).") var weightDecay: Float?
     @Option(help: "Linear warm-up epochs (default: 10% of the run, at most 10).") var warmupEpochs: Double?
     @Option(help: "Seed of initialization, shuffling and augmentation.") var seed: UInt64 = 0
-    @Option(help: "Backbone: small-resnet or resnet18.") var backbone = "small-resnet"
-    @Option(help: "Backbone width (channels of the first stage).") var width = 16
-    @Option(help: "Image side the dataset is resized to.") var imageSize = 32
+    @Option(help: "Backbone: small-resnet or resnet18.") var backbone: String?
+    @Option(help: "Backbone width (channels of the first stage; default 16).") var width: Int?
+    @Option(help: "Image side the dataset is resized to (default 32).") var imageSize: Int?
     @Option(help: "Augmentation preset: symmetric, symmetric_weak, asymmetric or quick (default: the method's; quick: short CPU runs, see docs/Training.md).") var preset: String?
-    @Option(help: "Fill of removed pixels in foreground / only-background views: gray, mean, black or noise.") var fill = "gray"
+    @Option(help: "Fill of removed pixels in foreground / only-background views: gray, mean, black or noise.") var fill: String?
     @Option(help: "Folder for checkpoint.safetensors; an existing checkpoint of the same configuration is resumed.") var checkpointDir: String?
     @Option(help: "Write {config, metrics, evaluations} as JSON to this file.") var json: String?
+    @Option(name: .customLong("set"), help: "Set any configuration key: key.path=value (repeatable, applied after the flags), e.g. --set train.fill=noise.")
+    var overrides: [String] = []
     @Flag(help: "No progress lines.") var quiet = false
 
     // Method options (nil: the method's default scaled to the backbone width).
@@ -64,107 +66,71 @@ struct TrainCommand: ParsableCommand {
 
     // Evaluation.
     @Option(help: "View of the train split for the probe and the kNN bank (default: the train view).") var probeView: String?
-    @Option(help: "kNN neighbours.") var knnK = 20
-    @Option(help: "kNN vote temperature.") var knnTemperature: Float = 0.07
-    @Option(help: "Linear-probe weight decay λ (penalty λ/2‖W‖²).") var probeWeightDecay = 1e-4
+    @Option(help: "kNN neighbours (default 20).") var knnK: Int?
+    @Option(help: "kNN vote temperature (default 0.07).") var knnTemperature: Float?
+    @Option(help: "Linear-probe weight decay λ (penalty λ/2‖W‖²; default 1e-4).") var probeWeightDecay: Double?
 
-    /// The resolved configuration, or a `ValidationError` naming the option.
-    func makeConfig() throws -> TrainConfig {
-        var c = TrainConfig(data: data)
-        c.method = method
-        c.trainView = trainView
-        c.epochs = epochs
-        c.batchSize = batchSize
-        c.seed = seed
-        c.backbone = backbone
-        c.width = width
-        c.imageSize = imageSize
-        c.preset = preset
-        c.fill = fill
-        c.methodOptions = MethodOptions(temperature: temperature, projectorHidden: projectorHidden, projectorOutput: projectorOutput,
-                                        predictorHidden: predictorHidden, queueSize: queueSize, emaBase: emaBase, emaFinal: emaFinal,
-                                        lambda: lambda, scale: scale)
-        if lr != nil || optimizer != nil || weightDecay != nil || warmupEpochs != nil {
-            var spec = OptimizerSpec.recipe(for: method.lowercased())
-            if let o = optimizer {
-                guard let kind = OptimizerSpec.Kind(rawValue: o) else { throw ValidationError("--optimizer: unknown optimizer '\(o)'; use sgd, lars or adamw") }
-                spec.kind = kind
-            }
-            if let lr { spec.baseLearningRate = lr }
-            if let weightDecay { spec.weightDecay = weightDecay }
-            if let warmupEpochs { spec.warmupEpochs = warmupEpochs }
-            c.optimizer = spec
-        }
-        c.regularizer = try regularizerOptions()
-        c.evaluation.probeView = probeView
-        c.evaluation.knnK = knnK
-        c.evaluation.knnTemperature = knnTemperature
-        c.evaluation.probeWeightDecay = probeWeightDecay
-        do { try c.validate() } catch let e as TrainConfig.Invalid { throw ValidationError(e.description) }
-        return c
+    /// Every flag that sets a configuration key, with that key: the one place this command spells
+    /// spec keys as flags. Errors about a key name the flag that set it.
+    var flagKeys: [(flag: String, key: String, value: (any CustomStringConvertible)?)] {
+        [("--method", "methods", method), ("--train-view", "trainViews", trainView), ("--seed", "seeds", seed),
+         ("--regularizer", "regularizers", regularizer),
+         ("--epochs", "train.epochs", epochs), ("--batch-size", "train.batchSize", batchSize), ("--preset", "train.augmentation", preset),
+         ("--fill", "train.fill", fill), ("--backbone", "model.backbone", backbone), ("--width", "model.width", width),
+         ("--image-size", "imageSize", imageSize), ("--optimizer", "optimizer.kind", optimizer), ("--lr", "optimizer.lr", lr),
+         ("--weight-decay", "optimizer.weightDecay", weightDecay), ("--warmup-epochs", "schedule.warmupEpochs", warmupEpochs),
+         ("--temperature", "methodOptions.\(method).temperature", temperature),
+         ("--projector-hidden", "methodOptions.\(method).projectorHidden", projectorHidden),
+         ("--projector-output", "methodOptions.\(method).projectorOutput", projectorOutput),
+         ("--predictor-hidden", "methodOptions.\(method).predictorHidden", predictorHidden),
+         ("--queue-size", "methodOptions.\(method).queueSize", queueSize), ("--ema-base", "methodOptions.\(method).emaBase", emaBase),
+         ("--ema-final", "methodOptions.\(method).emaFinal", emaFinal), ("--lambda", "methodOptions.\(method).lambda", lambda),
+         ("--scale", "methodOptions.\(method).scale", scale),
+         ("--msr-strata", "iclmsr.strata", msrStrata), ("--msr-weight", "iclmsr.weight", msrWeight), ("--msr-prior", "iclmsr.prior", msrPrior),
+         ("--msr-injection", "iclmsr.injection", msrInjection), ("--msr-strata-scale", "iclmsr.strataScale", msrStrataScale),
+         ("--msr-virtual-lr", "iclmsr.virtualLR", msrVirtualLr), ("--msr-fd-radius", "iclmsr.fdRadius", msrFdRadius),
+         ("--msr-meta-interval", "iclmsr.metaInterval", msrMetaInterval), ("--msr-meta-optimizer", "iclmsr.metaOptimizer.kind", msrMetaOptimizer),
+         ("--msr-meta-lr", "iclmsr.metaOptimizer.lr", msrMetaLr), ("--msr-meta-momentum", "iclmsr.metaOptimizer.momentum", msrMetaMomentum),
+         ("--msr-meta-weight-decay", "iclmsr.metaOptimizer.weightDecay", msrMetaWeightDecay),
+         ("--msr-meta-gradient", "iclmsr.metaGradient", msrMetaGradient),
+         ("--probe-view", "evaluation.probeView", probeView), ("--knn-k", "evaluation.knn.k", knnK),
+         ("--knn-temperature", "evaluation.knn.temperature", knnTemperature),
+         ("--probe-weight-decay", "evaluation.probe.weightDecay", probeWeightDecay)]
     }
 
-    func regularizerOptions() throws -> ICLMSROptions? {
-        let given: [(String, Any?)] = [("--msr-strata", msrStrata), ("--msr-weight", msrWeight), ("--msr-prior", msrPrior),
-                                       ("--msr-injection", msrInjection), ("--msr-strata-scale", msrStrataScale),
-                                       ("--msr-virtual-lr", msrVirtualLr), ("--msr-fd-radius", msrFdRadius),
-                                       ("--msr-meta-interval", msrMetaInterval), ("--msr-meta-optimizer", msrMetaOptimizer),
-                                       ("--msr-meta-lr", msrMetaLr), ("--msr-meta-momentum", msrMetaMomentum),
-                                       ("--msr-meta-weight-decay", msrMetaWeightDecay), ("--msr-meta-gradient", msrMetaGradient)]
-        switch regularizer {
-        case "none":
-            if let (flag, _) = given.first(where: { $0.1 != nil }) {
-                throw ValidationError("\(flag) applies only with --regularizer icl-msr")
-            }
-            return nil
-        case "icl-msr":
-            var o = ICLMSROptions()
-            if let v = msrStrata { o.strata = v }
-            if let v = msrWeight { o.weight = v }
-            if let v = msrPrior {
-                guard let p = ICLMSROptions.Prior(rawValue: v) else { throw ValidationError("--msr-prior: unknown prior '\(v)'; use learned or uniform") }
-                o.prior = p
-            }
-            if let v = msrInjection {
-                guard let i = ICLMSROptions.Injection(rawValue: v) else { throw ValidationError("--msr-injection: unknown injection '\(v)'; use additive or gated") }
-                o.injection = i
-            }
-            if let v = msrStrataScale { o.strataScale = v }
-            if let v = msrVirtualLr { o.virtualLR = v }
-            if let v = msrFdRadius { o.fdRadius = v }
-            if let v = msrMetaInterval { o.metaInterval = v }
-            if let v = msrMetaGradient {
-                guard let g = ICLMSROptions.MetaGradient(rawValue: v) else { throw ValidationError("--msr-meta-gradient: unknown value '\(v)'; use shared or recomputed") }
-                o.metaGradient = g
-            }
-            switch msrMetaOptimizer ?? "sgd" {
-            case "sgd":
-                guard case let .sgd(lr0, m0, wd0) = ICLMSROptions.MetaOptimizer.sgd() else { break }
-                o.metaOptimizer = .sgd(learningRate: msrMetaLr ?? lr0, momentum: msrMetaMomentum ?? m0, weightDecay: msrMetaWeightDecay ?? wd0)
-            case "adam":
-                if msrMetaMomentum != nil { throw ValidationError("--msr-meta-momentum applies only to --msr-meta-optimizer sgd") }
-                guard case let .adam(lr0, wd0) = ICLMSROptions.MetaOptimizer.adam() else { break }
-                o.metaOptimizer = .adam(learningRate: msrMetaLr ?? lr0, weightDecay: msrMetaWeightDecay ?? wd0)
-            case let other:
-                throw ValidationError("--msr-meta-optimizer: unknown optimizer '\(other)'; use sgd or adam")
-            }
-            return o
-        default:
-            throw ValidationError("--regularizer: unknown regularizer '\(regularizer)'; use none or icl-msr")
+    /// The run's configuration, or a `ValidationError` naming the flag (or `--set`) at fault.
+    func makeCell() throws -> SingleCellSpec {
+        let given = flagKeys.compactMap { f in f.value.map { (f.flag, f.key, $0.description) } }
+        if regularizer == "none", let msr = given.first(where: { $0.1.hasPrefix("iclmsr.") }) {
+            throw ValidationError("\(msr.0) applies only with --regularizer icl-msr")
         }
-    }
-
-    func validate() throws { _ = try makeConfig() }
-
-    func run() throws {
-        let config = try makeConfig()
-        let result: CellResult
         do {
-            result = try TrainingCell.run(config, checkpointDirectory: checkpointDir, progress: quiet ? nil : ProgressReporter())
-        } catch let e as TrainConfig.Invalid {
+            return try SingleCellSpec(folder: data, assignments: given.map { "\($0.1)=\($0.2)" } + overrides)
+        } catch let e as SpecError {
+            // The last assignment of the key wins, so it is the one to blame: a --set, else a flag.
+            let sets = { (assignment: String) in assignment.hasPrefix(e.key + "=") || assignment.hasPrefix(e.key + ".") }
+            if let o = overrides.last(where: { e.location == "--set \($0)" || sets($0) }) {
+                throw ValidationError("--set \(o): \(e.key): \(e.message)")
+            }
+            if let f = given.last(where: { e.key == $0.1 || e.key.hasPrefix($0.1 + ".") || e.key.hasPrefix($0.1 + "[") }) {
+                throw ValidationError("\(f.0): \(e.message)")
+            }
             throw ValidationError(e.description)
         }
-        print(EvaluationTable.render(result.evaluations))
+    }
+
+    func validate() throws { _ = try makeCell() }
+
+    func run() throws {
+        let single = try makeCell()
+        let result: CellResult
+        do {
+            result = try TrainingCell.run(single.cell.config, checkpointDirectory: checkpointDir, progress: quiet ? nil : ProgressReporter(),
+                                          datasetOptions: try single.spec.dataset.options(size: single.cell.config.imageSize))
+        } catch let e as InvalidOption {
+            throw ValidationError(flagKeys.first { $0.key == e.key }.map { "\($0.flag): \(e.message)" } ?? "--set \(e.description)")
+        }
+        print(result.evaluationTable)
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -29,7 +29,7 @@ func tinyOptions(_ name: String) -> MethodOptions {
 /// A method on `SmallResNet(width: 4)` for 8×8 images.
 func tinyMethod(_ name: String, seed: UInt64 = 1) throws -> any ContrastiveMethod {
     var rng = SeededRNG(seed: seed)
-    return try makeMethod(name: name, backbone: SmallResNet(width: 4, rng: &rng), options: tinyOptions(name), seed: seed &+ 100)
+    return try makeMethod(name: MethodName(rawValue: name)!, backbone: SmallResNet(width: 4, rng: &rng), options: tinyOptions(name), seed: seed &+ 100)
 }
 
 /// `count` pairs of random views `[n, 3, 8, 8]`.

@@ -23,7 +23,7 @@ import TestSupport
         let views = (0..<5).map { _ in (rng.tensor([64, 3, 32, 32]), rng.tensor([64, 3, 32, 32])) }
         func seconds(_ name: String, _ options: ICLMSROptions?) throws -> Double {
             var init_ = SeededRNG(seed: 1)
-            let method = try makeMethod(name: name, backbone: SmallResNet(width: 16, rng: &init_),
+            let method = try makeMethod(name: MethodName(rawValue: name)!, backbone: SmallResNet(width: 16, rng: &init_),
                                         options: name == "mocov2" ? MethodOptions(queueSize: 4096) : MethodOptions(), seed: 2)
             let stepper = try makeTrainingStepper(method: method, optimizer: SGD(method.trainableParameters(), momentum: 0.9, weightDecay: 5e-4),
                                                   regularizer: options, seed: 3)

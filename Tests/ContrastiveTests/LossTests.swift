@@ -69,7 +69,7 @@ private func close(_ a: Float, _ b: Double, tolerance: Double = 1e-5) -> Bool {
     var rng = TestRNG(seed: 42)
 
     @Test mutating func ntXentMatchesNaiveReference() throws {
-        let method = try #require(try makeMethod(name: "simclr", backbone: TinyBackbone(inputs: 12, features: 4, seed: 0),
+        let method = try #require(try makeMethod(name: .simclr, backbone: TinyBackbone(inputs: 12, features: 4, seed: 0),
                                                  options: MethodOptions(temperature: 0.5, projectorHidden: 4, projectorOutput: 3), seed: 0) as? SimCLR)
         let z1 = rng.tensor([3, 3]), z2 = rng.tensor([3, 3])
         let loss = method.baseLoss(ComparisonVectors(pairs: [(z1, z2)], features: z1)).item
@@ -79,7 +79,7 @@ private func close(_ a: Float, _ b: Double, tolerance: Double = 1e-5) -> Bool {
     }
 
     @Test mutating func mocoInfoNCEMatchesNaiveReference() throws {
-        let method = try #require(try makeMethod(name: "mocov2", backbone: smallResNet(width: 2),
+        let method = try #require(try makeMethod(name: .mocov2, backbone: smallResNet(width: 2),
                                                  options: MethodOptions(temperature: 0.2, projectorHidden: 4, projectorOutput: 3, queueSize: 5), seed: 0) as? MoCoV2)
         let q1 = rng.tensor([2, 3]), q2 = rng.tensor([2, 3]), k1 = rng.tensor([2, 3]), k2 = rng.tensor([2, 3]), queue = rng.tensor([5, 3])
         let loss = method.baseLoss(ComparisonVectors(pairs: [(q1, k2), (q2, k1)], negatives: queue, features: q1)).item
@@ -105,7 +105,7 @@ private func close(_ a: Float, _ b: Double, tolerance: Double = 1e-5) -> Bool {
     }
 
     @Test mutating func barlowTwinsMatchesNaiveReference() throws {
-        let method = try #require(try makeMethod(name: "barlowtwins", backbone: smallResNet(width: 2),
+        let method = try #require(try makeMethod(name: .barlowtwins, backbone: smallResNet(width: 2),
                                                  options: MethodOptions(projectorHidden: 4, projectorOutput: 3, lambda: 0.3, scale: 0.5), seed: 0) as? BarlowTwins)
         let z1 = rng.tensor([5, 3]), z2 = rng.tensor([5, 3])
         let loss = method.baseLoss(ComparisonVectors(pairs: [(z1, z2)], features: z1)).item

@@ -6,7 +6,7 @@ import TestSupport
 
 @Suite struct MethodStateTests {
     @Test func mocoQueueEnqueuesAndWraps() throws {
-        let moco = try #require(try makeMethod(name: "mocov2", backbone: smallResNet(width: 2),
+        let moco = try #require(try makeMethod(name: .mocov2, backbone: smallResNet(width: 2),
                                                options: MethodOptions(projectorHidden: 4, projectorOutput: 2, queueSize: 5), seed: 0) as? MoCoV2)
         let before = moco.queue.value.scalars
         moco.enqueue(Tensor(shape: [3, 2], [1, 2, 3, 4, 5, 6]))
@@ -35,7 +35,7 @@ import TestSupport
     }
 
     @Test func emaUpdateArithmetic() throws {
-        let byol = try #require(try makeMethod(name: "byol", backbone: smallResNet(width: 2),
+        let byol = try #require(try makeMethod(name: .byol, backbone: smallResNet(width: 2),
                                                options: MethodOptions(projectorHidden: 4, projectorOutput: 3, predictorHidden: 4, emaBase: 0.9, emaFinal: 1.0), seed: 0) as? BYOL)
         // Move the online network away from the target (they start equal).
         var rng = TestRNG(seed: 5)
@@ -83,34 +83,33 @@ import TestSupport
 
     @Test func invalidOptionsAreRejectedNamingTheOption() throws {
         func option(_ body: () throws -> Void) -> String? {
-            do { try body(); return nil } catch let e as ConfigurationError {
-                if case let .invalidOption(option, _, _) = e { return option }
-                if case .unknownMethod = e { return "method" }
-                return "other"
-            } catch { return "other" }
+            do { try body(); return nil } catch let e as InvalidOption { return e.key } catch { return "other" }
         }
-        #expect(option { _ = try makeMethod(name: "swav", backbone: smallResNet(width: 2), seed: 0) } == "method")
-        #expect(option { _ = try makeMethod(name: "simclr", backbone: smallResNet(width: 2), options: MethodOptions(temperature: -0.1), seed: 0) } == "temperature")
-        #expect(option { _ = try makeMethod(name: "mocov2", backbone: smallResNet(width: 2), options: MethodOptions(temperature: 0), seed: 0) } == "temperature")
-        #expect(option { _ = try makeMethod(name: "byol", backbone: smallResNet(width: 2), options: MethodOptions(batchSize: 1), seed: 0) } == "batchSize")
-        #expect(option { _ = try makeMethod(name: "byol", backbone: smallResNet(width: 2), options: MethodOptions(temperature: 0.2), seed: 0) } == "temperature")
-        #expect(option { _ = try makeMethod(name: "mocov2", backbone: smallResNet(width: 2), options: MethodOptions(queueSize: 0), seed: 0) } == "queueSize")
+        #expect(option { _ = try makeMethod(name: .simclr, backbone: smallResNet(width: 2), options: MethodOptions(temperature: -0.1), seed: 0) } == "temperature")
+        #expect(option { _ = try makeMethod(name: .mocov2, backbone: smallResNet(width: 2), options: MethodOptions(temperature: 0), seed: 0) } == "temperature")
+        #expect(option { _ = try makeMethod(name: .byol, backbone: smallResNet(width: 2), options: MethodOptions(temperature: 0.2), seed: 0) } == "temperature")
+        #expect(option { _ = try makeMethod(name: .mocov2, backbone: smallResNet(width: 2), options: MethodOptions(queueSize: 0), seed: 0) } == "queueSize")
         #expect(option { try ICLMSROptions(strata: 0).validate() } == "strata")
         #expect(option { try ICLMSROptions(weight: -1).validate() } == "weight")
         #expect(option { try ICLMSROptions(fdRadius: 0).validate() } == "fdRadius")
         #expect(option { try ICLMSROptions(metaInterval: 0).validate() } == "metaInterval")
+        #expect(option { try ICLMSROptions(metaOptimizer: .sgd(lr: 0)).validate() } == "metaOptimizer.lr")
+        #expect(option { try ICLMSROptions(metaOptimizer: .init(kind: .adam, momentum: 0.9)).validate() } == "metaOptimizer.momentum")
+        #expect(option { try ICLMSROptions(metaOptimizer: .sgd(momentum: 1)).validate() } == "metaOptimizer.momentum")
         let method = try tinyMethod("simclr")
         #expect(option { _ = try ICLMSRStepper(method: method, optimizer: sgd(method), options: ICLMSROptions(strata: 0), seed: 0) } == "strata")
-        let message = ConfigurationError.invalidOption(option: "temperature", value: "-0.1", reason: "must be finite and > 0").description
-        #expect(message.contains("temperature"))
-        #expect(ConfigurationError.unknownMethod("swav").description.contains("simclr"))
+        let message = InvalidOption(key: "temperature", value: Float(-0.1), reason: "must be finite and > 0")
+        #expect(message.description == "temperature: invalid value -0.1: must be finite and > 0")
+        #expect(message.scoped("methodOptions").key == "methodOptions.temperature")
+        // An option of another method is refused, not ignored.
+        #expect(option { try MethodOptions(lambda: 0.1).validate(for: .simclr) } == "lambda")
     }
 
     @Test func defaultsScaleWithTheBackbone() throws {
-        let simclr = try #require(try makeMethod(name: "simclr", backbone: smallResNet(width: 8), seed: 0) as? SimCLR)  // F = 32
+        let simclr = try #require(try makeMethod(name: .simclr, backbone: smallResNet(width: 8), seed: 0) as? SimCLR)  // F = 32
         #expect((simclr.projector.layers[0] as? Linear)?.outFeatures == 128)
         #expect(simclr.comparisonDimension == 16 && simclr.temperature == 0.2)
-        let bt = try #require(try makeMethod(name: "barlowtwins", backbone: smallResNet(width: 8), seed: 0) as? BarlowTwins)
+        let bt = try #require(try makeMethod(name: .barlowtwins, backbone: smallResNet(width: 8), seed: 0) as? BarlowTwins)
         #expect(bt.comparisonDimension == 128 && bt.lambda == 0.0051 && bt.scale == 0.1)
     }
 }

@@ -1,6 +1,7 @@
 import Contrastive
 import Foundation
 import ImageData
+import NN
 import Testing
 @testable import Harness
 
@@ -11,60 +12,71 @@ let tinyDataset: String = {
     return dir
 }()
 
-func tinyConfig(method: String = "simclr") -> TrainConfig {
+func tinyConfig(method: MethodName = .simclr) -> TrainConfig {
     var c = TrainConfig(data: tinyDataset)
     c.method = method
-    c.width = 4
-    c.epochs = 1
-    c.batchSize = 8
+    c.model.width = 4
+    c.train.epochs = 1
+    c.train.batchSize = 8
     c.methodOptions = MethodOptions(projectorHidden: 16, projectorOutput: 8)
     return c
 }
 
 @Suite struct ConfigValidationTests {
-    static let invalid: [(change: String, option: String)] = [
-        ("method", "--method"), ("batch", "--batch-size"), ("temperature", "--temperature"), ("queue", "--queue-size"),
-        ("strata", "--msr-strata"), ("strataScale", "--msr-strata-scale"), ("metaLR", "--msr-meta-lr"), ("view", "--train-view"),
-        ("epochs", "--epochs"), ("backbone", "--backbone"), ("lr", "--lr"), ("knnT", "--knn-temperature"),
+    /// Each room names its option; the key path says where it sits in the configuration.
+    static let invalid: [(change: String, key: String)] = [
+        ("batch", "train.batchSize"), ("temperature", "methodOptions.temperature"), ("queue", "methodOptions.queueSize"),
+        ("strata", "iclmsr.strata"), ("strataScale", "iclmsr.strataScale"), ("metaLR", "iclmsr.metaOptimizer.lr"),
+        ("epochs", "train.epochs"), ("width", "model.width"), ("lr", "optimizer.lr"), ("warmup", "schedule.warmupEpochs"),
+        ("knnT", "evaluation.knn.temperature"), ("testViews", "evaluation.testViews"), ("checkpoint", "train.checkpointEverySteps"),
     ]
 
     @Test(arguments: invalid)
-    func invalidOptionsAreNamed(change: String, option: String) {
+    func invalidOptionsAreNamedByKey(change: String, key: String) {
         var c = TrainConfig(data: "/nonexistent")
         switch change {
-        case "method": c.method = "swav"
-        case "batch": c.batchSize = 1
+        case "batch": c.train.batchSize = 1
         case "temperature": c.methodOptions.temperature = -0.1
         case "queue": c.methodOptions.queueSize = 64                 // not a SimCLR option
-        case "strata": c.regularizer = ICLMSROptions(strata: 0)
-        case "strataScale": c.regularizer = ICLMSROptions(strataScale: -1)
-        case "metaLR": c.regularizer = ICLMSROptions(metaOptimizer: .sgd(learningRate: 0))
-        case "view": c.trainView = "mixed-same"
-        case "epochs": c.epochs = 0
-        case "backbone": c.backbone = "vit"
+        case "strata": c.iclmsr = ICLMSROptions(strata: 0)
+        case "strataScale": c.iclmsr = ICLMSROptions(strataScale: -1)
+        case "metaLR": c.iclmsr = ICLMSROptions(metaOptimizer: .sgd(lr: 0))
+        case "epochs": c.train.epochs = 0
+        case "width": c.model.width = 0
         case "lr": c.optimizer = OptimizerSpec(kind: .sgd, baseLearningRate: -1, weightDecay: 0)
-        case "knnT": c.evaluation.knnTemperature = 0
+        case "warmup": c.schedule.warmupEpochs = -1
+        case "knnT": c.evaluation.knn.temperature = 0
+        case "testViews": c.evaluation.testViews = [.full, .full]
+        case "checkpoint": c.train.checkpointEverySteps = 0
         default: Issue.record("unknown case \(change)")
         }
         do {
             try c.validate()
-            Issue.record("expected \(option) to be rejected")
-        } catch let error as TrainConfig.Invalid {
-            #expect(error.option == option, "\(error)")
+            Issue.record("expected \(key) to be rejected")
+        } catch let error as InvalidOption {
+            #expect(error.key == key, "\(error)")
         } catch {
             Issue.record("unexpected error \(error)")
         }
     }
 
-    @Test func resolvedStatesMethodDefaults() {
+    @Test func resolvedStatesMethodDefaults() throws {
         var c = TrainConfig(data: "x")
-        c.method = "mocov2"
-        c.batchSize = 64
+        c.method = .mocov2
+        c.train.batchSize = 64
+        c.iclmsr = ICLMSROptions(metaOptimizer: .init(kind: .adam))
         let r = c.resolved(trainImages: 1000)
-        #expect(r.optimizer == OptimizerSpec.recipe(for: "mocov2"))
-        #expect(r.preset == "symmetric_weak")
+        #expect(r.optimizer == MoCoV2.recipe.optimizer && r.optimizer?.kind == .sgd)
+        #expect(r.train.augmentation == .symmetricWeak)
         #expect(r.methodOptions.queueSize == 960)
-        #expect(r.evaluation.probeView == "full")
+        #expect(r.evaluation.probeView == .full)
+        #expect(r.iclmsr?.metaOptimizer == .adam(lr: 1e-3, weightDecay: 0))
+        // The stored configuration speaks the spec's keys.
+        let json = r.canonicalJSON()
+        for fragment in ["\"train\":{", "\"augmentation\":\"symmetric_weak\"", "\"lr\":", "\"knn\":{\"k\":20", "\"backbone\":\"small-resnet\""] {
+            #expect(json.contains(fragment), "\(fragment) missing in \(json)")
+        }
+        #expect(try JSONDecoder().decode(TrainConfig.self, from: Data(json.utf8)) == r)
     }
 }
 
@@ -106,11 +118,11 @@ func tinyConfig(method: String = "simclr") -> TrainConfig {
     }
 
     @Test func trainsWithICLMSROnTheForegroundView() throws {
-        var c = tinyConfig(method: "byol")
+        var c = tinyConfig(method: .byol)
         c.methodOptions.predictorHidden = 8
-        c.trainView = "foreground"
-        c.regularizer = ICLMSROptions(strata: 2)
-        c.evaluation.testViews = ["full", "foreground"]
+        c.trainView = .foreground
+        c.iclmsr = ICLMSROptions(strata: 2)
+        c.evaluation.testViews = [.full, .foreground]
         let result = try TrainingCell.run(c)
         #expect(result.evaluations.count == 4 && result.evaluations.allSatisfy { $0.probeView == "foreground" })
         #expect(result.metrics[0].mean.keys.contains { $0.hasPrefix("msr") || $0.contains("meta") || $0.contains("strat") })
@@ -119,9 +131,9 @@ func tinyConfig(method: String = "simclr") -> TrainConfig {
     @Test func badDataIsReportedBeforeTraining() {
         #expect(throws: (any Error).self) { _ = try TrainingCell.run(TrainConfig(data: "/nonexistent/backdrop")) }
         var c = tinyConfig()
-        c.batchSize = 64
-        do { _ = try TrainingCell.run(c); Issue.record("batch larger than the split accepted") } catch let e as TrainConfig.Invalid {
-            #expect(e.option == "--batch-size")
+        c.train.batchSize = 64
+        do { _ = try TrainingCell.run(c); Issue.record("batch larger than the split accepted") } catch let e as InvalidOption {
+            #expect(e.key == "train.batchSize")
         } catch { Issue.record("unexpected \(error)") }
     }
 }

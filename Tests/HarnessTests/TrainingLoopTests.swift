@@ -26,14 +26,14 @@ func temporaryDirectory(_ name: String) -> URL {
 }
 
 /// A tiny stepper of `method` (width-2 SmallResNet, small heads), optionally with ICL-MSR.
-func tinyStepper(method: String, regularizer: ICLMSROptions? = nil, seed: UInt64) throws -> any TrainingStepper {
+func tinyStepper(method: MethodName, regularizer: ICLMSROptions? = nil, seed: UInt64) throws -> any TrainingStepper {
     var rng = SeededRNG(seed: seed)
     let backbone = SmallResNet(width: 2, rng: &rng)
     var options = MethodOptions(projectorHidden: 8, projectorOutput: 4)
-    if method == "mocov2" { options.queueSize = 12 }
-    if method == "byol" || method == "simsiam" { options.predictorHidden = 6 }
+    if method == .mocov2 { options.queueSize = 12 }
+    if method == .byol || method == .simsiam { options.predictorHidden = 6 }
     let m = try makeMethod(name: method, backbone: backbone, options: options, seed: seed)
-    let optimizer = OptimizerSpec.recipe(for: method).makeOptimizer(m.trainableParameters())
+    let optimizer = method.recipe.optimizer.makeOptimizer(m.trainableParameters())
     return try makeTrainingStepper(method: m, optimizer: optimizer, regularizer: regularizer, seed: seed &+ 1)
 }
 
@@ -42,17 +42,18 @@ func bitPatterns(_ stepper: any TrainingStepper) -> [String: [UInt32]] {
 }
 
 @Suite(.serialized) struct ResumeTests {
-    static let cases: [(String, Bool)] = [("simclr", false), ("mocov2", false), ("byol", false), ("simsiam", true), ("barlowtwins", false), ("mocov2", true)]
+    static let cases: [(MethodName, Bool)] = [(.simclr, false), (.mocov2, false), (.byol, false), (.simsiam, true), (.barlowtwins, false), (.mocov2, true)]
 
     /// N steps straight vs N/2 steps + checkpoint + restore into freshly built objects (another
     /// seed, so nothing can survive by coincidence) + N/2 steps: every state tensor bit for bit.
     @Test(arguments: cases)
-    func resumedRunIsBitIdentical(method: String, withMSR: Bool) throws {
+    func resumedRunIsBitIdentical(method: MethodName, withMSR: Bool) throws {
         let regularizer: ICLMSROptions? = withMSR ? ICLMSROptions(strata: 3) : nil
         let source = RandomViews()
-        let spec = OptimizerSpec.recipe(for: method)
+        let spec = method.recipe.optimizer
         let epochs = 2, total = epochs * source.batchesPerEpoch
-        let schedule = spec.schedule(batchSize: source.imagesPerBatch, stepsPerEpoch: source.batchesPerEpoch, epochs: epochs)
+        let schedule = ScheduleSpec().schedule(peak: spec.scaledLearningRate(batchSize: source.imagesPerBatch),
+                                               stepsPerEpoch: source.batchesPerEpoch, epochs: epochs)
         let fingerprint = "\(method) \(withMSR)"
 
         let straight = try tinyStepper(method: method, regularizer: regularizer, seed: 1)
@@ -90,21 +91,21 @@ func bitPatterns(_ stepper: any TrainingStepper) -> [String: [UInt32]] {
     @Test func restoreRefusesAnotherConfiguration() throws {
         let source = RandomViews()
         let schedule = LearningRateSchedule.constant(0.1)
-        let loop = try TrainingLoop(stepper: tinyStepper(method: "simclr", seed: 1), source: source, schedule: schedule, epochs: 1,
+        let loop = try TrainingLoop(stepper: tinyStepper(method: .simclr, seed: 1), source: source, schedule: schedule, epochs: 1,
                                     configFingerprint: "A")
         _ = try loop.run(stepLimit: 1)
         let dir = temporaryDirectory("mismatch")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("c.safetensors")
         try loop.saveCheckpoint(to: url)
-        let other = try TrainingLoop(stepper: tinyStepper(method: "simclr", seed: 1), source: source, schedule: schedule, epochs: 1,
+        let other = try TrainingLoop(stepper: tinyStepper(method: .simclr, seed: 1), source: source, schedule: schedule, epochs: 1,
                                      configFingerprint: "B")
         #expect(throws: CheckpointError.self) { try other.restore(from: url) }
         var moved = source; moved.seed = 8
-        let otherSource = try TrainingLoop(stepper: tinyStepper(method: "simclr", seed: 1), source: moved, schedule: schedule, epochs: 1,
+        let otherSource = try TrainingLoop(stepper: tinyStepper(method: .simclr, seed: 1), source: moved, schedule: schedule, epochs: 1,
                                            configFingerprint: "A")
         #expect(throws: CheckpointError.self) { try otherSource.restore(from: url) }
-        let otherMethod = try TrainingLoop(stepper: tinyStepper(method: "byol", seed: 1), source: source, schedule: schedule, epochs: 1,
+        let otherMethod = try TrainingLoop(stepper: tinyStepper(method: .byol, seed: 1), source: source, schedule: schedule, epochs: 1,
                                            configFingerprint: "A")
         #expect(throws: (any Error).self) { try otherMethod.restore(from: url) }
     }
@@ -115,8 +116,9 @@ func bitPatterns(_ stepper: any TrainingStepper) -> [String: [UInt32]] {
         let sink = MemoryMetricSink()
         var lines: [String] = []
         let source = RandomViews(batchesPerEpoch: 3)
-        let loop = try TrainingLoop(stepper: tinyStepper(method: "simclr", seed: 2), source: source,
-                                    schedule: OptimizerSpec.recipe(for: "simclr").schedule(batchSize: 4, stepsPerEpoch: 3, epochs: 2),
+        let loop = try TrainingLoop(stepper: tinyStepper(method: .simclr, seed: 2), source: source,
+                                    schedule: ScheduleSpec().schedule(peak: SimCLR.recipe.optimizer.scaledLearningRate(batchSize: 4),
+                                                                      stepsPerEpoch: 3, epochs: 2),
                                     epochs: 2, sink: sink, progress: ProgressReporter(interval: 1e9, write: { lines.append($0) }))
         let outcome = try loop.run()
         let keys = Set(sink.keys)
@@ -140,18 +142,18 @@ func bitPatterns(_ stepper: any TrainingStepper) -> [String: [UInt32]] {
     }
 
     @Test func divergenceStopsTheRun() throws {
-        let loop = try TrainingLoop(stepper: tinyStepper(method: "simclr", seed: 2), source: RandomViews(),
+        let loop = try TrainingLoop(stepper: tinyStepper(method: .simclr, seed: 2), source: RandomViews(),
                                     schedule: .constant(1e30), epochs: 3)
         #expect(throws: TrainingError.self) { _ = try loop.run() }
     }
 
     @Test func scheduleScalesPer256AndWarmsUp() {
-        let spec = OptimizerSpec(kind: .sgd, baseLearningRate: 0.4, weightDecay: 0, warmupEpochs: 1)
+        let spec = OptimizerSpec(kind: .sgd, baseLearningRate: 0.4, weightDecay: 0)
         #expect(spec.scaledLearningRate(batchSize: 128) == 0.2)
-        let s = spec.schedule(batchSize: 128, stepsPerEpoch: 5, epochs: 4)
+        let s = ScheduleSpec(warmupEpochs: 1).schedule(peak: spec.scaledLearningRate(batchSize: 128), stepsPerEpoch: 5, epochs: 4)
         #expect(s == .warmupCosine(baseLR: 0.2, finalLR: 0, warmupStartLR: 0, warmupSteps: 5, totalSteps: 20))
-        #expect(OptimizerSpec.recipe(for: "simclr").warmupSteps(stepsPerEpoch: 10, epochs: 20) == 20)   // 10% of the run
-        #expect(OptimizerSpec.recipe(for: "simclr").warmupSteps(stepsPerEpoch: 10, epochs: 1000) == 100) // capped at 10 epochs
-        #expect(OptimizerSpec.recipe(for: "simclr").warmupSteps(stepsPerEpoch: 1, epochs: 1) == 0)
+        #expect(ScheduleSpec().warmupSteps(stepsPerEpoch: 10, epochs: 20) == 20)   // 10% of the run
+        #expect(ScheduleSpec().warmupSteps(stepsPerEpoch: 10, epochs: 1000) == 100) // capped at 10 epochs
+        #expect(ScheduleSpec().warmupSteps(stepsPerEpoch: 1, epochs: 1) == 0)
     }
 }

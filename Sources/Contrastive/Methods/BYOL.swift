@@ -1,3 +1,4 @@
+import ImageData
 import NN
 import TensorCore
 
@@ -83,4 +84,18 @@ final class OnlineView: Module {
 /// Mean over rows of the cosine similarity of `a` and `b` (`[N, d]`). Output: scalar.
 func meanCosine(_ a: Tensor, _ b: Tensor) -> Tensor {
     (a.l2Normalized(axis: 1) * b.l2Normalized(axis: 1)).sum(axis: 1).mean()
+}
+
+extension BYOL {
+    /// solo-learn's CIFAR recipe: LARS, 1.0 per 256 images, weight decay 1e-5; asymmetric augmentations.
+    public static let recipe = MethodRecipe(optimizer: OptimizerSpec(kind: .lars, baseLearningRate: 1.0, weightDecay: 1e-5),
+                                            augmentation: .asymmetric)
+
+    /// BYOL with `options` over its defaults for backbone width `F`: projector 8F → F/2,
+    /// predictor 8F, EMA 0.99 → 1.0.
+    public convenience init(backbone: any Backbone, options: MethodOptions, seed: UInt64) throws {
+        let f = backbone.featureDimension
+        try self.init(backbone: backbone, projectorHidden: options.projectorHidden ?? 8 * f, projectorOutput: options.projectorOutput ?? max(f / 2, 1),
+                      predictorHidden: options.predictorHidden ?? 8 * f, emaBase: options.emaBase ?? 0.99, emaFinal: options.emaFinal ?? 1.0, seed: seed)
+    }
 }

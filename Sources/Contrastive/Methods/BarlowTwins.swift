@@ -1,3 +1,4 @@
+import ImageData
 import NN
 import TensorCore
 
@@ -53,4 +54,18 @@ public func barlowTwinsLoss(_ z1: Tensor, _ z2: Tensor, lambda: Float, scale: Fl
     for i in 0..<d { eye[i * d + i] = 1; weights[i * d + i] = 1 }
     let diff = c - Tensor(shape: [d, d], eye)
     return (diff * diff * Tensor(shape: [d, d], weights)).sum() * scale
+}
+
+extension BarlowTwins {
+    /// solo-learn's CIFAR recipe: LARS, 0.3 per 256 images, weight decay 1e-4; asymmetric augmentations.
+    public static let recipe = MethodRecipe(optimizer: OptimizerSpec(kind: .lars, baseLearningRate: 0.3, weightDecay: 1e-4),
+                                            augmentation: .asymmetric)
+
+    /// Barlow Twins with `options` over its defaults for backbone width `F`: projector 4F → 4F
+    /// (3 layers), λ 0.0051, scale 0.1.
+    public convenience init(backbone: any Backbone, options: MethodOptions, seed: UInt64) {
+        let f = backbone.featureDimension
+        self.init(backbone: backbone, projectorHidden: options.projectorHidden ?? 4 * f, projectorOutput: options.projectorOutput ?? 4 * f,
+                  lambda: options.lambda ?? 0.0051, scale: options.scale ?? 0.1, seed: seed)
+    }
 }

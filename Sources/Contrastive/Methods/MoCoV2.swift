@@ -1,3 +1,4 @@
+import ImageData
 import NN
 import TensorCore
 
@@ -106,4 +107,26 @@ public func infoNCELoss(query: Tensor, key: Tensor, queue: Tensor, temperature: 
     let positive = (q * k).sum(axis: 1, keepDims: true)
     let logits = Tensor.concat([positive, Tensor.matmul(q, negatives, transposeB: true)], axis: 1) * (1 / temperature)
     return logits.crossEntropy(targets: [Int](repeating: 0, count: query.shape[0]))
+}
+
+extension MoCoV2 {
+    /// solo-learn's CIFAR recipe: SGD, 0.3 per 256 images, weight decay 1e-4 on every parameter;
+    /// the weaker symmetric augmentations.
+    public static let recipe = MethodRecipe(optimizer: OptimizerSpec(kind: .sgd, baseLearningRate: 0.3, weightDecay: 1e-4, excludeBiasAndNorm: false),
+                                            augmentation: .symmetricWeak)
+
+    /// The queue "sized to the dataset": 4096 negatives, or as many whole batches as a train split
+    /// of `trainImages` holds (at least one batch).
+    public static func defaultQueueSize(batchSize: Int, trainImages: Int) -> Int {
+        max(batchSize, min(4096, (trainImages / batchSize) * batchSize))
+    }
+
+    /// MoCo v2 with `options` over its defaults for backbone width `F`: head 4F → F/2 (no BN),
+    /// temperature 0.2, queue 4096, EMA 0.99 → 0.999.
+    public convenience init(backbone: any Backbone, options: MethodOptions, seed: UInt64) throws {
+        let f = backbone.featureDimension
+        try self.init(backbone: backbone, projectorHidden: options.projectorHidden ?? 4 * f, projectorOutput: options.projectorOutput ?? max(f / 2, 1),
+                      temperature: options.temperature ?? 0.2, queueSize: options.queueSize ?? 4096,
+                      emaBase: options.emaBase ?? 0.99, emaFinal: options.emaFinal ?? 0.999, seed: seed)
+    }
 }

@@ -1,3 +1,4 @@
+import ImageData
 import NN
 import TensorCore
 
@@ -53,4 +54,17 @@ public func ntXentLoss(_ z1: Tensor, _ z2: Tensor, temperature: Float) -> Tensor
     for i in 0..<(2 * n) { eye[i * 2 * n + i] = 1 }
     let masked = logits.maskedFill(Tensor(shape: [2 * n, 2 * n], eye), with: -.infinity)
     return masked.crossEntropy(targets: (0..<(2 * n)).map { ($0 + n) % (2 * n) })
+}
+
+extension SimCLR {
+    /// solo-learn's CIFAR recipe: LARS, 0.4 per 256 images, weight decay 1e-5; symmetric augmentations.
+    public static let recipe = MethodRecipe(optimizer: OptimizerSpec(kind: .lars, baseLearningRate: 0.4, weightDecay: 1e-5),
+                                            augmentation: .symmetric)
+
+    /// SimCLR with `options` over its defaults for backbone width `F`: head 4F → F/2, temperature 0.2.
+    public convenience init(backbone: any Backbone, options: MethodOptions, seed: UInt64) {
+        let f = backbone.featureDimension
+        self.init(backbone: backbone, projectorHidden: options.projectorHidden ?? 4 * f, projectorOutput: options.projectorOutput ?? max(f / 2, 1),
+                  temperature: options.temperature ?? 0.2, seed: seed)
+    }
 }

@@ -1,3 +1,4 @@
+import ImageData
 import NN
 import TensorCore
 
@@ -36,5 +37,20 @@ public final class SimSiam: ContrastiveMethod {
 
     public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {
         vectors.pairs.map { -0.5 * meanCosine($0.first, $0.second.detached()) }.reduce(Tensor(0), +)
+    }
+}
+
+extension SimSiam {
+    /// solo-learn's CIFAR recipe: SGD, 0.5 per 256 images, weight decay 1e-5 on every parameter;
+    /// the weaker symmetric augmentations.
+    public static let recipe = MethodRecipe(optimizer: OptimizerSpec(kind: .sgd, baseLearningRate: 0.5, weightDecay: 1e-5, excludeBiasAndNorm: false),
+                                            augmentation: .symmetricWeak)
+
+    /// SimSiam with `options` over its defaults for backbone width `F`: projector 4F → 4F (3
+    /// layers), predictor F.
+    public convenience init(backbone: any Backbone, options: MethodOptions, seed: UInt64) {
+        let f = backbone.featureDimension
+        self.init(backbone: backbone, projectorHidden: options.projectorHidden ?? 4 * f, projectorOutput: options.projectorOutput ?? 4 * f,
+                  predictorHidden: options.predictorHidden ?? f, seed: seed)
     }
 }

@@ -84,10 +84,8 @@ public enum CellRunner {
         let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256, gitCommit: context.sources.gitCommit,
                                        gitDirty: context.sources.gitDirty, datasetSHA256: context.sources.datasetSHA256,
                                        versions: context.sources.versions)
-        let runCell = RunCell(cellKey: cell.key, dataset: cell.dataset.name, trainView: cell.trainView, method: cell.method,
-                              regularizer: cell.regularizer, seed: Int(cell.seed))
         let claim: RunClaim
-        switch try store.beginRun(experimentID: experimentID, cell: runCell, provenance: provenance, owner: owner) {
+        switch try store.beginRun(experimentID: experimentID, cell: cell.runCell, provenance: provenance, owner: owner) {
         case .finished(let run):
             return run.provenance.configSHA256 == cell.configSHA256 ? .skipped : .finishedWithOtherConfig(run.provenance.configSHA256)
         case .busy:
@@ -114,7 +112,6 @@ public enum CellRunner {
             let result = try TrainingCell.run(
                 config, checkpointDirectory: directory, sink: StoreMetricSink(writer: writer), progress: progress,
                 datasetOptions: try cell.dataset.options(size: cell.config.imageSize),
-                checkpointEverySteps: cell.checkpointEverySteps,
                 checkpointWritten: { position, url in
                     let sha = try ContentHash.sha256Hex(fileAt: url)
                     try store.recordCheckpoint(epoch: position.epoch, path: url.path, sha256: sha, for: claim)

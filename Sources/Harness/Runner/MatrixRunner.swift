@@ -6,8 +6,9 @@ import Glibc
 
 /// Runs an experiment's whole matrix: prepares the dataset, plans every cell in the database,
 /// then runs the cells that are not finished — in this process (`jobs == 1`) or in up to `jobs`
-/// child processes (`backdrop reproduce-cell …`), which the store's atomic claims keep from ever
-/// running a cell twice, even across concurrent reproductions of the same spec.
+/// child processes (whose command line the caller provides: `Options.childCommand`), which the
+/// store's atomic claims keep from ever running a cell twice, even across concurrent
+/// reproductions of the same spec.
 public struct MatrixRunner {
     public struct Options: Sendable {
         public var specPath: String
@@ -17,12 +18,28 @@ public struct MatrixRunner {
         public var jobs: Int = 1
         /// Tests: each cell stops before this step and the process kills itself with SIGKILL.
         public var killAfterSteps: Int? = nil
-        /// The executable to re-run for child processes (`jobs > 1`).
-        public var executable: String? = nil
+        /// The command line (executable first) of a child process that runs one cell (`jobs > 1`);
+        /// nil: every cell runs in this process. The front end that owns the command line builds it.
+        public var childCommand: (@Sendable (ChildRequest) -> [String])? = nil
         /// Only these cell keys (nil: all).
         public var cellKeys: Set<String>? = nil
 
         public init(specPath: String) { self.specPath = specPath }
+    }
+
+    /// What a child process must be told to run one cell as this reproduction would.
+    public struct ChildRequest: Sendable {
+        public var cellKey: String
+        /// Matrix position for progress lines (`3/12`).
+        public var position: String
+        public var specPath: String
+        public var overrides: [String]
+        public var databasePath: String
+        public var resultsDirectory: String
+        /// Provenance computed once by the parent.
+        public var sources: RunSources
+        /// Tests: stop before this step with SIGKILL.
+        public var killAfterSteps: Int?
     }
 
     /// What a reproduction did.
@@ -63,8 +80,7 @@ public struct MatrixRunner {
         let context = try makeContext()
         let spec = context.spec
         let store = try ResultsDatabase(path: options.databasePath)
-        let experiment = try store.upsertExperiment(name: spec.name, specSHA256: spec.specSHA256, specPath: options.specPath,
-                                                    specText: spec.canonicalJSON)
+        let experiment = try upsertExperiment(context, store: store)
         var cells = spec.cells()
         if let keys = options.cellKeys { cells = cells.filter { keys.contains($0.key) } }
         let finished = try store.finishedCells(experimentID: experiment.id)
@@ -79,7 +95,7 @@ public struct MatrixRunner {
         let total = cells.count
         let position = { (cell: MatrixCell) in "\((cells.firstIndex(of: cell) ?? 0) + 1)/\(total)" }
 
-        if options.jobs <= 1 || options.executable == nil {
+        if options.jobs <= 1 || options.childCommand == nil {
             for cell in todo {
                 let outcome = try runInProcess(cell, position: position(cell), experimentID: experiment.id, store: store, context: context)
                 outcomes[cell.key] = outcome
@@ -97,6 +113,25 @@ public struct MatrixRunner {
             if case .failed(let message) = outcome { log("  FAILED \(key): \(message)") }
         }
         return summary
+    }
+
+    /// Runs the one cell `key` of the spec in this process, as a child process of `run()` does
+    /// (the provenance comes from the parent, so every cell of a reproduction records the same).
+    /// - Throws: `SpecError` when the spec has no such cell.
+    public func runOneCell(key: String, position: String, datasetSHA256: String?, git: (commit: String, dirty: Bool?)?) throws -> CellOutcome {
+        let context = try makeContext(datasetSHA256: datasetSHA256, git: git)
+        guard let cell = context.spec.cells().first(where: { $0.key == key }) else {
+            throw SpecError(location: options.specPath, key: "", message: "the spec has no cell \(key)")
+        }
+        let store = try ResultsDatabase(path: options.databasePath)
+        let experiment = try upsertExperiment(context, store: store)
+        return try runInProcess(cell, position: position, experimentID: experiment.id, store: store, context: context)
+    }
+
+    /// The experiment's row (created on first use; the spec's canonical JSON pins it).
+    func upsertExperiment(_ context: ReproductionContext, store: ResultsDatabase) throws -> Experiment {
+        let spec = context.spec
+        return try store.upsertExperiment(name: spec.name, specSHA256: spec.specSHA256, specPath: options.specPath, specText: spec.canonicalJSON)
     }
 
     /// Runs one cell here with progress lines prefixed by its matrix position.
@@ -128,15 +163,13 @@ public struct MatrixRunner {
         var outcomes: [String: CellOutcome] = [:]
         while !queue.isEmpty || !running.isEmpty {
             while running.count < options.jobs, let cell = queue.popFirst() {
+                let request = ChildRequest(cellKey: cell.key, position: position(cell), specPath: options.specPath, overrides: options.overrides,
+                                           databasePath: options.databasePath, resultsDirectory: options.resultsDirectory,
+                                           sources: context.sources, killAfterSteps: options.killAfterSteps)
+                let command = options.childCommand!(request)
                 let process = Process()
-                process.executableURL = URL(fileURLWithPath: options.executable!)
-                var arguments = ["reproduce-cell", options.specPath, "--cell", cell.key, "--position", position(cell),
-                                 "--db", options.databasePath, "--results-dir", options.resultsDirectory,
-                                 "--dataset-sha256", context.sources.datasetSHA256, "--git-commit", context.sources.gitCommit]
-                if let dirty = context.sources.gitDirty { arguments += ["--git-dirty", dirty ? "true" : "false"] }
-                for o in options.overrides { arguments += ["--set", o] }
-                if let k = options.killAfterSteps { arguments += ["--kill-after-steps", String(k)] }
-                process.arguments = arguments
+                process.executableURL = URL(fileURLWithPath: command[0])
+                process.arguments = Array(command.dropFirst())
                 try process.run()
                 running.append((cell, process))
             }
@@ -167,10 +200,8 @@ public struct MatrixRunner {
             let how = reason == .uncaughtSignal ? "was killed by signal \(status)" : "exited with status \(status)"
             // The child is gone, so its claim is stale: take it over and record the failure.
             let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256)
-            let runCell = RunCell(cellKey: cell.key, dataset: cell.dataset.name, trainView: cell.trainView, method: cell.method,
-                                  regularizer: cell.regularizer, seed: Int(cell.seed))
             if options.killAfterSteps != nil { return .interrupted }
-            if case .claimed(let claim) = try store.beginRun(experimentID: experimentID, cell: runCell, provenance: provenance) {
+            if case .claimed(let claim) = try store.beginRun(experimentID: experimentID, cell: cell.runCell, provenance: provenance) {
                 try store.failRun(claim, error: "the cell's process \(how)")
             }
             return .failed("the cell's process \(how)")
@@ -179,7 +210,7 @@ public struct MatrixRunner {
         }
     }
 
-    /// Exit statuses of `backdrop reproduce-cell`.
+    /// Exit statuses of a child process that runs one cell.
     public enum ChildStatus {
         public static let done: Int32 = 0
         public static let failed: Int32 = 1

@@ -1,5 +1,6 @@
 import Contrastive
 import Foundation
+import ImageData
 import ResultsStore
 
 /// One cell of an experiment's matrix: a fully resolved training configuration and its identity.
@@ -9,8 +10,8 @@ public struct MatrixCell: Sendable, Equatable {
     /// `<train view>/<method>/<regularizer>/seed<seed>`: unique and stable within an experiment
     /// (it does not depend on the order of the spec's lists).
     public var key: String
-    public var trainView: String
-    public var method: String
+    public var trainView: TrainingView
+    public var method: MethodName
     public var regularizer: String
     public var seed: UInt64
     /// The resolved configuration; `data` holds the dataset's identity (`builtin:<hash>` or the
@@ -23,16 +24,18 @@ public struct MatrixCell: Sendable, Equatable {
     public struct Document: Codable, Sendable, Equatable {
         public var dataset: ExperimentSpec.DatasetSpec
         public var train: TrainConfig
-        public var checkpointEverySteps: Int?
     }
 
-    public var checkpointEverySteps: Int?
-
-    public var document: Document { Document(dataset: dataset, train: config, checkpointEverySteps: checkpointEverySteps) }
+    public var document: Document { Document(dataset: dataset, train: config) }
     /// Canonical JSON (sorted keys) of the fully resolved cell configuration.
     public var configJSON: String { CanonicalJSON.string(document) }
     /// SHA-256 of `configJSON`: a finished cell is skipped only when this matches.
     public var configSHA256: String { CanonicalJSON.sha256(document) }
+
+    /// The cell as the store records it (`runs` columns).
+    public var runCell: RunCell {
+        RunCell(cellKey: key, dataset: dataset.name, trainView: trainView.rawValue, method: method.rawValue, regularizer: regularizer, seed: Int(seed))
+    }
 
     /// A directory-safe form of the key (`full/simclr/none/seed0` → `full-simclr-none-seed0`).
     public var directoryName: String { key.replacingOccurrences(of: "/", with: "-") }
@@ -55,23 +58,19 @@ extension ExperimentSpec {
                         var c = TrainConfig(data: datasetIdentity)
                         c.imageSize = imageSize
                         c.method = method
-                        c.methodOptions = methodOptions[method] ?? MethodOptions()
-                        c.regularizer = reg.iclmsr
+                        c.methodOptions = methodOptions[method.rawValue] ?? MethodOptions()
+                        c.iclmsr = reg.iclmsr
                         c.trainView = view
-                        c.epochs = train.epochs
-                        c.batchSize = train.batchSize
-                        c.optimizer = optimizer.applied(to: .recipe(for: method))
                         c.seed = seed
-                        c.backbone = backbone
-                        c.width = width
-                        c.preset = train.augmentation
-                        c.fill = train.fill
                         c.partnerSeed = partnerSeed
+                        c.model = model
+                        c.train = train
+                        c.optimizer = optimizer.applied(to: method.recipe.optimizer)
+                        c.schedule = schedule
                         c.evaluation = evaluation
                         c = c.resolved(trainImages: nil)
-                        out.append(MatrixCell(index: out.count, key: "\(view)/\(method)/\(reg.name)/seed\(seed)", trainView: view,
-                                              method: method, regularizer: reg.name, seed: seed, config: c, dataset: dataset,
-                                              checkpointEverySteps: train.checkpointEverySteps))
+                        out.append(MatrixCell(index: out.count, key: "\(view.rawValue)/\(method.rawValue)/\(reg.name)/seed\(seed)",
+                                              trainView: view, method: method, regularizer: reg.name, seed: seed, config: c, dataset: dataset))
                     }
                 }
             }

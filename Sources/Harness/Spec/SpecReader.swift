@@ -123,6 +123,17 @@ final class SpecReader {
         return values
     }
 
+    /// A typed option read by its case name (`prior: uniform`).
+    func value<E: CaseIterable & RawRepresentable>(_ key: String, _ type: E.Type) throws -> E? where E.RawValue == String {
+        guard let s = try string(key, oneOf: E.allCases.map(\.rawValue)) else { return nil }
+        return E(rawValue: s)
+    }
+
+    /// A list of typed options, none twice (`trainViews: [full, foreground]`).
+    func values<E: CaseIterable & RawRepresentable>(_ key: String, _ type: E.Type) throws -> [E]? where E.RawValue == String {
+        try strings(key, oneOf: E.allCases.map(\.rawValue))?.compactMap(E.init(rawValue:))
+    }
+
     func map(_ key: String) throws -> SpecReader? {
         guard let n = node(key) else { return nil }
         return try SpecReader(n, path: full(key), origins: origins)

@@ -1,0 +1,30 @@
+import Foundation
+
+/// A one-cell experiment over a dataset folder: how `backdrop train` states its configuration in
+/// the spec's keys, so one decoder, one validation and one error language serve both commands.
+public struct SingleCellSpec: Sendable {
+    public var spec: ExperimentSpec
+    /// The cell; its `config.data` is the folder.
+    public var cell: MatrixCell
+
+    /// - Parameters:
+    ///   - folder: the dataset root (`dataset.folder`).
+    ///   - assignments: `key.path=value` in spec keys, applied in order (`methods=byol`,
+    ///     `train.epochs=5`, `iclmsr.strata=4`).
+    /// - Throws: `SpecError` naming the key (its location is the assignment that set it), also
+    ///   when the assignments list several values of an axis.
+    public init(folder: String, assignments: [String]) throws {
+        let quoted = String(decoding: try JSONEncoder().encode(folder), as: UTF8.self)
+        let spec = try ExperimentSpec.parse("name: train\ndataset: {folder: \(quoted)}\n", source: "train options", overrides: assignments)
+        let cells = spec.cells()
+        guard cells.count == 1 else {
+            let axes = [("methods", spec.methods.count), ("trainViews", spec.trainViews.count), ("regularizers", spec.regularizers.count),
+                        ("seeds", spec.seeds.count)]
+            let (axis, n) = axes.first { $0.1 > 1 } ?? ("methods", cells.count)
+            throw SpecError(location: "train options", key: axis,
+                            message: "one training run takes one value, got \(n); run a matrix with `backdrop reproduce SPEC`")
+        }
+        self.spec = spec
+        self.cell = cells[0]
+    }
+}
