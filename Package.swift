@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["backdrop", "backdrop-bench"]),
         .testTarget(name: "ContrastiveTests", dependencies: ["Contrastive", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "ResultsStore", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "ImageData", "Reports", "ResultsStore", "TestSupport"]),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "TestSupport"], resources: [.copy("Fixtures")]),
         .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Reports", dependencies: ["ResultsStore"]),

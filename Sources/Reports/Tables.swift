@@ -30,6 +30,11 @@ enum Format {
         return "\(signedPoints(d.summary.mean)) [\(signedPoints(ci.lowerBound)), \(signedPoints(ci.upperBound))]"
     }
 
+    /// `+2.3 [-0.4, +5.0] (3)`, or `+2.3 (1)` for a single pair: the delta and its number of pairs.
+    static func deltaWithCount(_ d: PairedDelta) -> String {
+        (d.interval == nil ? signedPoints(d.summary.mean) : delta(d)) + " (\(d.summary.n))"
+    }
+
     static func html(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -54,9 +59,14 @@ enum Format {
         return out
     }
 
+    /// One CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, a quote or a
+    /// line break.
     static func csv(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
+
+    /// One CSV record: the fields quoted as needed and joined by commas (no line break).
+    static func csvLine(_ fields: [String]) -> String { fields.map(csv).joined(separator: ",") }
 }
 
 /// A table cell: plain text or a number that each format typesets its own way.
@@ -234,7 +244,7 @@ extension Report {
     /// or a gap), `mean`, `std`, `n`, `ci_low`, `ci_high`.
     public var csv: String {
         var lines = ["section,method,train_view,regularizer,protocol,measure,figure,mean,std,n,ci_low,ci_high"]
-        func line(_ fields: [String]) { lines.append(fields.map(Format.csv).joined(separator: ",")) }
+        func line(_ fields: [String]) { lines.append(Format.csvLine(fields)) }
         func nums(_ s: Summary?) -> [String] {
             guard let s else { return ["", "", ""] }
             return [Format.percent(s.mean), s.std.map(Format.percent) ?? "", String(s.n)]

@@ -149,37 +149,6 @@ extension ResultsDatabase {
         }
     }
 
-    /// Mean, sample standard deviation and n over seeds of every (dataset, method, train view,
-    /// regularizer, protocol, test view) group of ``matrixRows(experimentID:probe:split:)``.
-    public func matrixSummary(experimentID: Int64, probe: ProbeSeries = .trainView, split: String = "test") throws -> [MatrixSummaryRow] {
-        let rows = try matrixRows(experimentID: experimentID, probe: probe, split: split)
-        struct Key: Hashable { var dataset, method, trainView, regularizer, protocolName, testView: String }
-        var groups: [Key: [MatrixRow]] = [:]
-        var order: [Key] = []
-        for row in rows {
-            let key = Key(dataset: row.cell.dataset, method: row.cell.method, trainView: row.cell.trainView,
-                          regularizer: row.cell.regularizer, protocolName: row.protocolName, testView: row.testView)
-            if groups[key] == nil { order.append(key) }
-            groups[key, default: []].append(row)
-        }
-        return order.map { key in
-            let group = groups[key]!
-            return MatrixSummaryRow(dataset: key.dataset, method: key.method, trainView: key.trainView,
-                                    regularizer: key.regularizer, protocolName: key.protocolName, testView: key.testView,
-                                    split: split, n: group.count,
-                                    top1Mean: Self.mean(group.map(\.top1)), top1Std: Self.sampleStd(group.map(\.top1)),
-                                    top5Mean: Self.mean(group.map(\.top5)), top5Std: Self.sampleStd(group.map(\.top5)))
-        }
-    }
-
-    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
-
-    static func sampleStd(_ xs: [Double]) -> Double? {
-        guard xs.count > 1 else { return nil }
-        let m = mean(xs)
-        return (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
-    }
-
     // MARK: Integrity
 
     /// A SHA-256 over every row of every table (in a stable order), for checking that an

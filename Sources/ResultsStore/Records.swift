@@ -325,24 +325,6 @@ public enum ProbeSeries: String, Sendable, CaseIterable {
     case sameAsTest = "same-as-test"
 }
 
-/// Mean, sample standard deviation and count of a group of matrix rows (over seeds).
-public struct MatrixSummaryRow: Sendable, Equatable {
-    public var dataset: String
-    public var method: String
-    public var trainView: String
-    public var regularizer: String
-    public var protocolName: String
-    public var testView: String
-    public var split: String
-    /// Number of seeds (runs) in the group.
-    public var n: Int
-    public var top1Mean: Double
-    /// Sample standard deviation (n − 1 denominator); nil when n < 2.
-    public var top1Std: Double?
-    public var top5Mean: Double
-    public var top5Std: Double?
-}
-
 enum JSONText {
     /// A JSON object with sorted keys (stable text for equal dictionaries).
     static func encodeObject(_ object: [String: String]) -> String {

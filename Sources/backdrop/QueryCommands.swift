@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
-import Harness
 import Reports
 import ResultsStore
 
 extension ResultFormat: ExpressibleByArgument {}
+extension ComparisonAxis: ExpressibleByArgument {}
 
 /// The database and output format every read-only command takes.
 struct QueryOutputOptions: ParsableArguments {
@@ -13,7 +13,16 @@ struct QueryOutputOptions: ParsableArguments {
 
     /// Runs `body` and prints its result (errors print as `Error: <message>`, exit status 1).
     func print(_ body: () throws -> QueryResult) throws {
-        Swift.print(ResultQueries.render(try body(), as: format))
+        Swift.print(try body().rendered(as: format))
+    }
+
+    /// Opens the database read-only, resolves `experiment` (the latest of that name, or the latest
+    /// experiment when nil) and prints what `body` makes of them.
+    func print(experiment: String?, _ body: (ResultsDatabase, Experiment) throws -> QueryResult) throws {
+        try print {
+            let store = try ResultsDatabase(path: db, mode: .readOnly)
+            return try body(store, try store.resolveExperiment(experiment))
+        }
     }
 }
 
@@ -34,7 +43,7 @@ struct QueryCommand: ParsableCommand {
     @OptionGroup var output: QueryOutputOptions
 
     func run() throws {
-        try output.print { try ResultQueries.query(database: output.db, sql: sql) }
+        try output.print { try ResultsDatabase.readOnlyQuery(path: output.db, sql: sql) }
     }
 }
 
@@ -45,7 +54,7 @@ struct RunsCommand: ParsableCommand {
     @OptionGroup var output: QueryOutputOptions
 
     func run() throws {
-        try output.print { try ResultQueries.runs(database: output.db, experiment: experiment) }
+        try output.print(experiment: experiment) { store, e in RunsTable(try store.runListing(experimentID: e.id)).queryResult }
     }
 }
 
@@ -57,7 +66,7 @@ struct MatrixCommand: ParsableCommand {
     @OptionGroup var output: QueryOutputOptions
 
     func run() throws {
-        try output.print { try ResultQueries.matrix(database: output.db, experiment: experiment) }
+        try output.print(experiment: experiment) { store, e in MatrixTable(try store.matrixRows(experimentID: e.id)).queryResult }
     }
 }
 
@@ -65,12 +74,12 @@ struct MatrixCommand: ParsableCommand {
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare", abstract: "Compare along one axis: mean top-1 per value and paired per-seed deltas with 95% intervals.")
-    @Option(help: "Axis: regularizer, train_view or method.") var by = "regularizer"
+    @Option(help: "Axis: regularizer, train_view or method.") var by: ComparisonAxis = .regularizer
     @Option(help: "Experiment name (default: the latest).") var experiment: String?
     @OptionGroup var output: QueryOutputOptions
 
     func run() throws {
-        try output.print { try ResultQueries.compare(database: output.db, experiment: experiment, by: by) }
+        try output.print(experiment: experiment) { store, e in Comparison(try store.matrixRows(experimentID: e.id), by: by).queryResult }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 import ResultsStore
 import Testing
 @testable import Harness
@@ -106,25 +107,29 @@ func count(_ db: String, _ sql: String) throws -> Int64 {
         #expect(try count(options.databasePath, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == 1)
     }
 
+    /// The runner's database read back through the store's typed queries and Reports' tables.
     @Test func queryRendersAndRefusesWrites() throws {
         let (dir, spec) = try reproductionFolder("query")
         defer { try? FileManager.default.removeItem(at: dir) }
         let options = runnerOptions(dir, spec: spec)
         _ = try MatrixRunner(options: options, log: { _ in }).run()
         let db = options.databasePath
-        #expect(throws: ResultsStoreError.self) { try ResultQueries.query(database: db, sql: "DELETE FROM runs") }
+        #expect(throws: ResultsStoreError.self) { try ResultsDatabase.readOnlyQuery(path: db, sql: "DELETE FROM runs") }
         #expect(try count(db, "SELECT COUNT(*) FROM runs") == 2)
-        let matrix = try ResultQueries.matrix(database: db, experiment: nil)
+        let store = try ResultsDatabase(path: db, mode: .readOnly)
+        let experiment = try store.resolveExperiment(nil)
+        let series = try store.matrixRows(experimentID: experiment.id)
+        let matrix = MatrixTable(series).queryResult
         #expect(matrix.columns == ["method", "train_view", "regularizer", "protocol", "full", "foreground", "only-background", "mixed-same", "mixed-random"])
         #expect(matrix.rows.count == 4 && matrix.rows[0][2] == .text("none"))
-        let compare = try ResultQueries.compare(database: db, experiment: "sample", by: "regularizer")
+        let compare = Comparison(series, by: .regularizer).queryResult
         #expect(compare.rows.count == 10 && compare.columns.last!.hasPrefix("Δ icl-msr − none"))
-        let runs = try ResultQueries.runs(database: db, experiment: nil)
+        let runs = RunsTable(try store.runListing(experimentID: try store.resolveExperiment("sample").id)).queryResult
         #expect(runs.rows.count == 2)
-        let csv = ResultQueries.render(runs, as: .csv)
+        let csv = runs.rendered(as: .csv)
         #expect(csv.split(separator: "\n").count == 3 && csv.hasPrefix("id,cell_key,status"))
-        let json = try JSONSerialization.jsonObject(with: Data(ResultQueries.render(runs, as: .json).utf8)) as! [[String: Any]]
+        let json = try JSONSerialization.jsonObject(with: Data(runs.rendered(as: .json).utf8)) as! [[String: Any]]
         #expect(json.count == 2 && json[0]["status"] as? String == "finished")
-        #expect(ResultQueries.render(runs, as: .table).contains("full/simclr/none/seed0"))
+        #expect(runs.rendered(as: .table).contains("full/simclr/none/seed0"))
     }
 }

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+
+/// One line of the run listing (`backdrop runs`): a run's cell, status, attempts, elapsed time,
+/// provenance and last error.
+public struct RunListing: Sendable, Equatable {
+    public var id: Int64
+    public var cellKey: String
+    public var status: RunStatus
+    /// How many times the cell has been claimed.
+    public var attempts: Int
+    /// Seconds from the (last) start to the finish, or to the last heartbeat of a run that has
+    /// not finished; nil when the run never started.
+    public var elapsedSeconds: Double?
+    /// Samples skipped as bad.
+    public var badSamples: Int
+    /// SHA-256 (hex) of the cell's resolved configuration.
+    public var configSHA256: String
+    /// `git rev-parse HEAD` of the source tree and whether it had uncommitted changes.
+    public var gitCommit: String?
+    public var gitDirty: Bool?
+    /// The error of the last failed attempt.
+    public var error: String?
+
+    public init(id: Int64, cellKey: String, status: RunStatus, attempts: Int, elapsedSeconds: Double?, badSamples: Int,
+                configSHA256: String, gitCommit: String? = nil, gitDirty: Bool? = nil, error: String? = nil) {
+        self.id = id
+        self.cellKey = cellKey
+        self.status = status
+        self.attempts = attempts
+        self.elapsedSeconds = elapsedSeconds
+        self.badSamples = badSamples
+        self.configSHA256 = configSHA256
+        self.gitCommit = gitCommit
+        self.gitDirty = gitDirty
+        self.error = error
+    }
+}
+
+extension RunListing: FetchableRecord {
+    public init(row: Row) throws {
+        self.init(id: row["id"], cellKey: row["cell_key"], status: RunStatus(rawValue: row["status"]) ?? .failed,
+                  attempts: row["attempts"], elapsedSeconds: row["elapsed_seconds"], badSamples: row["bad_samples"],
+                  configSHA256: row["config_sha256"], gitCommit: row["git_commit"], gitDirty: row["git_dirty"],
+                  error: row["error"])
+    }
+}
+
+extension ResultsDatabase {
+    /// The run listing of an experiment, one line per run in creation order.
+    ///
+    /// - Parameter experimentID: The experiment (see ``resolveExperiment(_:)``).
+    /// - Returns: Every run of the experiment, whatever its status.
+    public func runListing(experimentID: Int64) throws -> [RunListing] {
+        try writer.read { db in
+            try RunListing.fetchAll(db, sql: """
+                SELECT id, cell_key, status, attempts, COALESCE(finished_at, heartbeat_at) - started_at AS elapsed_seconds,
+                       bad_samples, config_sha256, git_commit, git_dirty, error
+                FROM runs WHERE experiment_id = ? ORDER BY id
+                """, arguments: [experimentID])
+        }
+    }
+}
