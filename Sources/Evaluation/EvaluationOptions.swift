@@ -4,9 +4,13 @@ import TensorCore
 /// How a trained backbone is evaluated, as a configuration states it (`evaluation:` in a spec):
 ///
 /// ```yaml
-/// evaluation: {testViews: [full, foreground], probeView: train-view,
+/// evaluation: {testViews: [full, foreground], probeViews: [train-view, full, foreground],
 ///              knn: {k: 20, temperature: 0.07}, probe: {weightDecay: 1.0e-4, maxIterations: 1000}}
 /// ```
+///
+/// Probe views: a probe fitted on the *train view* alone cannot separate what the encoder learnt
+/// from what the probe learnt (an untrained encoder reproduces the train-view pattern), so by
+/// default every cell is also evaluated under the fixed `full` and `foreground` probes.
 public struct EvaluationOptions: Codable, Sendable, Equatable {
     /// The kNN classifier's options (`evaluation.knn`).
     public struct KNNOptions: Codable, Sendable, Equatable {
@@ -23,19 +27,30 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
         public init(weightDecay: Double = 1e-4, maxIterations: Int = 1000) { (self.weightDecay, self.maxIterations) = (weightDecay, maxIterations) }
     }
 
-    /// View of the train split the probe and the kNN bank are fitted on; `nil`: the train view
-    /// (spelled `train-view` in a spec).
-    public var probeView: ViewKind? = nil
+    /// The renderings of the train split the probes and kNN banks are fitted on, each evaluated
+    /// on every test view.
+    public var probeViews: [ProbeChoice] = [.trainView, .view(.full), .view(.foreground)]
     public var testViews: [ViewKind] = ViewKind.allCases
     public var knn = KNNOptions()
     public var probe = ProbeOptions()
 
-    public init(probeView: ViewKind? = nil, testViews: [ViewKind] = ViewKind.allCases, knn: KNNOptions = KNNOptions(), probe: ProbeOptions = ProbeOptions()) {
-        (self.probeView, self.testViews, self.knn, self.probe) = (probeView, testViews, knn, probe)
+    public init(probeViews: [ProbeChoice] = [.trainView, .view(.full), .view(.foreground)], testViews: [ViewKind] = ViewKind.allCases,
+                knn: KNNOptions = KNNOptions(), probe: ProbeOptions = ProbeOptions()) {
+        (self.probeViews, self.testViews, self.knn, self.probe) = (probeViews, testViews, knn, probe)
+    }
+
+    /// A copy with `train-view` replaced by `trainView` (each view once): the probes actually fitted.
+    public func resolved(trainView: ViewKind) -> EvaluationOptions {
+        var o = self
+        var seen: Set<ProbeChoice> = []
+        o.probeViews = probeViews.map { $0 == .trainView ? .view(trainView) : $0 }.filter { seen.insert($0).inserted }
+        return o
     }
 
     /// - Throws: `InvalidOption` naming the first bad key (`knn.k`, `probe.maxIterations`, …).
     public func validate() throws {
+        guard !probeViews.isEmpty else { throw InvalidOption(key: "probeViews", message: "the list is empty") }
+        guard Set(probeViews).count == probeViews.count else { throw InvalidOption(key: "probeViews", message: "lists a probe view twice") }
         guard !testViews.isEmpty else { throw InvalidOption(key: "testViews", message: "the list is empty") }
         guard Set(testViews).count == testViews.count else { throw InvalidOption(key: "testViews", message: "lists a view twice") }
         guard knn.k >= 1 else { throw InvalidOption(key: "knn.k", value: knn.k, reason: "k must be at least 1") }
@@ -48,10 +63,59 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
         guard probe.maxIterations >= 1 else { throw InvalidOption(key: "probe.maxIterations", value: probe.maxIterations, reason: "must be at least 1") }
     }
 
-    /// The evaluation these options describe, with `trainView` standing in for a `nil` probe view.
+    /// The evaluation these options describe, for an encoder trained on `trainView`.
     public func makeEvaluation(trainView: ViewKind) -> FrozenEvaluation {
-        FrozenEvaluation(probeView: probeView ?? trainView, testViews: testViews,
+        let views = resolved(trainView: trainView).probeViews.compactMap { choice -> ViewKind? in
+            if case .view(let v) = choice { return v }
+            return nil
+        }
+        return FrozenEvaluation(probeViews: views, testViews: testViews, sameAsTest: probeViews.contains(.sameAsTest),
                          knn: KNNClassifier(k: knn.k, temperature: knn.temperature),
                          probe: LinearProbe(weightDecay: probe.weightDecay, maxIterations: probe.maxIterations))
+    }
+}
+
+/// Which rendering of the train split a probe and a kNN bank are fitted on; spelled `train-view`,
+/// `same-as-test` or a view name (`full`).
+public enum ProbeChoice: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The view the encoder was trained on (what the probe saw then depends on the encoder's cell).
+    case trainView
+    /// Each test view's own rendering of the train split.
+    case sameAsTest
+    /// One fixed view for every encoder.
+    case view(ViewKind)
+
+    /// Every spelling: `train-view`, `same-as-test`, then the view names.
+    public static let names = ["train-view", "same-as-test"] + ViewKind.allCases.map(\.rawValue)
+
+    public init?(name: String) {
+        switch name {
+        case "train-view": self = .trainView
+        case "same-as-test": self = .sameAsTest
+        default:
+            guard let v = ViewKind(rawValue: name) else { return nil }
+            self = .view(v)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .trainView: return "train-view"
+        case .sameAsTest: return "same-as-test"
+        case .view(let v): return v.rawValue
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let choice = ProbeChoice(name: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown probe view '\(name)'"))
+        }
+        self = choice
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
     }
 }

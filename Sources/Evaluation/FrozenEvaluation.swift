@@ -2,48 +2,73 @@ import ImageData
 import NN
 import TensorCore
 
-/// The experiment's evaluation of one trained backbone: both protocols on every test view.
+/// The experiment's evaluation of one trained backbone: both protocols for every
+/// (probe view, test view) pair.
 ///
-/// The linear probe is fitted once on the train split rendered in `probeView` and applied to the
-/// test split rendered in each test view; the kNN memory bank is the same train features. Every
-/// row carries its protocol parameters (see `EvaluationResult`).
+/// A linear probe is fitted on the train split rendered in a probe view and applied to the test
+/// split rendered in a test view; the kNN memory bank is the same train features. Fixed probe
+/// views hold the probe constant across encoders trained on different views, so a difference
+/// between encoders is the encoder's, not the probe's. Each distinct probe view's train features
+/// are extracted and fitted once, each test view's features once. Every row carries its probe
+/// view and protocol parameters (see `EvaluationResult`).
 public struct FrozenEvaluation: Sendable {
-    public var probeView: ViewKind
+    /// Probe views used for every test view.
+    public var probeViews: [ViewKind]
     public var testViews: [ViewKind]
+    /// Also fit a probe on each test view's own rendering of the train split (`same-as-test`).
+    public var sameAsTest: Bool
     public var knn: KNNClassifier
     public var probe: LinearProbe
     /// Images per backbone forward pass during feature extraction.
     public var batchSize: Int
 
-    public init(probeView: ViewKind = .full, testViews: [ViewKind] = ViewKind.allCases, knn: KNNClassifier = KNNClassifier(),
-                probe: LinearProbe = LinearProbe(), batchSize: Int = 256) {
-        self.probeView = probeView
+    public init(probeViews: [ViewKind] = [.full], testViews: [ViewKind] = ViewKind.allCases, sameAsTest: Bool = false,
+                knn: KNNClassifier = KNNClassifier(), probe: LinearProbe = LinearProbe(), batchSize: Int = 256) {
+        self.probeViews = probeViews
         self.testViews = testViews
+        self.sameAsTest = sameAsTest
         self.knn = knn
         self.probe = probe
         self.batchSize = batchSize
     }
 
+    /// The (probe view, test view) pairs evaluated, test view by test view, each pair once.
+    public var pairs: [(probe: ViewKind, test: ViewKind)] {
+        testViews.flatMap { test in
+            var probes = probeViews
+            if sameAsTest && !probes.contains(test) { probes.append(test) }
+            var seen: Set<ViewKind> = []
+            return probes.filter { seen.insert($0).inserted }.map { (probe: $0, test: test) }
+        }
+    }
+
     /// Evaluates `backbone` (frozen: eval-mode batch norm, no gradients, nothing updated).
     /// - Parameters:
-    ///   - train: renderer of the train split (probe view and kNN bank).
+    ///   - train: renderer of the train split (probe views and kNN banks).
     ///   - test: renderer of the test split (its partner table defines the mixed views).
     ///   - normalization: the per-channel normalization used in training.
     ///   - progress: called with a line before each extraction (nil: silent).
-    /// - Returns: for each test view, the linear row then the kNN row.
+    /// - Returns: for each pair of `pairs`, the linear row then the kNN row.
     public func run(backbone: any Backbone, train: ViewRenderer, test: ViewRenderer, normalization: Normalization,
                     progress: ((String) -> Void)? = nil) throws -> [EvaluationResult] {
-        progress?("features: train split, view \(probeView.rawValue), \(train.split.count) images")
-        let trainFeatures = try FeatureExtractor.extract(backbone: backbone, renderer: train, view: probeView,
-                                                         normalization: normalization, batchSize: batchSize)
-        let model = probe.fit(trainFeatures)
+        var trainFeatures: [ViewKind: FeatureSet] = [:]
+        var probes: [ViewKind: LinearProbe.Model] = [:]
         var rows: [EvaluationResult] = []
         for view in testViews {
             progress?("features: test split, view \(view.rawValue), \(test.split.count) images")
             let testFeatures = try FeatureExtractor.extract(backbone: backbone, renderer: test, view: view,
                                                             normalization: normalization, batchSize: batchSize)
-            rows.append(model.evaluate(testFeatures))
-            rows.append(knn.evaluate(train: trainFeatures, test: testFeatures))
+            for pair in pairs where pair.test == view {
+                if trainFeatures[pair.probe] == nil {
+                    progress?("features: train split, view \(pair.probe.rawValue), \(train.split.count) images")
+                    let features = try FeatureExtractor.extract(backbone: backbone, renderer: train, view: pair.probe,
+                                                                normalization: normalization, batchSize: batchSize)
+                    trainFeatures[pair.probe] = features
+                    probes[pair.probe] = probe.fit(features)
+                }
+                rows.append(probes[pair.probe]!.evaluate(testFeatures))
+                rows.append(knn.evaluate(train: trainFeatures[pair.probe]!, test: testFeatures))
+            }
         }
         return rows
     }

@@ -67,7 +67,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         let recipe = method.recipe
         if c.optimizer == nil { c.optimizer = recipe.optimizer }
         if c.train.augmentation == nil { c.train.augmentation = recipe.augmentation }
-        if c.evaluation.probeView == nil { c.evaluation.probeView = trainView.view }
+        c.evaluation = evaluation.resolved(trainView: trainView.view)
         if let o = c.iclmsr { c.iclmsr?.metaOptimizer = o.metaOptimizer.resolved() }
         if method == .mocov2, c.methodOptions.queueSize == nil, let n = trainImages {
             c.methodOptions.queueSize = MoCoV2.defaultQueueSize(batchSize: train.batchSize, trainImages: n)

@@ -65,7 +65,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "ICL-MSR: where the virtual step's gradient is taken, shared or recomputed.") var msrMetaGradient: String?
 
     // Evaluation.
-    @Option(help: "View of the train split for the probe and the kNN bank (default: the train view).") var probeView: String?
+    @Option(help: "Views of the train split the probes and kNN banks are fitted on: a list of train-view, same-as-test, full, foreground, … (default: [train-view, full, foreground]).") var probeViews: String?
     @Option(help: "kNN neighbours (default 20).") var knnK: Int?
     @Option(help: "kNN vote temperature (default 0.07).") var knnTemperature: Float?
     @Option(help: "Linear-probe weight decay λ (penalty λ/2‖W‖²; default 1e-4).") var probeWeightDecay: Double?
@@ -93,7 +93,7 @@ struct TrainCommand: ParsableCommand {
          ("--msr-meta-lr", "iclmsr.metaOptimizer.lr", msrMetaLr), ("--msr-meta-momentum", "iclmsr.metaOptimizer.momentum", msrMetaMomentum),
          ("--msr-meta-weight-decay", "iclmsr.metaOptimizer.weightDecay", msrMetaWeightDecay),
          ("--msr-meta-gradient", "iclmsr.metaGradient", msrMetaGradient),
-         ("--probe-view", "evaluation.probeView", probeView), ("--knn-k", "evaluation.knn.k", knnK),
+         ("--probe-views", "evaluation.probeViews", probeViews), ("--knn-k", "evaluation.knn.k", knnK),
          ("--knn-temperature", "evaluation.knn.temperature", knnTemperature),
          ("--probe-weight-decay", "evaluation.probe.weightDecay", probeWeightDecay)]
     }

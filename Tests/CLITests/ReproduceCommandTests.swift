@@ -44,7 +44,7 @@ import Testing
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stderr.contains("[cell 1/2 full/simclr/none/seed0]") && first.stderr.contains("[cell 2/2 full/simclr/icl-msr/seed0]"))
         #expect(first.stderr.contains("img/s") && first.stderr.contains("ETA"))
-        #expect(try Self.scalar(db, "SELECT COUNT(*) FROM evaluations") == "20")
+        #expect(try Self.scalar(db, "SELECT COUNT(*) FROM evaluations") == "40")
         let metrics = try Self.scalar(db, "SELECT COUNT(*) FROM metrics")
 
         let second = try Executables.run("backdrop", ["reproduce"] + args)
@@ -97,7 +97,7 @@ import Testing
         #expect(rerun.stderr.contains("resuming from"), "\(rerun.stderr)")
         #expect(try Self.scalar(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == "2")
         #expect(try Self.scalar(db, Self.duplicates) == "0")
-        #expect(try Self.scalar(db, "SELECT COUNT(*) FROM evaluations") == "20")
+        #expect(try Self.scalar(db, "SELECT COUNT(*) FROM evaluations") == "40")
         // Steps 0–5 of the resumed cell are all there once.
         #expect(try Self.scalar(db, "SELECT COUNT(DISTINCT step) FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.cell_key = 'full/simclr/none/seed0' AND key = 'loss'") == "6")
     }
@@ -126,7 +126,7 @@ import Testing
         #expect(after.status == 0)
         #expect(try Self.scalar(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == "4")
         #expect(try Self.scalar(db, "SELECT MAX(attempts) FROM runs") == "1")
-        #expect(try Self.scalar(db, "SELECT COUNT(*) FROM evaluations") == "40")
+        #expect(try Self.scalar(db, "SELECT COUNT(*) FROM evaluations") == "80")
         #expect(try Self.scalar(db, Self.duplicates) == "0")
         #expect(try Self.scalar(db, "SELECT COUNT(DISTINCT run_id) FROM metrics WHERE key = 'loss'") == "4")
     }

@@ -200,7 +200,7 @@ func tinySplit(name: String, count: Int, classes: Int, size: Int = 8, seed: UInt
         let backbone = SmallResNet(width: 2, rng: &rng)
         let train = tinySplit(name: "train", count: 12, classes: 3, seed: 4)
         let test = tinySplit(name: "test", count: 6, classes: 3, seed: 5)
-        let rows = try FrozenEvaluation(probeView: .foreground, knn: KNNClassifier(k: 5))
+        let rows = try FrozenEvaluation(probeViews: [.foreground], knn: KNNClassifier(k: 5))
             .run(backbone: backbone, train: ViewRenderer(split: train), test: ViewRenderer(split: test),
                  normalization: Normalization(of: train))
         #expect(rows.count == 2 * ViewKind.allCases.count)

@@ -101,7 +101,7 @@ train:
         for c in cells {
             #expect(c.config.trainView == c.trainView && c.config.seed == c.seed && c.config.train.epochs == 2)
             #expect((c.config.iclmsr == nil) == (c.regularizer == "none"))
-            #expect(c.config.train.augmentation == .symmetric && c.config.optimizer != nil && c.config.evaluation.probeView == c.trainView.view)
+            #expect(c.config.train.augmentation == .symmetric && c.config.optimizer != nil && c.config.evaluation.probeViews.first == .view(c.trainView.view))
         }
     }
 

@@ -36,7 +36,7 @@ func count(_ db: String, _ sql: String) throws -> Int64 {
         #expect(summary.trained == 2 && summary.failed == 0)
         let db = options.databasePath
         #expect(try count(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == 2)
-        #expect(try count(db, "SELECT COUNT(*) FROM evaluations") == 20)
+        #expect(try count(db, "SELECT COUNT(*) FROM evaluations") == 40)
         #expect(try count(db, "SELECT COUNT(*) FROM checkpoints") == 4)   // after epochs 1 and 2 of each cell
         #expect(try count(db, "SELECT COUNT(*) FROM runs WHERE length(config_sha256) = 64 AND length(dataset_sha256) = 64 AND host IS NOT NULL") == 2)
         #expect(try count(db, "SELECT COUNT(*) FROM params WHERE key = 'train.optimizer.lr'") == 2)
@@ -50,7 +50,7 @@ func count(_ db: String, _ sql: String) throws -> Int64 {
         let again = try MatrixRunner(options: options, log: { _ in }).run()
         #expect(again.trained == 0 && again.outcomes.allSatisfy { $0.outcome == .skipped })
         #expect(try count(db, "SELECT COUNT(*) FROM metrics") == metrics)
-        #expect(try count(db, "SELECT COUNT(*) FROM evaluations") == 20)
+        #expect(try count(db, "SELECT COUNT(*) FROM evaluations") == 40)
         #expect(try count(db, "SELECT MAX(attempts) FROM runs") == 1)
     }
 
@@ -81,7 +81,7 @@ func count(_ db: String, _ sql: String) throws -> Int64 {
         }())
         let db = options.databasePath
         #expect(try count(db, "SELECT COUNT(*) FROM (SELECT run_id, key, step FROM metrics GROUP BY 1, 2, 3 HAVING COUNT(*) > 1)") == 0)
-        #expect(try count(db, "SELECT COUNT(*) FROM evaluations") == 20)
+        #expect(try count(db, "SELECT COUNT(*) FROM evaluations") == 40)
         #expect(try count(db, "SELECT attempts FROM runs WHERE cell_key = '\(cell.key)'") == 2)
 
         // The same cell uninterrupted, in another database.

@@ -42,7 +42,7 @@ struct TrainCommandTests {
         #expect(config["method"] as? String == "simclr" && (config["train"] as? [String: Any])?["augmentation"] as? String == "symmetric")
         #expect((doc["metrics"] as! [Any]).count == 1)
         let rows = doc["evaluations"] as! [[String: Any]]
-        #expect(rows.count == 10)
+        #expect(rows.count == 20)
         #expect(Set(rows.map { $0["test_view"] as! String }) == ["full", "foreground", "only-background", "mixed-same", "mixed-random"])
         #expect(rows.allSatisfy { (0...1).contains($0["top1"] as! Double) && ["knn", "linear"].contains($0["protocol"] as! String) })
     }

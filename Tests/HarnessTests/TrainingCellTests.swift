@@ -69,7 +69,7 @@ func tinyConfig(method: MethodName = .simclr) -> TrainConfig {
         #expect(r.optimizer == MoCoV2.recipe.optimizer && r.optimizer?.kind == .sgd)
         #expect(r.train.augmentation == .symmetricWeak)
         #expect(r.methodOptions.queueSize == 960)
-        #expect(r.evaluation.probeView == .full)
+        #expect(r.evaluation.probeViews == [.view(.full), .view(.foreground)])
         #expect(r.iclmsr?.metaOptimizer == .adam(lr: 1e-3, weightDecay: 0))
         // The stored configuration speaks the spec's keys.
         let json = r.canonicalJSON()
@@ -89,12 +89,14 @@ func tinyConfig(method: MethodName = .simclr) -> TrainConfig {
         #expect(result.trainImages == 32 && result.testImages == 16 && result.classes.count == 4)
         #expect(result.stepsRun == 4 && !result.resumed)
         #expect(result.metrics.count == 1 && result.metrics[0].mean["loss"]?.isFinite == true)
-        #expect(result.evaluations.count == 10)
+        #expect(result.evaluations.count == 20)
         for view in ViewKind.allCases {
             for p in ["linear", "knn"] {
                 let row = result.evaluations.first { $0.testView == view.rawValue && $0.evaluationProtocol.rawValue == p }
                 #expect(row != nil, "\(p) row for \(view.rawValue) missing")
                 if let row { #expect(row.n == 16 && row.top1 >= 0 && row.top1 <= 1 && row.top5 >= row.top1 && row.probeView == "full") }
+                // The fixed foreground probe is there too (the default probe views: train view, full, foreground).
+                #expect(result.evaluations.contains { $0.testView == view.rawValue && $0.evaluationProtocol.rawValue == p && $0.probeView == "foreground" })
             }
         }
         #expect(FileManager.default.fileExists(atPath: TrainingCell.checkpointURL(in: checkpoints.path).path))
@@ -103,7 +105,7 @@ func tinyConfig(method: MethodName = .simclr) -> TrainConfig {
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(result)) as! [String: Any]
         #expect(json["config"] is [String: Any] && json["metrics"] is [Any])
         let rows = json["evaluations"] as! [[String: Any]]
-        #expect(rows.count == 10 && rows.allSatisfy { $0["protocol"] != nil && $0["test_view"] != nil && $0["top1"] is Double && $0["top5"] is Double })
+        #expect(rows.count == 20 && rows.allSatisfy { $0["protocol"] != nil && $0["test_view"] != nil && $0["top1"] is Double && $0["top5"] is Double })
 
         // A second run finds the finished checkpoint: no training, the same evaluation.
         let again = try TrainingCell.run(tinyConfig(), checkpointDirectory: checkpoints.path)
@@ -123,6 +125,7 @@ func tinyConfig(method: MethodName = .simclr) -> TrainConfig {
         c.trainView = .foreground
         c.iclmsr = ICLMSROptions(strata: 2)
         c.evaluation.testViews = [.full, .foreground]
+        c.evaluation.probeViews = [.trainView]
         let result = try TrainingCell.run(c)
         #expect(result.evaluations.count == 4 && result.evaluations.allSatisfy { $0.probeView == "foreground" })
         #expect(result.metrics[0].mean.keys.contains { $0.hasPrefix("msr") || $0.contains("meta") || $0.contains("strat") })

@@ -197,10 +197,10 @@ extension ExperimentSpec {
     static func decodeEvaluation(_ e: SpecReader) throws -> EvaluationOptions {
         var o = EvaluationOptions()
         if let v = try e.values("testViews", ViewKind.self) { o.testViews = v }
-        if let v = try e.string("probeView"), v != "train-view" {
-            guard let view = ViewKind(rawValue: v) else { throw e.error("probeView", "unknown value '\(v)'; use train-view, \(names(ViewKind.self))") }
-            o.probeView = view
+        if e.has("probeView") {
+            throw e.error("probeView", "replaced by probeViews, a list of \(ProbeChoice.names.joined(separator: ", ")) (e.g. probeViews: [full, foreground])")
         }
+        if let v = try e.strings("probeViews", oneOf: ProbeChoice.names) { o.probeViews = v.compactMap(ProbeChoice.init(name:)) }
         if let k = try e.map("knn") {
             if let v = try k.int("k", min: 1) { o.knn.k = v }
             if let v = try k.float("temperature") { o.knn.temperature = v }

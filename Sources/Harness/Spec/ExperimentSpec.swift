@@ -30,7 +30,7 @@ import TensorCore
 /// train: {epochs: 20, batchSize: 128, augmentation: default, fill: gray, checkpointEverySteps: 50}
 /// optimizer: {kind: lars, lr: 0.4, weightDecay: 1.0e-5, momentum: 0.9}   # over the method's recipe
 /// schedule: {warmupEpochs: 2, finalLrFraction: 0}
-/// evaluation: {testViews: [...], probeView: train-view, knn: {k: 20, temperature: 0.07},
+/// evaluation: {testViews: [...], probeViews: [train-view, full, foreground], knn: {k: 20, temperature: 0.07},
 ///              probe: {weightDecay: 1.0e-4, maxIterations: 1000}}
 /// ```
 ///

@@ -22,7 +22,7 @@ public struct SingleCellSpec: Sendable {
                         ("seeds", spec.seeds.count)]
             let (axis, n) = axes.first { $0.1 > 1 } ?? ("methods", cells.count)
             throw SpecError(location: "train options", key: axis,
-                            message: "one training run takes one value, got \(n); run a matrix with `backdrop reproduce SPEC`")
+                            message: "one training run takes one value of each matrix axis, got \(n); a matrix is run from an experiment spec")
         }
         self.spec = spec
         self.cell = cells[0]
