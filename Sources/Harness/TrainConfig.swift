@@ -36,8 +36,17 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var optimizer: OptimizerSpec? = nil
     public var schedule = ScheduleSpec()
     public var evaluation = EvaluationOptions()
+    /// Set for a control cell: what it measures instead of a trained encoder (`nil`: train).
+    public var control: Control? = nil
 
     public init(data: String) { self.data = data }
+
+    /// A control measured the same way as the trained cells (`controls:` in a spec).
+    public enum Control: String, CaseIterable, Codable, Sendable {
+        /// The seed-matched initial encoder, evaluated without any training: every encoder
+        /// effect is trained − untrained under the same probe, paired by seed.
+        case untrained
+    }
 
     /// The backbone (`model:` in a spec).
     public struct ModelOptions: Codable, Sendable, Equatable {

@@ -60,32 +60,55 @@ public enum TrainingCell {
             batchSize: resolved.train.batchSize, view: resolved.trainView.view,
             preset: resolved.train.augmentation ?? resolved.method.recipe.augmentation, normalization: normalization, seed: resolved.seed))
 
-        let stepper = try makeStepper(resolved)
-        let spec = resolved.optimizer ?? resolved.method.recipe.optimizer
-        let peak = spec.scaledLearningRate(batchSize: resolved.train.batchSize)
-        let schedule = resolved.schedule.schedule(peak: peak, stepsPerEpoch: loader.batchesPerEpoch, epochs: resolved.train.epochs)
+        let backbone: any Backbone
+        let outcome: TrainingOutcome
+        var resumed = false
+        if resolved.control == .untrained {
+            // The encoder every trained cell of this seed starts from (`makeStepper` builds the same).
+            backbone = resolved.model.backbone.make(width: resolved.model.width, seed: resolved.seed)
+            outcome = TrainingOutcome(position: TrainingPosition(), finished: true, epochs: [], stepsRun: 0, seconds: 0)
+            progress?.message("control: the untrained \(resolved.model.backbone.rawValue) of seed \(resolved.seed), no training")
+        } else {
+            let stepper = try makeStepper(resolved)
+            (outcome, resumed) = try Self.train(resolved, stepper: stepper, loader: loader, trainImages: train.count, checkpointDirectory: checkpointDirectory,
+                                           sink: sink, progress: progress, checkpointWritten: checkpointWritten, stepLimit: stepLimit)
+            backbone = stepper.method.backbone
+        }
+
+        let evaluationStart = Date()
+        let evaluation = resolved.evaluation.makeEvaluation(trainView: resolved.trainView.view)
+        let rows = try evaluation.run(backbone: backbone, train: trainRenderer, test: testRenderer,
+                                      normalization: normalization, progress: progress.map { p in { p.message($0) } })
+        return CellResult(config: resolved, metrics: outcome.epochs, evaluations: rows, trainImages: train.count, testImages: test.count,
+                          classes: train.classes, badSamples: train.skippedCount + test.skippedCount, stepsRun: outcome.stepsRun,
+                          trainingSeconds: outcome.seconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart), resumed: resumed)
+    }
+
+    /// Trains `stepper` on `loader` to the end of the schedule, resuming from the checkpoint in
+    /// `checkpointDirectory` when one exists.
+    /// - Returns: the loop's outcome and whether it resumed.
+    /// - Throws: `TrainingInterrupted` when `stepLimit` stopped it first.
+    static func train(_ config: TrainConfig, stepper: any TrainingStepper, loader: BatchLoader, trainImages: Int, checkpointDirectory: String?,
+                      sink: (any MetricSink)?, progress: ProgressReporter?,
+                      checkpointWritten: (@Sendable (TrainingPosition, URL) throws -> Void)?, stepLimit: Int?) throws -> (TrainingOutcome, Bool) {
+        let spec = config.optimizer ?? config.method.recipe.optimizer
+        let peak = spec.scaledLearningRate(batchSize: config.train.batchSize)
+        let schedule = config.schedule.schedule(peak: peak, stepsPerEpoch: loader.batchesPerEpoch, epochs: config.train.epochs)
         let checkpointURL = checkpointDirectory.map(checkpointURL(in:))
-        let loop = try TrainingLoop(stepper: stepper, source: loader, schedule: schedule, epochs: resolved.train.epochs, sink: sink,
-                                    progress: progress, checkpoint: checkpointURL.map { CheckpointPolicy(url: $0, everySteps: resolved.train.checkpointEverySteps, didWrite: checkpointWritten) },
-                                    configFingerprint: resolved.trainingFingerprint())
+        let policy = checkpointURL.map { CheckpointPolicy(url: $0, everySteps: config.train.checkpointEverySteps, didWrite: checkpointWritten) }
+        let loop = try TrainingLoop(stepper: stepper, source: loader, schedule: schedule, epochs: config.train.epochs, sink: sink,
+                                    progress: progress, checkpoint: policy, configFingerprint: config.trainingFingerprint())
         var resumed = false
         if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
             try loop.restore(from: url)
             resumed = true
             progress?.message("resuming from \(url.path) at epoch \(loop.position.epoch + 1), step \(loop.position.step)")
         }
-        progress?.message("training \(resolved.method.rawValue)\(resolved.iclmsr == nil ? "" : " + icl-msr") on \(train.count) images "
-                          + "(\(resolved.trainView.rawValue)), \(resolved.train.epochs) epochs × \(loader.batchesPerEpoch) steps, "
-                          + "batch \(resolved.train.batchSize), \(spec.kind.rawValue) lr \(peak)")
+        progress?.message("training \(config.method.rawValue)\(config.iclmsr == nil ? "" : " + icl-msr") on \(trainImages) images "
+                          + "(\(config.trainView.rawValue)), \(config.train.epochs) epochs × \(loader.batchesPerEpoch) steps, "
+                          + "batch \(config.train.batchSize), \(spec.kind.rawValue) lr \(peak)")
         let outcome = try loop.run(stepLimit: stepLimit)
         if !outcome.finished { throw TrainingInterrupted(position: outcome.position) }
-
-        let evaluationStart = Date()
-        let evaluation = resolved.evaluation.makeEvaluation(trainView: resolved.trainView.view)
-        let rows = try evaluation.run(backbone: stepper.method.backbone, train: trainRenderer, test: testRenderer,
-                                      normalization: normalization, progress: progress.map { p in { p.message($0) } })
-        return CellResult(config: resolved, metrics: outcome.epochs, evaluations: rows, trainImages: train.count, testImages: test.count,
-                          classes: train.classes, badSamples: train.skippedCount + test.skippedCount, stepsRun: outcome.stepsRun,
-                          trainingSeconds: outcome.seconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart), resumed: resumed)
+        return (outcome, resumed)
     }
 }

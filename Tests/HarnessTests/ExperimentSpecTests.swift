@@ -105,6 +105,18 @@ train:
         }
     }
 
+    @Test func controlsAddSeedMatchedUntrainedCells() throws {
+        let cells = try ExperimentSpec.parse(sampleSpec + "\ncontrols: [untrained]\n", source: "sample.yaml").cells()
+        #expect(cells.count == 2 * (2 * 2 + 2))
+        let controls = cells.filter { $0.config.control == .untrained }
+        #expect(controls.map(\.key) == ["full/untrained/none/seed0", "foreground/untrained/none/seed0",
+                                         "full/untrained/none/seed1", "foreground/untrained/none/seed1"])
+        #expect(controls.allSatisfy { $0.runCell.method == "untrained" && $0.runCell.regularizer == "none" && $0.config.iclmsr == nil })
+        // Each seed's controls come before its trained cells.
+        #expect(cells.prefix(2).allSatisfy { $0.config.control == .untrained && $0.seed == 0 })
+        #expect(throws: SpecError.self) { try ExperimentSpec.parse(sampleSpec + "\ncontrols: [supervised]\n", source: "s.yaml") }
+    }
+
     @Test func configHashIsStableAndSensitive() throws {
         let a = try ExperimentSpec.parse(sampleSpec, source: "a.yaml").cells()
         // Reordering the lists and restating defaults changes neither the keys nor the hashes.

@@ -131,6 +131,30 @@ func tinyConfig(method: MethodName = .simclr) -> TrainConfig {
         #expect(result.metrics[0].mean.keys.contains { $0.hasPrefix("msr") || $0.contains("meta") || $0.contains("strat") })
     }
 
+    /// The untrained control evaluates exactly the encoder a trained cell of the same seed starts
+    /// from, and trains nothing.
+    @Test func untrainedControlTrainsNothing() throws {
+        var c = tinyConfig()
+        c.control = .untrained
+        c.evaluation.testViews = [.full, .foreground]
+        c.evaluation.probeViews = [.view(.full)]
+        let result = try TrainingCell.run(c)
+        #expect(result.stepsRun == 0 && result.metrics.isEmpty && result.trainingSeconds == 0 && !result.resumed)
+        #expect(result.evaluations.count == 4)
+
+        // The same rows from the stepper's initial backbone, evaluated by hand.
+        let resolved = c.resolved(trainImages: result.trainImages)
+        let initial = try TrainingCell.makeStepper(resolved).method.backbone
+        let options = DatasetOptions(size: c.imageSize)
+        let train = try Dataset.load(root: c.data, split: "train", options: options)
+        let test = try Dataset.load(root: c.data, split: "test", options: options)
+        let view = ViewOptions(fill: resolved.train.fill, seed: resolved.partnerSeed)
+        let rows = try resolved.evaluation.makeEvaluation(trainView: .full)
+            .run(backbone: initial, train: ViewRenderer(split: train, options: view, partnerSeed: resolved.partnerSeed),
+                 test: ViewRenderer(split: test, options: view, partnerSeed: resolved.partnerSeed), normalization: Normalization(of: train))
+        #expect(rows.map(\.top1) == result.evaluations.map(\.top1))
+    }
+
     @Test func badDataIsReportedBeforeTraining() {
         #expect(throws: (any Error).self) { _ = try TrainingCell.run(TrainConfig(data: "/nonexistent/backdrop")) }
         var c = tinyConfig()

@@ -89,8 +89,9 @@ public struct MatrixRunner {
         for cell in cells {
             if finished[cell.key] == cell.configSHA256 { outcomes[cell.key] = .skipped } else { todo.append(cell) }
         }
-        log("experiment \(spec.name): \(cells.count) cells (\(spec.trainViews.count) train views × \(spec.methods.count) methods × "
-            + "\(spec.regularizers.count) regularizers × \(spec.seeds.count) seeds), \(cells.count - todo.count) already finished, "
+        let controls = spec.controls.isEmpty ? "" : " + \(spec.controls.map(\.rawValue).joined(separator: ", ")) controls"
+        log("experiment \(spec.name): \(cells.count) cells (\(spec.trainViews.count) train views × (\(spec.methods.count) methods × "
+            + "\(spec.regularizers.count) regularizers\(controls)) × \(spec.seeds.count) seeds), \(cells.count - todo.count) already finished, "
             + "\(todo.count) to run; dataset \(context.datasetRoot) (sha256 \(context.sources.datasetSHA256.prefix(12))); db \(options.databasePath)")
         let total = cells.count
         let position = { (cell: MatrixCell) in "\((cells.firstIndex(of: cell) ?? 0) + 1)/\(total)" }

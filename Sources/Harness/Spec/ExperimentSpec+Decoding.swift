@@ -47,6 +47,7 @@ extension ExperimentSpec {
             if spec.seeds.isEmpty { throw r.error("seeds", "the list is empty") }
             if Set(spec.seeds).count != spec.seeds.count { throw r.error("seeds", "lists a seed twice") }
         }
+        if let v = try r.values("controls", TrainConfig.Control.self) { spec.controls = v }
         if let t = try r.map("train") {
             if let v = try t.int("epochs", min: 1) { spec.train.epochs = v }
             if let v = try t.int("batchSize", min: 2) { spec.train.batchSize = v }

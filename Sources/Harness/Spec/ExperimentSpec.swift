@@ -27,6 +27,7 @@ import TensorCore
 /// regularizers: [none, icl-msr, {name: icl-msr-K4, strata: 4}]
 /// trainViews: [full, foreground]
 /// seeds: [0, 1, 2]
+/// controls: [untrained]            # the seed-matched untrained encoder, evaluated the same way
 /// train: {epochs: 20, batchSize: 128, augmentation: default, fill: gray, checkpointEverySteps: 50}
 /// optimizer: {kind: lars, lr: 0.4, weightDecay: 1.0e-5, momentum: 0.9}   # over the method's recipe
 /// schedule: {warmupEpochs: 2, finalLrFraction: 0}
@@ -47,6 +48,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     public var regularizers: [RegularizerSpec] = [.none]
     public var trainViews: [TrainingView] = [.full, .foreground]
     public var seeds: [UInt64] = [0]
+    /// Control cells measured beside the methods (`controls: [untrained]`).
+    public var controls: [TrainConfig.Control] = []
     public var train = TrainConfig.TrainingOptions()
     public var optimizer = OptimizerOverride()
     public var schedule = ScheduleSpec()

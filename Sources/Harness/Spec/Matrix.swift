@@ -32,9 +32,12 @@ public struct MatrixCell: Sendable, Equatable {
     /// SHA-256 of `configJSON`: a finished cell is skipped only when this matches.
     public var configSHA256: String { CanonicalJSON.sha256(document) }
 
+    /// The `method` the store records: the method, or the control's name (`untrained`).
+    public var methodLabel: String { config.control?.rawValue ?? method.rawValue }
+
     /// The cell as the store records it (`runs` columns).
     public var runCell: RunCell {
-        RunCell(cellKey: key, dataset: dataset.name, trainView: trainView.rawValue, method: method.rawValue, regularizer: regularizer, seed: Int(seed))
+        RunCell(cellKey: key, dataset: dataset.name, trainView: trainView.rawValue, method: methodLabel, regularizer: regularizer, seed: Int(seed))
     }
 
     /// A directory-safe form of the key (`full/simclr/none/seed0` → `full-simclr-none-seed0`).
@@ -47,28 +50,25 @@ extension ExperimentSpec {
         dataset.builtin != nil ? "builtin:\(dataset.builtinHash)" : (dataset.folder ?? "")
     }
 
-    /// Expands the matrix: seeds × methods × train views × regularizers, seed-major so that every
-    /// condition of seed 0 finishes before seed 1 starts (paired comparisons fill in early).
+    /// Expands the matrix: seeds × (controls + methods × regularizers) × train views, seed-major so
+    /// that every condition of seed 0 finishes before seed 1 starts (paired comparisons fill in
+    /// early). A control cell (`full/untrained/none/seed0`) evaluates the seed's initial encoder.
     public func cells() -> [MatrixCell] {
         var out: [MatrixCell] = []
         for seed in seeds {
+            for control in controls {
+                for view in trainViews {
+                    var c = cellConfig(method: methods[0], regularizer: .none, view: view, seed: seed)
+                    c.control = control
+                    out.append(MatrixCell(index: out.count, key: "\(view.rawValue)/\(control.rawValue)/\(RegularizerSpec.none.name)/seed\(seed)",
+                                          trainView: view, method: methods[0], regularizer: RegularizerSpec.none.name, seed: seed,
+                                          config: c, dataset: dataset))
+                }
+            }
             for method in methods {
                 for view in trainViews {
                     for reg in regularizers {
-                        var c = TrainConfig(data: datasetIdentity)
-                        c.imageSize = imageSize
-                        c.method = method
-                        c.methodOptions = methodOptions[method.rawValue] ?? MethodOptions()
-                        c.iclmsr = reg.iclmsr
-                        c.trainView = view
-                        c.seed = seed
-                        c.partnerSeed = partnerSeed
-                        c.model = model
-                        c.train = train
-                        c.optimizer = optimizer.applied(to: method.recipe.optimizer)
-                        c.schedule = schedule
-                        c.evaluation = evaluation
-                        c = c.resolved(trainImages: nil)
+                        let c = cellConfig(method: method, regularizer: reg, view: view, seed: seed)
                         out.append(MatrixCell(index: out.count, key: "\(view.rawValue)/\(method.rawValue)/\(reg.name)/seed\(seed)",
                                               trainView: view, method: method, regularizer: reg.name, seed: seed, config: c, dataset: dataset))
                     }
@@ -76,5 +76,23 @@ extension ExperimentSpec {
             }
         }
         return out
+    }
+
+    /// The resolved configuration of one cell.
+    func cellConfig(method: MethodName, regularizer: RegularizerSpec, view: TrainingView, seed: UInt64) -> TrainConfig {
+        var c = TrainConfig(data: datasetIdentity)
+        c.imageSize = imageSize
+        c.method = method
+        c.methodOptions = methodOptions[method.rawValue] ?? MethodOptions()
+        c.iclmsr = regularizer.iclmsr
+        c.trainView = view
+        c.seed = seed
+        c.partnerSeed = partnerSeed
+        c.model = model
+        c.train = train
+        c.optimizer = optimizer.applied(to: method.recipe.optimizer)
+        c.schedule = schedule
+        c.evaluation = evaluation
+        return c.resolved(trainImages: nil)
     }
 }

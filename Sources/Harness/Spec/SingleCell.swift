@@ -16,6 +16,9 @@ public struct SingleCellSpec: Sendable {
     public init(folder: String, assignments: [String]) throws {
         let quoted = String(decoding: try JSONEncoder().encode(folder), as: UTF8.self)
         let spec = try ExperimentSpec.parse("name: train\ndataset: {folder: \(quoted)}\n", source: "train options", overrides: assignments)
+        if !spec.controls.isEmpty {
+            throw SpecError(location: "train options", key: "controls", message: "controls are cells of an experiment spec, beside the methods it trains")
+        }
         let cells = spec.cells()
         guard cells.count == 1 else {
             let axes = [("methods", spec.methods.count), ("trainViews", spec.trainViews.count), ("regularizers", spec.regularizers.count),
