@@ -68,7 +68,9 @@ public struct Report: Sendable {
     /// Canonical orders; values not listed follow alphabetically.
     public static let testViewOrder = ["full", "foreground", "only-background", "mixed-same", "mixed-random"]
     public static let trainViewOrder = ["full", "foreground"]
-    public static let methodOrder = ["simclr", "mocov2", "byol", "simsiam", "barlowtwins"]
+    public static let methodOrder = [untrained, "simclr", "mocov2", "byol", "simsiam", "barlowtwins"]
+    /// The `method` of the untrained-encoder control cells.
+    public static let untrained = "untrained"
     public static let protocolOrder = ["linear", "knn"]
 
     /// Reads the experiment called `experiment` (the latest of that name; the latest experiment
@@ -213,6 +215,30 @@ public struct Report: Sendable {
                         if !deltas.isEmpty {
                             out.append(EffectRow(method: method, trainView: trainView, treatment: treatment, figure: figure, deltas: deltas))
                         }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Paired per-seed deltas `trained − untrained` under this report's probe: each trained row
+    /// (method, train view, regularizer) against the untrained control of the same train view and
+    /// seed, for every figure. Empty without control cells.
+    public var encoderEffects: [EffectRow] {
+        guard methods.contains(Self.untrained) else { return [] }
+        var out: [EffectRow] = []
+        for method in methods where method != Self.untrained {
+            for row in tableRows(method: method) {
+                for figure in effectFigures {
+                    var deltas: [String: PairedDelta] = [:]
+                    for p in protocols {
+                        let base = figureValues(method: Self.untrained, trainView: row.trainView, regularizer: options.baseline, protocolName: p, figure: figure)
+                        let trained = figureValues(method: method, trainView: row.trainView, regularizer: row.regularizer, protocolName: p, figure: figure)
+                        deltas[p] = PairedDelta(baseline: base, treatment: trained, level: options.confidenceLevel)
+                    }
+                    if !deltas.isEmpty {
+                        out.append(EffectRow(method: method, trainView: row.trainView, treatment: row.regularizer, figure: figure, deltas: deltas))
                     }
                 }
             }

@@ -37,7 +37,7 @@ public enum ReportWriter {
     @discardableResult
     public static func render(store: ResultsDatabase, experiment: String?, into directory: URL,
                               options: ReportOptions = ReportOptions()) throws -> Files {
-        let report = try Report(store: store, experiment: experiment, options: options)
+        let report = try ExperimentReport(store: store, experiment: experiment, options: options)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let files = Files(markdown: directory.appendingPathComponent("table.md"),
                           csv: directory.appendingPathComponent("table.csv"),
@@ -62,12 +62,44 @@ extension Report {
         code { background: #f4f4f4; padding: 0 .2em; }
         """
 
-    /// `report.html`: self-contained (inline CSS and SVG, no scripts, no network).
+    /// `report.html` of this probe series alone: self-contained (inline CSS and SVG, no scripts,
+    /// no network).
     public var html: String {
         var body: [String] = []
         body.append("<h1>Backdrop results: \(Format.html(experiment.name))</h1>")
         body.append("<p class=\"meta\">\(Format.html(header.replacingOccurrences(of: "`", with: "")))\(dataAsOf.map { " Data as of \($0) (UTC)." } ?? "")</p>")
         body.append("<p class=\"legend\">\(Format.html(legend))</p>")
+        body += htmlSections()
+        body.append("<h2>Training curves</h2>")
+        body.append("<figure>\n" + lossCurvesSVG() + "</figure>")
+        body.append("<h2>Runs</h2>")
+        body.append(runTable.html)
+        return Self.htmlDocument(title: "Backdrop results: \(experiment.name)", body: body)
+    }
+
+    /// A self-contained HTML page around `body`.
+    static func htmlDocument(title: String, body: [String]) -> String {
+        """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <title>\(Format.html(title))</title>
+            <style>
+            \(Self.css)
+            </style>
+            </head>
+            <body>
+            \(body.joined(separator: "\n"))
+            </body>
+            </html>
+
+            """
+    }
+
+    /// The heat-maps and tables of this probe series (`h2` sections, `h3` tables).
+    func htmlSections() -> [String] {
+        var body: [String] = []
         if !rows.isEmpty {
             body.append("<h2>Matrix heat-maps</h2>")
             for method in methods {
@@ -83,26 +115,7 @@ extension Report {
             }
             for table in tables { body.append("<h3>\(Format.html(table.title))</h3>\n" + table.html) }
         }
-        body.append("<h2>Training curves</h2>")
-        body.append("<figure>\n" + lossCurvesSVG() + "</figure>")
-        body.append("<h2>Runs</h2>")
-        body.append(runTable.html)
-        return """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <title>Backdrop results: \(Format.html(experiment.name))</title>
-            <style>
-            \(Self.css)
-            </style>
-            </head>
-            <body>
-            \(body.joined(separator: "\n"))
-            </body>
-            </html>
-
-            """
+        return body
     }
 
     /// The latest finish time of the experiment's runs (the report's only timestamp; it comes

@@ -189,7 +189,22 @@ extension Report {
             })
     }
 
-    /// Every table of the report, in reading order, grouped by method (the effect table last).
+    /// The encoder-effect table: trained − untrained (same probe, train view and seed).
+    func encoderEffectTable() -> ReportTable {
+        let protocols = self.protocols
+        var headers = ["method", "train view", "regularizer", "figure"]
+        for p in protocols { headers += ["\(Self.protocolTitle(p)) top-1 Δ (pp) [\(Int((options.confidenceLevel * 100).rounded()))% CI]", "n"] }
+        return ReportTable(
+            title: "Encoder effect: trained − untrained encoder of the same seed (pp), \(options.probe.title), "
+                + "\(Int((options.confidenceLevel * 100).rounded()))% t-interval",
+            headers: headers, labelColumns: 4,
+            rows: encoderEffects.map { e in
+                [.text(e.method), .text(e.trainView), .text(e.treatment), .text(e.figure)]
+                    + protocols.flatMap { p -> [TableCell] in [.delta(e.deltas[p]), .count(e.deltas[p]?.summary.n)] }
+            })
+    }
+
+    /// Every table of the report, in reading order, grouped by method (the effect tables last).
     func tables() -> [(section: String, tables: [ReportTable])] {
         var sections: [(String, [ReportTable])] = []
         for method in methods {
@@ -201,6 +216,7 @@ extension Report {
             for p in protocols where hasProtocol(p, method: method) { tables.append(gapTable(method: method, protocolName: p)) }
             sections.append((method, tables))
         }
+        if !encoderEffects.isEmpty { sections.append(("Encoder effect", [encoderEffectTable()])) }
         if !effects.isEmpty { sections.append(("Regularizer effect", [effectTable()])) }
         return sections
     }
@@ -210,7 +226,7 @@ extension Report {
     /// One line saying what the numbers are.
     var legend: String {
         "Accuracies in %, mean ± sample std over seeds, (n) = number of seeds; gaps and deltas in percentage points (pp). "
-            + "Probe: \(options.probe == .trainView ? "fitted on the cell's train view" : "fitted on each test view"); split: \(options.split). "
+            + "Probe series `\(options.probe.rawValue)`: \(options.probe.title); split: \(options.split). "
             + "Deltas pair runs with the same seed, method and train view; intervals are mean ± t(0.975, n−1)·sd/√n."
     }
 
@@ -219,12 +235,18 @@ extension Report {
             + "\(finishedRuns) of \(runs.count) runs finished."
     }
 
-    /// `table.md`.
+    /// `table.md` of this probe series alone.
     public var markdown: String {
-        var out = "# Backdrop results: \(experiment.name)\n\n\(header)\n\n\(legend)\n"
+        "# Backdrop results: \(experiment.name)\n\n\(header)\n\n\(legend)\n" + markdownSections(level: 2)
+    }
+
+    /// The sections (`level` hashes) and their tables (one more), or a line saying there is nothing.
+    func markdownSections(level: Int) -> String {
+        let h = String(repeating: "#", count: level)
+        var out = ""
         for (section, tables) in tables() {
-            out += "\n## \(section)\n"
-            for table in tables { out += "\n### \(table.title)\n\n\(table.markdown)\n" }
+            out += "\n\(h) \(section)\n"
+            for table in tables { out += "\n\(h)# \(table.title)\n\n\(table.markdown)\n" }
         }
         if rows.isEmpty { out += "\nNo finished run has evaluations yet.\n" }
         return out
@@ -271,6 +293,14 @@ extension Report {
             for p in protocols {
                 guard let d = e.deltas[p] else { continue }
                 line(["effect", e.method, e.trainView, "\(e.treatment) - \(options.baseline)", p, "top1", e.figure]
+                     + nums(d.summary) + [d.interval.map { Format.percent($0.lowerBound) } ?? "",
+                                          d.interval.map { Format.percent($0.upperBound) } ?? ""])
+            }
+        }
+        for e in encoderEffects {
+            for p in protocols {
+                guard let d = e.deltas[p] else { continue }
+                line(["encoder-effect", e.method, e.trainView, "\(e.treatment) - \(Self.untrained)", p, "top1", e.figure]
                      + nums(d.summary) + [d.interval.map { Format.percent($0.lowerBound) } ?? "",
                                           d.interval.map { Format.percent($0.upperBound) } ?? ""])
             }

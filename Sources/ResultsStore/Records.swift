@@ -315,14 +315,48 @@ extension MatrixRow: FetchableRecord {
     }
 }
 
-/// Which probe series of the matrix to read.
+/// Which probe series of the matrix to read (the `probe` column of `matrix_series`).
 ///
-/// The default protocol fits the probe on the cell's train view (`trainView`); the option
-/// `probeView: same-as-test` fits one probe per test view (`sameAsTest`). A row with
-/// probe view = test view = train view belongs to both series.
-public enum ProbeSeries: String, Sendable, CaseIterable {
-    case trainView = "train-view"
-    case sameAsTest = "same-as-test"
+/// `trainView`: the probe fitted on the cell's train view; `sameAsTest`: fitted on each test
+/// view's own rendering of the train split; `fixed(view)`: fitted on one view for every cell, so
+/// encoders trained on different views are compared under the same probe. A row can belong to
+/// several series (a probe fitted on `full` for a cell trained on `full` is in `train-view` and in
+/// `full`).
+public enum ProbeSeries: Hashable, Sendable, CustomStringConvertible {
+    case trainView
+    case sameAsTest
+    case fixed(String)
+
+    /// The fixed series of the two training views, then the train-view series: what a report shows.
+    public static let reported: [ProbeSeries] = [.fixed("full"), .fixed("foreground"), .trainView]
+
+    /// `train-view`, `same-as-test` or the probe view's name.
+    public var rawValue: String {
+        switch self {
+        case .trainView: return "train-view"
+        case .sameAsTest: return "same-as-test"
+        case .fixed(let view): return view
+        }
+    }
+
+    public init(rawValue: String) {
+        switch rawValue {
+        case "train-view": self = .trainView
+        case "same-as-test": self = .sameAsTest
+        default: self = .fixed(rawValue)
+        }
+    }
+
+    public var description: String { rawValue }
+
+    /// How a table header says which probe its numbers come from.
+    public var title: String {
+        switch self {
+        case .trainView: return "probe fitted on each cell's train view"
+        case .sameAsTest: return "probe fitted on each test view"
+        case .fixed(let view): return "fixed probe fitted on \(view) images for every encoder"
+        }
+    }
 }
 
 enum JSONText {

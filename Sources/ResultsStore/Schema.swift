@@ -11,12 +11,16 @@ import GRDB
 /// - `v2`: the canonical views of the matrix (`matrix_cells`, `matrix_series`, `matrix_summary`,
 ///   `cell_gaps`). Views live in their own migrations so a later version can replace them
 ///   (`DROP VIEW` + `CREATE VIEW`) without touching data.
+/// - `v3`: `matrix_series` gains one fixed-probe series per probe view (`probe = 'full'`: every
+///   row whose probe was fitted on full images, whatever the cell's train view), so encoders
+///   trained on different views can be compared under the same probe; the views that read it are
+///   recreated unchanged.
 ///
 /// Timestamps are `REAL` seconds since the Unix epoch (`datetime(started_at, 'unixepoch')` shows
 /// them); booleans are `INTEGER` 0/1; JSON columns are `TEXT` holding a JSON object.
 enum Schema {
     /// Identifiers of every migration, oldest first.
-    static let migrationIdentifiers = ["v1", "v2"]
+    static let migrationIdentifiers = ["v1", "v2", "v3"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -25,6 +29,9 @@ enum Schema {
         }
         migrator.registerMigration("v2") { db in
             try db.execute(sql: v2)
+        }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: v3)
         }
         return migrator
     }
@@ -138,6 +145,47 @@ enum Schema {
         SELECT *, 'train-view' AS probe FROM matrix_cells WHERE probe_view = train_view
         UNION ALL
         SELECT *, 'same-as-test' AS probe FROM matrix_cells WHERE probe_view = test_view;
+
+        CREATE VIEW matrix_summary AS
+        SELECT experiment_id, experiment, dataset, method, train_view, regularizer, protocol, probe,
+               split, test_view,
+               COUNT(*) AS n_seeds,
+               AVG(top1) AS top1_mean,
+               CASE WHEN COUNT(*) > 1
+                    THEN (SUM(top1 * top1) - SUM(top1) * SUM(top1) / COUNT(*)) / (COUNT(*) - 1) END AS top1_var,
+               AVG(top5) AS top5_mean,
+               CASE WHEN COUNT(*) > 1
+                    THEN (SUM(top5 * top5) - SUM(top5) * SUM(top5) / COUNT(*)) / (COUNT(*) - 1) END AS top5_var
+        FROM matrix_series
+        GROUP BY experiment_id, dataset, method, train_view, regularizer, protocol, probe, split, test_view;
+
+        CREATE VIEW cell_gaps AS
+        SELECT experiment_id, experiment, run_id, cell_key, dataset, method, train_view, regularizer, seed,
+               protocol, probe, split,
+               MAX(CASE WHEN test_view = 'full' THEN top1 END) AS full_top1,
+               MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS foreground_top1,
+               MAX(CASE WHEN test_view = 'only-background' THEN top1 END) AS only_background_top1,
+               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END) AS mixed_same_top1,
+               MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS mixed_random_top1,
+               MAX(CASE WHEN test_view = 'full' THEN top1 END)
+                 - MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS fg_gap,
+               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END)
+                 - MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS bg_gap
+        FROM matrix_series
+        GROUP BY run_id, protocol, probe, split;
+        """
+
+    static let v3 = """
+        DROP VIEW cell_gaps;
+        DROP VIEW matrix_summary;
+        DROP VIEW matrix_series;
+
+        CREATE VIEW matrix_series AS
+        SELECT *, 'train-view' AS probe FROM matrix_cells WHERE probe_view = train_view
+        UNION ALL
+        SELECT *, 'same-as-test' AS probe FROM matrix_cells WHERE probe_view = test_view
+        UNION ALL
+        SELECT *, probe_view AS probe FROM matrix_cells;
 
         CREATE VIEW matrix_summary AS
         SELECT experiment_id, experiment, dataset, method, train_view, regularizer, protocol, probe,

@@ -63,10 +63,14 @@ struct MatrixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matrix", abstract: "Print the matrix: top-1 mean ± std (n seeds) per method, train view, regularizer, protocol and test view.")
     @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @Option(help: "Probe series: train-view (the probe fitted on each cell's train view), same-as-test, or a fixed probe view such as full or foreground.")
+    var probe = "train-view"
     @OptionGroup var output: QueryOutputOptions
 
     func run() throws {
-        try output.print(experiment: experiment) { store, e in MatrixTable(try store.matrixRows(experimentID: e.id)).queryResult }
+        try output.print(experiment: experiment) { store, e in
+            MatrixTable(try store.matrixRows(experimentID: e.id, probe: ProbeSeries(rawValue: probe))).queryResult
+        }
     }
 }
 
@@ -76,10 +80,14 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare", abstract: "Compare along one axis: mean top-1 per value and paired per-seed deltas with 95% intervals.")
     @Option(help: "Axis: regularizer, train_view or method.") var by: ComparisonAxis = .regularizer
     @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @Option(help: "Probe series: train-view, same-as-test, or a fixed probe view such as full or foreground (--by train_view is only an encoder comparison under a fixed probe).")
+    var probe = "train-view"
     @OptionGroup var output: QueryOutputOptions
 
     func run() throws {
-        try output.print(experiment: experiment) { store, e in Comparison(try store.matrixRows(experimentID: e.id), by: by).queryResult }
+        try output.print(experiment: experiment) { store, e in
+            Comparison(try store.matrixRows(experimentID: e.id, probe: ProbeSeries(rawValue: probe)), by: by).queryResult
+        }
     }
 }
 

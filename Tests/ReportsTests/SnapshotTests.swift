@@ -125,7 +125,9 @@ struct SnapshotTests {
 
         let html = try String(contentsOf: files.html, encoding: .utf8)
         for forbidden in ["<script", " src=", " href=", "@import", "url("] { #expect(!html.contains(forbidden), "\(forbidden)") }
-        #expect(html.components(separatedBy: "<svg").count - 1 == 5)   // 2 heat-maps, 2 effect charts, curves
+        // Per probe series (fixed full, fixed foreground, train view): 2 heat-maps and 2 effect charts; then the curves.
+        #expect(html.components(separatedBy: "<svg").count - 1 == 3 * 4 + 1)
+        #expect(html.contains("Fixed probe: fitted on full images") && html.contains("Probe fitted on each cell's train view"))
         #expect(html.contains("<polyline") && html.contains("corrupt PNG train/images/disk/7.png"))
         #expect(html.contains("Data as of 2025-"))
 

@@ -77,7 +77,7 @@ struct MigrationTests {
         #expect(throws: ResultsStoreError.missingDatabase(path: old)) { try ResultsDatabase(path: old, mode: .readOnly) }
         do {
             let store = try ResultsDatabase(path: old)
-            try store.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2'; DROP VIEW cell_gaps; DROP VIEW matrix_summary; DROP VIEW matrix_series; DROP VIEW matrix_cells")
+            try store.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3'); DROP VIEW cell_gaps; DROP VIEW matrix_summary; DROP VIEW matrix_series; DROP VIEW matrix_cells")
         }
         do {
             _ = try ResultsDatabase(path: old, mode: .readOnly)
@@ -88,6 +88,28 @@ struct MigrationTests {
         }
         let migrated = try ResultsDatabase(path: old)
         #expect(try migrated.appliedMigrations() == ResultsDatabase.migrationIdentifiers)
+    }
+
+    @Test("v3 adds one fixed-probe series per probe view to matrix_series, for rows stored under v2")
+    func fixedProbeSeries() throws {
+        let store = try ResultsDatabase.inMemory(migratedUpTo: "v2")
+        let experiment = try store.upsertExperiment(name: "e", specSHA256: "s")
+        for trainView in ["full", "foreground"] {
+            let cell = RunCell(cellKey: "\(trainView)/simclr/none/seed0", dataset: "d", trainView: trainView, method: "simclr", regularizer: "none", seed: 0)
+            let claim = try #require(try store.beginRun(experimentID: experiment.id, cell: cell, provenance: RunProvenance(configJSON: "{}", configSHA256: trainView)).claim)
+            for probe in ["full", "foreground"] {
+                try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: probe, testView: "full", top1: 0.5, top5: 1, n: 10), for: claim)
+            }
+            try store.finishRun(claim)
+        }
+        try store.migrate()
+        #expect(try store.appliedMigrations() == ResultsDatabase.migrationIdentifiers)
+        // Under the fixed full probe both encoders appear; under the train-view probe each once with its own probe.
+        let full = try store.matrixRows(experimentID: experiment.id, probe: .fixed("full"))
+        #expect(Set(full.map(\.cell.trainView)) == ["full", "foreground"] && full.allSatisfy { $0.probeView == "full" })
+        let trainView = try store.matrixRows(experimentID: experiment.id, probe: .trainView)
+        #expect(trainView.count == 2 && trainView.allSatisfy { $0.probeView == $0.cell.trainView })
+        #expect(ProbeSeries(rawValue: "foreground") == .fixed("foreground") && ProbeSeries(rawValue: "train-view") == .trainView)
     }
 
     @Test("files are opened in WAL mode with a busy timeout")
