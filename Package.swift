@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Contrastive", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "ReferenceWorkloads", dependencies: ["Contrastive", "Evaluation", "NN"], swiftSettings: optimizedInDebug),
-        .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN", "ResultsStore", "Reports", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
+        .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN", "ResultsStore", "TensorCore", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
         .executableTarget(
             name: "backdrop",
             dependencies: ["Harness", "ImageData", "ResultsStore", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
