@@ -24,6 +24,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var methodOptions = MethodOptions()
     /// ICL-MSR's options; `nil` trains without a regularizer.
     public var iclmsr: ICLMSROptions? = nil
+    /// A background intervention on the training images (`background-swap`/`background-remove`;
+    /// `nil`: none).
+    public var intervention: BackgroundIntervention? = nil
     public var trainView: TrainingView = .full
     /// Seed of initialization, shuffling and augmentation.
     public var seed: UInt64 = 0
@@ -98,6 +101,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if let n = train.checkpointEverySteps, n < 1 { throw bad("train.checkpointEverySteps", n, "must be at least 1") }
         try scoped("methodOptions") { try methodOptions.validate(for: method) }
         if let o = iclmsr { try scoped("iclmsr") { try o.validate() } }
+        if let o = intervention { try scoped("intervention") { try o.validate() } }
         if let o = optimizer { try scoped("optimizer") { try o.validate() } }
         try scoped("schedule") { try schedule.validate() }
         try scoped("evaluation") { try evaluation.validate() }

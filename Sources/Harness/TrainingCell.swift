@@ -58,7 +58,8 @@ public enum TrainingCell {
         let testRenderer = ViewRenderer(split: test, options: viewOptions, partnerSeed: resolved.partnerSeed)
         let loader = try BatchLoader(renderer: trainRenderer, configuration: LoaderConfiguration(
             batchSize: resolved.train.batchSize, view: resolved.trainView.view,
-            preset: resolved.train.augmentation ?? resolved.method.recipe.augmentation, normalization: normalization, seed: resolved.seed))
+            preset: resolved.train.augmentation ?? resolved.method.recipe.augmentation, normalization: normalization, seed: resolved.seed,
+            intervention: resolved.intervention))
 
         let backbone: any Backbone
         let outcome: TrainingOutcome
@@ -104,7 +105,8 @@ public enum TrainingCell {
             resumed = true
             progress?.message("resuming from \(url.path) at epoch \(loop.position.epoch + 1), step \(loop.position.step)")
         }
-        progress?.message("training \(config.method.rawValue)\(config.iclmsr == nil ? "" : " + icl-msr") on \(trainImages) images "
+        let extra = (config.iclmsr == nil ? "" : " + icl-msr") + (config.intervention.map { " + \($0.kind.rawValue) p \($0.probability)" } ?? "")
+        progress?.message("training \(config.method.rawValue)\(extra) on \(trainImages) images "
                           + "(\(config.trainView.rawValue)), \(config.train.epochs) epochs × \(loader.batchesPerEpoch) steps, "
                           + "batch \(config.train.batchSize), \(spec.kind.rawValue) lr \(peak)")
         let outcome = try loop.run(stepLimit: stepLimit)

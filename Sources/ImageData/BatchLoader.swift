@@ -47,9 +47,13 @@ public struct LoaderConfiguration: Sendable {
     public var seed: UInt64
     /// Drop the last incomplete batch (contrastive losses prefer equal batch sizes).
     public var dropLast: Bool
+    /// A background intervention applied to each view before its augmentation (nil: none).
+    public var intervention: BackgroundIntervention?
 
     public init(batchSize: Int, view: ViewKind = .full, preset: AugmentationPreset = .symmetric,
-                normalization: Normalization = .none, seed: UInt64 = 0, dropLast: Bool = true) {
+                normalization: Normalization = .none, seed: UInt64 = 0, dropLast: Bool = true,
+                intervention: BackgroundIntervention? = nil) {
+        self.intervention = intervention
         self.batchSize = batchSize
         self.view = view
         self.preset = preset
@@ -111,6 +115,7 @@ public final class BatchLoader: Sendable {
         nonisolated(unsafe) let p1 = v1.pointer, p2 = v2.pointer, q1 = m1.pointer, q2 = m2.pointer
         let (a1, a2) = configuration.preset.views
         let norm = configuration.normalization, seed = configuration.seed, view = configuration.view
+        let intervention = configuration.intervention
         let renderer = self.renderer
         DispatchQueue.concurrentPerform(iterations: n) { k in
             let i = indices[k]
@@ -118,7 +123,8 @@ public final class BatchLoader: Sendable {
             let mask = Array(renderer.split.masks[(i * plane)..<((i + 1) * plane)])
             for (viewIndex, params) in [(0, a1), (1, a2)] {
                 var rng = SeededGenerator(seed: seed, streams: UInt64(epoch), UInt64(i), UInt64(viewIndex))
-                let out = Augmenter.apply(params, image: pixels, mask: mask, size: s, rng: &rng)
+                let image = intervention?.apply(to: pixels, sample: i, view: viewIndex, epoch: epoch, seed: seed, renderer: renderer) ?? pixels
+                let out = Augmenter.apply(params, image: image, mask: mask, size: s, rng: &rng)
                 let dst = viewIndex == 0 ? p1 : p2, mdst = viewIndex == 0 ? q1 : q2
                 for c in 0..<3 {
                     let mean = norm.mean[c], inv = 1 / norm.std[c]

@@ -18,7 +18,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Dataset folder holding train/ and test/ (see `backdrop dataset generate`).") var data: String
     @Option(help: "simclr, mocov2, byol, simsiam or barlowtwins.") var method = "simclr"
-    @Option(help: "none or icl-msr.") var regularizer = "none"
+    @Option(help: "none, icl-msr, background-swap or background-remove.") var regularizer = "none"
     @Option(help: "Training view: full or foreground.") var trainView = "full"
     @Option(help: "Training epochs (default 20).") var epochs: Int?
     @Option(help: "Images per batch (at least 2; default 128).") var batchSize: Int?

@@ -1,4 +1,5 @@
 import Foundation
+import ImageData
 import Testing
 @testable import Harness
 
@@ -102,6 +103,25 @@ train:
             #expect(c.config.trainView == c.trainView && c.config.seed == c.seed && c.config.train.epochs == 2)
             #expect((c.config.iclmsr == nil) == (c.regularizer == "none"))
             #expect(c.config.train.augmentation == .symmetric && c.config.optimizer != nil && c.config.evaluation.probeViews.first == .view(c.trainView.view))
+        }
+    }
+
+    @Test func interventionsAreRegularizers() throws {
+        let spec = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: [
+            "regularizers=[none, background-swap, {name: bg-remove-p0.2, kind: background-remove, probability: 0.2}]"])
+        let cells = spec.cells().filter { $0.seed == 0 && $0.trainView == .full }
+        #expect(cells.map(\.regularizer) == ["none", "background-swap", "bg-remove-p0.2"])
+        #expect(cells[0].config.intervention == nil && cells[0].config.iclmsr == nil)
+        #expect(cells[1].config.intervention == BackgroundIntervention(kind: .swap, probability: 0.5) && cells[1].config.iclmsr == nil)
+        #expect(cells[2].config.intervention == BackgroundIntervention(kind: .remove, probability: 0.2))
+        do {
+            _ = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: ["regularizers=[none, {name: b, kind: background-swap, probability: 2}]"])
+            Issue.record("a probability of 2 was accepted")
+        } catch let e as SpecError {
+            #expect(e.key == "regularizers[1].probability" && e.message.contains("[0, 1]"), "\(e)")
+        }
+        #expect(throws: SpecError.self) {
+            try ExperimentSpec.parse(sampleSpec, source: "s.yaml", overrides: ["regularizers=[none, {name: b, kind: background-swap, strata: 4}]"])
         }
     }
 

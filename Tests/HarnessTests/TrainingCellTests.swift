@@ -131,6 +131,17 @@ func tinyConfig(method: MethodName = .simclr) -> TrainConfig {
         #expect(result.metrics[0].mean.keys.contains { $0.hasPrefix("msr") || $0.contains("meta") || $0.contains("strat") })
     }
 
+    @Test func trainsWithABackgroundIntervention() throws {
+        var c = tinyConfig()
+        c.intervention = BackgroundIntervention(kind: .swap, probability: 0.5)
+        c.evaluation.testViews = [.full, .mixedRandom]
+        let swapped = try TrainingCell.run(c)
+        let plain = try TrainingCell.run({ var p = c; p.intervention = nil; return p }())
+        #expect(swapped.stepsRun == 4 && swapped.config.intervention?.kind == .swap)
+        // The intervention changed what was trained on.
+        #expect(swapped.metrics[0].mean["loss"] != plain.metrics[0].mean["loss"])
+    }
+
     /// The untrained control evaluates exactly the encoder a trained cell of the same seed starts
     /// from, and trains nothing.
     @Test func untrainedControlTrainsNothing() throws {

@@ -169,23 +169,36 @@ extension ExperimentSpec {
             r.origins.byPath[path] = item.origin
             switch item {
             case let .scalar(s, _, _):
-                switch s {
-                case RegularizerSpec.none.name: out.append(.none)
-                case RegularizerSpec.baseName: out.append(RegularizerSpec(name: s, iclmsr: base))
-                default:
+                if s == RegularizerSpec.none.name {
+                    out.append(.none)
+                } else if s == RegularizerSpec.baseName {
+                    out.append(RegularizerSpec(name: s, iclmsr: base))
+                } else if let kind = BackgroundIntervention.Kind(rawValue: s) {
+                    out.append(RegularizerSpec(name: s, iclmsr: nil, intervention: BackgroundIntervention(kind: kind)))
+                } else {
                     throw SpecError(location: item.origin, key: path,
-                                    message: "unknown regularizer '\(s)'; use none, icl-msr, or a mapping {name: …, <icl-msr options>}")
+                                    message: "unknown regularizer '\(s)'; use none, icl-msr, background-swap, background-remove, "
+                                        + "or a mapping {name: …, kind: …, <options>}")
                 }
             case .mapping:
                 let m = try SpecReader(item, path: path, origins: r.origins)
                 guard let name = try m.string("name"), isIdentifier(name) else {
-                    throw m.error("name", "an icl-msr variant needs a name of letters, digits, '-', '_', '.' (it goes into cell keys)")
+                    throw m.error("name", "a regularizer variant needs a name of letters, digits, '-', '_', '.' (it goes into cell keys)")
                 }
-                let o = try decodeICLMSR(m, base: base)
-                try m.finish()
-                out.append(RegularizerSpec(name: name, iclmsr: name == RegularizerSpec.none.name ? nil : o))
+                let kinds = [RegularizerSpec.baseName] + BackgroundIntervention.Kind.allCases.map(\.rawValue)
+                let kind = try m.string("kind", oneOf: kinds) ?? RegularizerSpec.baseName
+                if let intervention = BackgroundIntervention.Kind(rawValue: kind) {
+                    var o = BackgroundIntervention(kind: intervention)
+                    if let p = try m.float("probability") { o.probability = p }
+                    try m.finish()
+                    out.append(RegularizerSpec(name: name, iclmsr: nil, intervention: o))
+                } else {
+                    let o = try decodeICLMSR(m, base: base)
+                    try m.finish()
+                    out.append(RegularizerSpec(name: name, iclmsr: name == RegularizerSpec.none.name ? nil : o))
+                }
             case .sequence:
-                throw SpecError(location: item.origin, key: path, message: "expected none, icl-msr or a mapping, got a list")
+                throw SpecError(location: item.origin, key: path, message: "expected a regularizer name or a mapping, got a list")
             }
             if out.dropLast().contains(where: { $0.name == out.last!.name }) {
                 throw SpecError(location: item.origin, key: path, message: "regularizer name '\(out.last!.name)' is used twice")

@@ -24,7 +24,8 @@ import TensorCore
 /// methods: [simclr]
 /// methodOptions: {simclr: {temperature: 0.2, projectorHidden: 64, projectorOutput: 32}}
 /// iclmsr: {strata: 16, weight: 1.0, prior: learned, metaOptimizer: {kind: sgd, lr: 1.0e-3}}  # every icl-msr regularizer
-/// regularizers: [none, icl-msr, {name: icl-msr-K4, strata: 4}]
+/// regularizers: [none, icl-msr, {name: icl-msr-K4, strata: 4}, background-swap,
+///                {name: bg-remove-p0.2, kind: background-remove, probability: 0.2}]
 /// trainViews: [full, foreground]
 /// seeds: [0, 1, 2]
 /// controls: [untrained]            # the seed-matched untrained encoder, evaluated the same way
@@ -93,12 +94,15 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         }
     }
 
-    /// One value of the regularizer axis: `none`, or ICL-MSR with its options.
+    /// One value of the regularizer axis: `none`, ICL-MSR with its options, or a background
+    /// intervention (`background-swap`, `background-remove`: the interventional baselines).
     public struct RegularizerSpec: Codable, Sendable, Equatable {
         /// The name used in cell keys and the `runs.regularizer` column (`none`, `icl-msr`, …).
         public var name: String
-        /// nil for `none`.
+        /// ICL-MSR's options; nil for `none` and the interventions.
         public var iclmsr: ICLMSROptions?
+        /// The background intervention; nil for `none` and ICL-MSR.
+        public var intervention: BackgroundIntervention? = nil
         public static let none = RegularizerSpec(name: "none", iclmsr: nil)
         /// The name of the regularizer that takes the `iclmsr:` options as they are.
         public static let baseName = "icl-msr"
@@ -178,7 +182,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         let (head, rest) = key.firstIndex(of: ".").map { (String(key[..<$0]), String(key[key.index(after: $0)...])) } ?? (key, "")
         switch head {
         case "methodOptions": return "methodOptions.\(cell.method.rawValue).\(rest)"
-        case "iclmsr" where cell.regularizer != RegularizerSpec.baseName:
+        case "iclmsr" where cell.regularizer != RegularizerSpec.baseName, "intervention":
             let i = regularizers.firstIndex { $0.name == cell.regularizer } ?? 0
             return "regularizers[\(i)].\(rest)"
         default: return key

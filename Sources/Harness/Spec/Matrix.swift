@@ -85,6 +85,7 @@ extension ExperimentSpec {
         c.method = method
         c.methodOptions = methodOptions[method.rawValue] ?? MethodOptions()
         c.iclmsr = regularizer.iclmsr
+        c.intervention = regularizer.intervention
         c.trainView = view
         c.seed = seed
         c.partnerSeed = partnerSeed
