@@ -159,7 +159,7 @@ train:
         for _ in 0..<3 { dir.deleteLastPathComponent() }
         let experiments = dir.appendingPathComponent("Experiments")
         let quick = try ExperimentSpec.load(path: experiments.appendingPathComponent("table1-quick.yaml").path)
-        #expect(quick.methods == [.simclr] && quick.seeds.count >= 3 && quick.cells().count == (4 + 2) * quick.seeds.count && quick.controls == [.untrained])
+        #expect(quick.methods == [.simclr] && quick.seeds.count >= 3 && quick.cells().count == (6 + 2) * quick.seeds.count && quick.controls == [.untrained])
         let full = try ExperimentSpec.load(path: experiments.appendingPathComponent("table1-full.yaml").path)
         #expect(full.methods.count == 5)
         let ablation = try ExperimentSpec.load(path: experiments.appendingPathComponent("ablation-iclmsr.yaml").path)
