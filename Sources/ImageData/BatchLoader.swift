@@ -90,7 +90,7 @@ public final class BatchLoader: Sendable {
     /// The sample order of `epoch` (a seeded permutation).
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<renderer.split.count)
-        var rng = SeededGenerator(seed: configuration.seed, streams: 0x5348_5546, UInt64(epoch))
+        var rng = SeededRNG(seed: configuration.seed, streams: 0x5348_5546, UInt64(epoch))
         rng.shuffle(&order)
         return order
     }
@@ -117,7 +117,7 @@ public final class BatchLoader: Sendable {
             let pixels = renderer.render(view, sample: i)
             let mask = Array(renderer.split.masks[(i * plane)..<((i + 1) * plane)])
             for (viewIndex, params) in [(0, a1), (1, a2)] {
-                var rng = SeededGenerator(seed: seed, streams: UInt64(epoch), UInt64(i), UInt64(viewIndex))
+                var rng = SeededRNG(seed: seed, streams: UInt64(epoch), UInt64(i), UInt64(viewIndex))
                 let out = Augmenter.apply(params, image: pixels, mask: mask, size: s, rng: &rng)
                 let dst = viewIndex == 0 ? p1 : p2, mdst = viewIndex == 0 ? q1 : q2
                 for c in 0..<3 {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TensorCore
 @testable import ImageData
 
 @Suite struct PNGDecodeTests {
@@ -25,7 +26,7 @@ import Testing
     }
 
     @Test func roundTripsRGBGrayAndRGBA() throws {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SeededRNG(seed: 7)
         let w = 13, h = 9
         let rgb = (0..<(w * h * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let alpha = (0..<(w * h)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -90,7 +91,7 @@ import Testing
     /// `ImageDataError`, never a crash.
     @Test func fuzzedFilesNeverCrash() throws {
         let sources = try ["rgb8.png", "palette4.png", "rgba16.png", "gray8_interlaced.png", "palette8_trns.png"].map(Fixtures.bytes)
-        var rng = SeededGenerator(seed: 2024)
+        var rng = SeededRNG(seed: 2024)
         var decoded = 0, rejected = 0
         for _ in 0..<400 {
             var bytes = sources[rng.int(below: sources.count)]

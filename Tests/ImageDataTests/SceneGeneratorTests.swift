@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TensorCore
 @testable import ImageData
 
 @Suite struct SceneGeneratorTests {
@@ -46,7 +47,7 @@ import Testing
 
     @Test func renderingIsDeterministicAndMaskMatchesTheShape() {
         for cls in 0..<12 {
-            var r1 = SeededGenerator(seed: UInt64(cls)), r2 = SeededGenerator(seed: UInt64(cls))
+            var r1 = SeededRNG(seed: UInt64(cls)), r2 = SeededRNG(seed: UInt64(cls))
             let a = SceneGenerator.render(shapeClass: cls, background: (cls * 5) % 12, size: 32, rng: &r1)
             let b = SceneGenerator.render(shapeClass: cls, background: (cls * 5) % 12, size: 32, rng: &r2)
             #expect(a.image == b.image && a.mask == b.mask)
@@ -60,7 +61,7 @@ import Testing
         // no background is (nearly) flat and its family stays recognizable.
         for family in SceneTexture.allCases {
             for seed in 0..<40 {
-                var rng = SeededGenerator(seed: UInt64(seed), streams: UInt64(family.rawValue))
+                var rng = SeededRNG(seed: UInt64(seed), streams: UInt64(family.rawValue))
                 let px = family.render(size: 32, rng: &rng)
                 if family == .gradient || family == .valueNoise { continue }  // smooth blends: the range depends on the phase
                 let luma: [Float] = (0..<(32 * 32)).map { (i: Int) -> Float in
