@@ -1,5 +1,6 @@
 import Foundation
 import ResultsStore
+import TestSupport
 import Testing
 @testable import Harness
 

@@ -1,6 +1,7 @@
 import Contrastive
 import Foundation
 import ImageData
+import TestSupport
 import Testing
 @testable import Harness
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorCore
+import TestSupport
 @testable import ImageData
 
 @Suite struct PNGDecodeTests {
@@ -45,7 +46,7 @@ import TensorCore
     }
 
     @Test func writesAndReadsFiles() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectory { url in let dir = url.path
             let image = Image(width: 3, height: 2, rgb: [255, 0, 0, 0, 255, 0, 0, 0, 255, 1, 2, 3, 4, 5, 6, 7, 8, 9])
             try PNGCodec.write(image, to: dir + "/a.png")
             #expect(try PNGCodec.decode(contentsOf: dir + "/a.png") == image)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorCore
+import TestSupport
 @testable import ImageData
 
 @Suite struct SceneGeneratorTests {
@@ -19,7 +20,7 @@ import TensorCore
     }
 
     @Test func sameSeedGivesByteIdenticalFiles() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectory { url in let dir = url.path
             try SceneGenerator.write(Self.small, to: dir + "/a")
             try SceneGenerator.write(Self.small, to: dir + "/b")
             var other = Self.small
@@ -34,7 +35,7 @@ import TensorCore
     }
 
     @Test func generatedDatasetIsCleanAndMasksAreExact() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectory { url in let dir = url.path
             try SceneGenerator.write(Self.small, to: dir)
             let report = try Dataset.check(root: dir)
             #expect(report.isClean, "\(report.text)")
@@ -74,7 +75,7 @@ import TensorCore
     }
 
     @Test func confoundingControlsTheBackgroundFamily() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectory { url in let dir = url.path
             var p = SceneParameters(classes: 4, perClass: 60, testPerClass: 1, size: 32, confounding: 1.0, seed: 1)
             let full = try SceneGenerator.write(p, to: dir + "/full")
             for (c, name) in full.classes.enumerated() {
