@@ -3,12 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TensorCore
 
 /// The parameters of one augmentation pipeline (one contrastive view), applied in this order:
 /// random resized crop → horizontal flip → colour jitter → grayscale → Gaussian blur →
 /// solarization. Geometric steps move the mask with the image; colour steps leave it alone.
 ///
-/// Every draw comes from the `SeededGenerator` passed in, seeded per sample, epoch and view.
+/// Every draw comes from the `SeededRNG` passed in, seeded per sample, epoch and view.
 public struct AugmentationParameters: Sendable, Equatable {
     /// Crop area as a fraction of the image area, drawn uniformly (torchvision `scale`).
     public var cropScale: ClosedRange<Float> = 0.08...1.0
@@ -115,7 +116,7 @@ public enum Augmenter {
     /// tries at a random area fraction in `scale` and log-uniform ratio, then a centre crop with
     /// the ratio clamped).
     public static func sampleCrop(width: Int, height: Int, scale: ClosedRange<Float>, ratio: ClosedRange<Float>,
-                                  rng: inout SeededGenerator) -> CropBox {
+                                  rng: inout SeededRNG) -> CropBox {
         let area = Float(width * height)
         let logLo = logf(ratio.lowerBound), logHi = logf(ratio.upperBound)
         for _ in 0..<10 {
@@ -140,7 +141,7 @@ public enum Augmenter {
     /// Applies `p` to an interleaved `size × size × 3` image and its `size × size` mask.
     /// - Returns: planar `[3, size, size]` pixels in [0, 1] (not yet normalized) and the mask.
     public static func apply(_ p: AugmentationParameters, image: [UInt8], mask: [UInt8], size s: Int,
-                             rng: inout SeededGenerator) -> AugmentedSample {
+                             rng: inout SeededRNG) -> AugmentedSample {
         let box = sampleCrop(width: s, height: s, scale: p.cropScale, ratio: p.cropRatio, rng: &rng)
         let flip = rng.chance(p.flipProbability)
         var out = AugmentedSample(pixels: [Float](repeating: 0, count: 3 * s * s), mask: [Float](repeating: 0, count: s * s))

@@ -41,7 +41,7 @@ public struct BackgroundIntervention: Codable, Sendable, Equatable {
     /// The training view `viewIndex` (0 or 1) of sample `i` in `epoch` after the intervention.
     /// - Parameter pixels: the sample rendered in the training view (`size × size × 3`).
     public func apply(to pixels: [UInt8], sample i: Int, view viewIndex: Int, epoch: Int, seed: UInt64, renderer: ViewRenderer) -> [UInt8] {
-        var rng = SeededGenerator(seed: seed, streams: 0xB6_5A_C3, UInt64(epoch), UInt64(i), UInt64(viewIndex))
+        var rng = SeededRNG(seed: seed, streams: 0xB6_5A_C3, UInt64(epoch), UInt64(i), UInt64(viewIndex))
         guard rng.chance(probability) else { return pixels }
         let split = renderer.split, s = split.size, plane = s * s
         let mask = Array(split.masks[(i * plane)..<((i + 1) * plane)])

@@ -94,7 +94,7 @@ public final class BatchLoader: Sendable {
     /// The sample order of `epoch` (a seeded permutation).
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<renderer.split.count)
-        var rng = SeededGenerator(seed: configuration.seed, streams: 0x5348_5546, UInt64(epoch))
+        var rng = SeededRNG(seed: configuration.seed, streams: 0x5348_5546, UInt64(epoch))
         rng.shuffle(&order)
         return order
     }
@@ -122,7 +122,7 @@ public final class BatchLoader: Sendable {
             let pixels = renderer.render(view, sample: i)
             let mask = Array(renderer.split.masks[(i * plane)..<((i + 1) * plane)])
             for (viewIndex, params) in [(0, a1), (1, a2)] {
-                var rng = SeededGenerator(seed: seed, streams: UInt64(epoch), UInt64(i), UInt64(viewIndex))
+                var rng = SeededRNG(seed: seed, streams: UInt64(epoch), UInt64(i), UInt64(viewIndex))
                 let image = intervention?.apply(to: pixels, sample: i, view: viewIndex, epoch: epoch, seed: seed, renderer: renderer) ?? pixels
                 let out = Augmenter.apply(params, image: image, mask: mask, size: s, rng: &rng)
                 let dst = viewIndex == 0 ? p1 : p2, mdst = viewIndex == 0 ? q1 : q2

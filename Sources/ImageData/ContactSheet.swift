@@ -1,3 +1,5 @@
+import TensorCore
+
 /// A preview contact sheet: for a few images per class, one row each with the full image, its
 /// mask, every view and two augmented views — so a person can look at what the models see.
 public enum ContactSheet {
@@ -25,8 +27,8 @@ public enum ContactSheet {
         for (row, i) in rows.enumerated() {
             let mask = Array(split.masks[(i * s * s)..<((i + 1) * s * s)])
             let full = renderer.render(.full, sample: i)
-            var rng1 = SeededGenerator(seed: seed, streams: UInt64(i), 1)
-            var rng2 = SeededGenerator(seed: seed, streams: UInt64(i), 2)
+            var rng1 = SeededRNG(seed: seed, streams: UInt64(i), 1)
+            var rng2 = SeededRNG(seed: seed, streams: UInt64(i), 2)
             let trainView = renderer.render(.full, sample: i)
             let cells: [[UInt8]] = [
                 full,

@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TensorCore
 
 /// The parameters of the built-in dataset; recorded in `generator.json` at the dataset root.
 public struct SceneParameters: Codable, Equatable, Sendable {
@@ -83,7 +84,7 @@ public struct SceneManifest: Codable, Equatable, Sendable {
 /// generator seeded by `(seed, split, class, index)`, and PNG encoding is deterministic.
 public enum SceneGenerator {
     /// Renders one scene: `size × size × 3` image bytes and `size × size` mask bytes (0 / 255).
-    public static func render(shapeClass: Int, background: Int, size s: Int, rng: inout SeededGenerator) -> (image: [UInt8], mask: [UInt8]) {
+    public static func render(shapeClass: Int, background: Int, size s: Int, rng: inout SeededRNG) -> (image: [UInt8], mask: [UInt8]) {
         var image = SceneTexture(rawValue: background)!.render(size: s, rng: &rng)
         let shape = SceneShape(rawValue: shapeClass)!
         let radius = rng.uniform(0.22, 0.34) * Float(s)
@@ -129,7 +130,7 @@ public enum SceneGenerator {
     public static func write(_ p: SceneParameters, to root: String) throws -> SceneManifest {
         try p.validate()
         let b = p.backgroundFamilies
-        var permRng = SeededGenerator(seed: p.seed, streams: 0x5045_524D)
+        var permRng = SeededRNG(seed: p.seed, streams: 0x5045_524D)
         var families = Array(0..<b)
         permRng.shuffle(&families)
         let pi = (0..<p.classes).map { families[$0 % b] }
@@ -153,7 +154,7 @@ public enum SceneGenerator {
         let allJobs = jobs
         let results = parallelMap(allJobs.count) { k -> Result<Int, ImageDataError> in
             let job = allJobs[k]
-            var rng = SeededGenerator(seed: p.seed, streams: job.splitCode, UInt64(job.cls), UInt64(job.index))
+            var rng = SeededRNG(seed: p.seed, streams: job.splitCode, UInt64(job.cls), UInt64(job.index))
             var family = pi[job.cls]
             if b > 1 && !(Double(rng.unit()) < p.confounding) {
                 family = (family + 1 + rng.int(below: b - 1)) % b

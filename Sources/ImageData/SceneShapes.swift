@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TensorCore
 
 /// The procedural shape families of the built-in dataset (one per class). Each is an inside test
 /// in shape-local coordinates where the shape spans roughly [−1, 1] × [−1, 1]; no two families
@@ -66,7 +67,7 @@ enum SceneTexture: Int, CaseIterable {
     /// supervised SmallResNet(16) reached only 35% top-1 on `full` test images after 10 epochs
     /// (PyTorch agreed), against 72% with a prototype of this rule, and contrastive models stayed at chance.
     /// Colours still vary per image, so only the kind of pattern carries class information.
-    func render(size s: Int, rng: inout SeededGenerator) -> [UInt8] {
+    func render(size s: Int, rng: inout SeededRNG) -> [UInt8] {
         let hue = rng.unit(), saturation = rng.uniform(0.2, 0.6)
         let c1 = SceneColour.hsv(hue, saturation, rng.uniform(0.15, 0.4))
         let c2 = SceneColour.hsv(hue, saturation, rng.uniform(0.65, 0.95))
@@ -135,7 +136,7 @@ enum SceneTexture: Int, CaseIterable {
 
 /// Random colours from HSV ranges, as 0–255 floats.
 enum SceneColour {
-    static func random(_ rng: inout SeededGenerator, saturation: ClosedRange<Float>, value: ClosedRange<Float>) -> [Float] {
+    static func random(_ rng: inout SeededRNG, saturation: ClosedRange<Float>, value: ClosedRange<Float>) -> [Float] {
         let h = rng.unit(), s = rng.uniform(saturation.lowerBound, saturation.upperBound)
         let v = rng.uniform(value.lowerBound, value.upperBound)
         return hsv(h, s, v)

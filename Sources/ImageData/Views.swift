@@ -1,3 +1,5 @@
+import TensorCore
+
 /// The test views of the experiment (ImageNet-9 "backgrounds challenge" vocabulary).
 public enum ViewKind: String, CaseIterable, Codable, Sendable {
     /// The image as is.
@@ -74,7 +76,7 @@ public struct PartnerTable: Codable, Equatable, Sendable {
         let n = labels.count
         var same = [Int](repeating: 0, count: n), other = [Int](repeating: 0, count: n)
         for i in 0..<n {
-            var rng = SeededGenerator(seed: seed, streams: UInt64(i))
+            var rng = SeededRNG(seed: seed, streams: UInt64(i))
             let members = byClass[labels[i]]!
             if members.count > 1 {
                 var j = members[rng.int(below: members.count - 1)]
@@ -151,7 +153,7 @@ public struct ViewRenderer: Sendable {
         case .black: return [UInt8](repeating: 0, count: n * 3)
         case .mean: return (0..<(n * 3)).map { meanColour[$0 % 3] }
         case .noise:
-            var rng = SeededGenerator(seed: options.seed, streams: UInt64(i), 0x6E6F_6973_65)
+            var rng = SeededRNG(seed: options.seed, streams: UInt64(i), 0x6E6F_6973_65)
             return (0..<(n * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
         }
     }

@@ -155,7 +155,7 @@ extension ResultsDatabase {
     /// operation changed nothing.
     public func contentChecksum() throws -> String {
         try writer.read { db in
-            var hasher = SHA256()
+            var hasher = SHA256Hasher()
             let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             for table in tables {
                 hasher.update(Array("table \(table)\n".utf8))

@@ -1,43 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
-/// End-to-end tests of the built executables (`swift build --build-tests` builds them next to the
-/// test bundle).
-enum Executables {
-    /// The folder holding the test bundle and the products of the same build.
-    static let productsDirectory: URL = {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.pathComponents.count > 1 && !FileManager.default.fileExists(atPath: url.appendingPathComponent("backdrop").path) {
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
-
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
-
-    static func run(_ name: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(name)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    static func temporaryDirectory(_ name: String) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("backdrop-cli-\(name)-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-}
-
+/// End-to-end tests of the built executables (`Executables` in TestSupport finds and runs them).
 @Suite(.serialized) struct DatasetCommandTests {
     @Test func generateThenCheckIsCleanAndDeterministic() throws {
-        let a = Executables.temporaryDirectory("a"), b = Executables.temporaryDirectory("b")
+        let a = temporaryDirectory("a"), b = temporaryDirectory("b")
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
         for dir in [a, b] {
             let r = try Executables.run("backdrop", ["dataset", "generate", "--out", dir.path, "--classes", "3",
@@ -56,7 +24,7 @@ enum Executables {
     }
 
     @Test func checkNamesACorruptFileAndFails() throws {
-        let dir = Executables.temporaryDirectory("corrupt")
+        let dir = temporaryDirectory("corrupt")
         defer { try? FileManager.default.removeItem(at: dir) }
         _ = try Executables.run("backdrop", ["dataset", "generate", "--out", dir.path, "--classes", "2", "--per-class", "2", "--test-per-class", "1"])
         let classDir = dir.appendingPathComponent("test/images")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The read-only commands' argument parsing and output formats (no training needed: an empty
@@ -12,7 +13,7 @@ import Testing
     }
 
     @Test func queryPrintsTableCSVAndJSON() throws {
-        let dir = Executables.temporaryDirectory("query-formats")
+        let dir = temporaryDirectory("query-formats")
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("empty.sqlite").path
         #expect(FileManager.default.createFile(atPath: db, contents: Data()))

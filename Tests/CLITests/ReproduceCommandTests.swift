@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `backdrop reproduce` and the read-only commands end to end on a tiny spec (2 cells, width 4,
@@ -22,7 +23,7 @@ import Testing
 
     /// A folder holding `tiny.yaml`; returns the common arguments for it.
     static func folder(_ name: String) throws -> (dir: URL, args: [String], db: String) {
-        let dir = Executables.temporaryDirectory(name)
+        let dir = temporaryDirectory(name)
         try spec.write(to: dir.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
         let db = dir.appendingPathComponent("Results/backdrop.sqlite").path
         return (dir, [dir.appendingPathComponent("tiny.yaml").path, "--db", db, "--results-dir", dir.appendingPathComponent("Results").path], db)

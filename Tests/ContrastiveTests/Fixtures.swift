@@ -34,7 +34,7 @@ func tinyMethod(_ name: String, seed: UInt64 = 1) throws -> any ContrastiveMetho
 
 /// `count` pairs of random views `[n, 3, 8, 8]`.
 func randomViews(count: Int, n: Int = 4, seed: UInt64 = 7) -> [(Tensor, Tensor)] {
-    var rng = TestRNG(seed: seed)
+    var rng = SeededRNG(seed: seed)
     return (0..<count).map { _ in (rng.tensor([n, 3, 8, 8]), rng.tensor([n, 3, 8, 8])) }
 }
 

@@ -52,7 +52,7 @@ import TestSupport
         let alpha: Float = 1.0
         let stepper = try ICLMSRStepper(method: method, optimizer: sgd(method),
                                         options: ICLMSROptions(strata: 3, strataScale: 2, fdRadius: 1e-3), seed: 4)
-        var rng = TestRNG(seed: 11)
+        var rng = SeededRNG(seed: 11)
         let v1 = rng.tensor([6, 3, 2, 2]), v2 = rng.tensor([6, 3, 2, 2])
         let params = method.trainableParameters().map(\.parameter)
         let theta = params.map(\.value)

@@ -66,7 +66,7 @@ private func close(_ a: Float, _ b: Double, tolerance: Double = 1e-5) -> Bool {
 }
 
 @Suite struct LossTests {
-    var rng = TestRNG(seed: 42)
+    var rng = SeededRNG(seed: 42)
 
     @Test mutating func ntXentMatchesNaiveReference() throws {
         let method = try #require(try makeMethod(name: .simclr, backbone: TinyBackbone(inputs: 12, features: 4, seed: 0),

@@ -38,7 +38,7 @@ import TestSupport
         let byol = try #require(try makeMethod(name: .byol, backbone: smallResNet(width: 2),
                                                options: MethodOptions(projectorHidden: 4, projectorOutput: 3, predictorHidden: 4, emaBase: 0.9, emaFinal: 1.0), seed: 0) as? BYOL)
         // Move the online network away from the target (they start equal).
-        var rng = TestRNG(seed: 5)
+        var rng = SeededRNG(seed: 5)
         for p in byol.trainableParameters() { p.parameter.value = rng.tensor(p.parameter.shape) }
         let target = Dictionary(uniqueKeysWithValues: byol.target.namedParameters().map { ($0.name, $0.parameter.value.scalars) })
         let online = Dictionary(uniqueKeysWithValues: OnlineView(backbone: byol.backbone, projector: byol.projector).namedParameters().map { ($0.name, $0.parameter.value.scalars) })

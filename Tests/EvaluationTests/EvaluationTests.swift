@@ -8,7 +8,7 @@ import Testing
 
 /// Gaussian blobs around orthogonal class directions: linearly separable with a wide margin.
 func separableFeatures(classes: Int, perClass: Int, dimension: Int, noise: Float, seed: UInt64) -> (Tensor, [Int]) {
-    var rng = TestRNG(seed: seed)
+    var rng = SeededRNG(seed: seed)
     var values: [Float] = [], labels: [Int] = []
     for i in 0..<(classes * perClass) {
         let c = i % classes
@@ -62,7 +62,7 @@ func separableFeatures(classes: Int, perClass: Int, dimension: Int, noise: Float
 
     @Test(arguments: [(1, 0.07, 7), (20, 0.07, 512), (20, 0.5, 5), (200, 0.1, 64)])
     func matchesBruteForce(k: Int, t: Double, chunk: Int) {
-        var rng = TestRNG(seed: 11)
+        var rng = SeededRNG(seed: 11)
         let train = rng.tensor([150, 12]), test = rng.tensor([37, 12])
         let labels = (0..<150).map { ($0 * 7) % 6 }
         let testLabels = (0..<37).map { $0 % 6 }
@@ -112,7 +112,7 @@ func separableFeatures(classes: Int, perClass: Int, dimension: Int, noise: Float
     @Test func reachesTheOptimumOfTheConvexObjective() {
         // Overlapping classes: the optimum has a non-trivial gradient-free point; check that the
         // gradient there is small by finite differences of the objective along random directions.
-        var rng = TestRNG(seed: 5)
+        var rng = SeededRNG(seed: 5)
         let x = rng.tensor([60, 3]), y = (0..<60).map { $0 % 3 }
         let probe = LinearProbe(weightDecay: 1e-2, standardize: false)
         let model = probe.fit(features: x, labels: y, classCount: 3)
@@ -135,7 +135,7 @@ func separableFeatures(classes: Int, perClass: Int, dimension: Int, noise: Float
 
     @Test func standardizationIsFoldedIntoTheModel() {
         // Features in a narrow cone (all cosines ≈ 1), classes told apart by small offsets.
-        var rng = TestRNG(seed: 9)
+        var rng = SeededRNG(seed: 9)
         var values: [Float] = [], labels: [Int] = []
         for i in 0..<120 {
             let c = i % 3
@@ -162,7 +162,7 @@ func separableFeatures(classes: Int, perClass: Int, dimension: Int, noise: Float
 
 /// A tiny split of random images with square foregrounds, built in memory.
 func tinySplit(name: String, count: Int, classes: Int, size: Int = 8, seed: UInt64) -> DatasetSplit {
-    var rng = TestRNG(seed: seed)
+    var rng = SeededRNG(seed: seed)
     var pixels: [UInt8] = [], masks: [UInt8] = []
     for _ in 0..<count {
         pixels += (0..<(size * size * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }

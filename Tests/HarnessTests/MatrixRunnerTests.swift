@@ -1,6 +1,7 @@
 import Foundation
 import Reports
 import ResultsStore
+import TestSupport
 import Testing
 @testable import Harness
 

@@ -1,38 +1,14 @@
 import Foundation
+import TestSupport
 import Testing
 
-/// The `backdrop` executable built next to the test bundle, if any (`swift build --build-tests`
-/// builds it; a filtered build may not).
-func backdropExecutable() -> URL? {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("backdrop")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    return nil
-}
-
-func runBackdrop(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = backdropExecutable()!
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
-
-@Suite(.serialized, .enabled(if: backdropExecutable() != nil, "the backdrop executable is not built"))
+@Suite(.serialized, .enabled(if: Executables.url("backdrop") != nil, "the backdrop executable is not built"))
 struct TrainCommandTests {
     @Test func trainPrintsTheTableAndWritesJSON() throws {
         let dir = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = dir.appendingPathComponent("run.json")
-        let r = try runBackdrop(["train", "--data", tinyDataset, "--width", "4", "--epochs", "1", "--batch-size", "8",
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--width", "4", "--epochs", "1", "--batch-size", "8",
                                  "--projector-hidden", "16", "--projector-output", "8", "--json", json.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("linear (full)") && r.stdout.contains("knn (full)") && r.stdout.contains("mixed-random"))
@@ -63,7 +39,7 @@ struct TrainCommandTests {
     ])
     func invalidOptionsFailBeforeTraining(arguments: [String], option: String) throws {
         // The dataset has 32 train images: --batch-size 64 is refused once the split is loaded.
-        let r = try runBackdrop(["train", "--data", tinyDataset] + arguments)
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset] + arguments)
         #expect(r.status != 0)
         #expect(r.stderr.contains("Error: \(option)"), "\(r.stderr)")
         #expect(!r.stderr.contains("epoch 1/"))
@@ -73,7 +49,7 @@ struct TrainCommandTests {
         let dir = temporaryDirectory("cli-set")
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = dir.appendingPathComponent("run.json")
-        let r = try runBackdrop(["train", "--data", tinyDataset, "--width", "4", "--epochs", "1", "--batch-size", "8", "--quiet",
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--width", "4", "--epochs", "1", "--batch-size", "8", "--quiet",
                                  "--projector-hidden", "16", "--projector-output", "8", "--json", json.path,
                                  "--set", "evaluation.testViews=[full, foreground]", "--set", "train.fill=noise",
                                  "--set", "evaluation.knn.k=3", "--set", "schedule.finalLrFraction=0.5"])

@@ -2,6 +2,7 @@ import Contrastive
 import Foundation
 import ImageData
 import NN
+import TestSupport
 import Testing
 @testable import Harness
 

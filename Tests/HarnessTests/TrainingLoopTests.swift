@@ -19,12 +19,6 @@ struct RandomViews: BatchSource {
     var fingerprint: String { "RandomViews(\(seed), \(batchesPerEpoch), \(imagesPerBatch), \(size))" }
 }
 
-func temporaryDirectory(_ name: String) -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("backdrop-harness-\(name)-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// A tiny stepper of `method` (width-2 SmallResNet, small heads), optionally with ICL-MSR.
 func tinyStepper(method: MethodName, regularizer: ICLMSROptions? = nil, seed: UInt64) throws -> any TrainingStepper {
     var rng = SeededRNG(seed: seed)

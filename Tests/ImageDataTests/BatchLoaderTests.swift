@@ -4,7 +4,7 @@ import TensorCore
 
 @Suite struct BatchLoaderTests {
     static func split(count: Int = 10, size: Int = 8) -> DatasetSplit {
-        var rng = SeededGenerator(seed: 3)
+        var rng = SeededRNG(seed: 3)
         let pixels = (0..<(count * size * size * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let masks = (0..<(count * size * size)).map { $0 % size < size / 2 ? UInt8(255) : 0 }
         return DatasetSplit(name: "train", classes: ["a", "b"], size: size, pixels: pixels, masks: masks,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import ImageData
 
 /// `check` on a folder with one defect of each kind, and the load policies.
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test func findsEveryDefectInOnePass() throws {
-        try withTemporaryDirectory { root in
+        try withTemporaryDirectory { url in let root = url.path
             try Self.defective(root)
             let report = try Dataset.check(root: root)
             func has(_ kind: DatasetIssue.Kind, _ fragment: String, _ severity: DatasetIssue.Severity = .error) -> Bool {
@@ -58,7 +59,7 @@ import Testing
     }
 
     @Test func failPolicyStopsAndSkipPolicyCounts() throws {
-        try withTemporaryDirectory { root in
+        try withTemporaryDirectory { url in let root = url.path
             try Self.defective(root)
             #expect(throws: ImageDataError.self) { try Dataset.load(root: root, split: "train", options: DatasetOptions(size: 4)) }
             let split = try Dataset.load(root: root, split: "train", options: DatasetOptions(size: 4, onBadSample: .skip))
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func cleanFolderLoadsAndResizes() throws {
-        try withTemporaryDirectory { root in
+        try withTemporaryDirectory { url in let root = url.path
             for split in ["train", "test"] {
                 for cls in ["b", "a"] { try Self.writeSample(root, split, cls, "x.png", mask: (0..<64).map { $0 < 32 ? 255 : 0 }, size: 8) }
             }
@@ -84,7 +85,7 @@ import Testing
     }
 
     @Test func alphaFormatReadsMasksFromAlpha() throws {
-        try withTemporaryDirectory { root in
+        try withTemporaryDirectory { url in let root = url.path
             for split in ["train", "test"] {
                 try makeDirectory("\(root)/\(split)/images/c")
                 let alpha: [UInt8] = (0..<16).map { $0 % 4 < 2 ? 255 : 0 }
@@ -100,7 +101,7 @@ import Testing
 
     @Test func missingRootAndSplitAreErrors() throws {
         #expect(throws: ImageDataError.self) { try Dataset.check(root: "/nonexistent/dataset") }
-        try withTemporaryDirectory { root in
+        try withTemporaryDirectory { url in let root = url.path
             try Self.writeSample(root, "train", "a", "x.png", mask: Self.good)
             let report = try Dataset.check(root: root)
             #expect(report.errors.contains { $0.kind == .missingSplit && $0.path.contains("test") })

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TensorCore
+import TestSupport
 @testable import ImageData
 
 @Suite struct SceneGeneratorTests {
@@ -18,7 +20,7 @@ import Testing
     }
 
     @Test func sameSeedGivesByteIdenticalFiles() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectory { url in let dir = url.path
             try SceneGenerator.write(Self.small, to: dir + "/a")
             try SceneGenerator.write(Self.small, to: dir + "/b")
             var other = Self.small
@@ -33,7 +35,7 @@ import Testing
     }
 
     @Test func generatedDatasetIsCleanAndMasksAreExact() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectory { url in let dir = url.path
             try SceneGenerator.write(Self.small, to: dir)
             let report = try Dataset.check(root: dir)
             #expect(report.isClean, "\(report.text)")
@@ -46,7 +48,7 @@ import Testing
 
     @Test func renderingIsDeterministicAndMaskMatchesTheShape() {
         for cls in 0..<12 {
-            var r1 = SeededGenerator(seed: UInt64(cls)), r2 = SeededGenerator(seed: UInt64(cls))
+            var r1 = SeededRNG(seed: UInt64(cls)), r2 = SeededRNG(seed: UInt64(cls))
             let a = SceneGenerator.render(shapeClass: cls, background: (cls * 5) % 12, size: 32, rng: &r1)
             let b = SceneGenerator.render(shapeClass: cls, background: (cls * 5) % 12, size: 32, rng: &r2)
             #expect(a.image == b.image && a.mask == b.mask)
@@ -60,7 +62,7 @@ import Testing
         // no background is (nearly) flat and its family stays recognizable.
         for family in SceneTexture.allCases {
             for seed in 0..<40 {
-                var rng = SeededGenerator(seed: UInt64(seed), streams: UInt64(family.rawValue))
+                var rng = SeededRNG(seed: UInt64(seed), streams: UInt64(family.rawValue))
                 let px = family.render(size: 32, rng: &rng)
                 if family == .gradient || family == .valueNoise { continue }  // smooth blends: the range depends on the phase
                 let luma: [Float] = (0..<(32 * 32)).map { (i: Int) -> Float in
@@ -73,7 +75,7 @@ import Testing
     }
 
     @Test func confoundingControlsTheBackgroundFamily() throws {
-        try withTemporaryDirectory { dir in
+        try withTemporaryDirectory { url in let dir = url.path
             var p = SceneParameters(classes: 4, perClass: 60, testPerClass: 1, size: 32, confounding: 1.0, seed: 1)
             let full = try SceneGenerator.write(p, to: dir + "/full")
             for (c, name) in full.classes.enumerated() {

@@ -10,23 +10,6 @@ enum Fixtures {
     static func bytes(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: url(name))) }
 }
 
-/// Runs `body` with a fresh temporary folder that is removed afterwards.
-func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nn-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    return try body(dir)
-}
-
-/// `|a − b| ≤ atol + rtol·|b|` elementwise, same count.
-func allClose(_ a: [Float], _ b: [Float], atol: Float = 1e-6, rtol: Float = 1e-5) -> Bool {
-    a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= atol + rtol * abs($1) }
-}
-
-func allCloseToReference(_ a: [Float], _ b: [Double], atol: Float = 1e-6, rtol: Float = 1e-5) -> Bool {
-    allClose(a, b.map { Float($0) }, atol: atol, rtol: rtol)
-}
-
 /// A gradient store in which each parameter's gradient is exactly the given values: the gradient of
 /// `Σᵢ sum(pᵢ ⊙ Gᵢ)` with respect to `pᵢ` is `Gᵢ`.
 func gradients(_ pairs: [(Parameter, [Float])]) -> Gradients {

@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import TensorCore
+import TestSupport
 import Testing
 
 /// Hand-computed values over a few steps for SGD, and naive Double references for LARS and AdamW.

@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import TensorCore
+import TestSupport
 import Testing
 
 @Suite struct SafeTensorsTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Reports
 import ResultsStore
+import TestSupport
 
 /// The fixture plus untrained control runs (seeds 0–2, both train views) whose linear top-1 is
 /// `untrainedTop1` on every test view, evaluated under the train-view probe and both fixed probes.
@@ -33,7 +34,7 @@ enum ControlFixture {
 struct EncoderEffectTests {
     @Test("encoder effects are trained − untrained of the same train view and seed, under the report's probe")
     func encoderEffects() throws {
-        let store = try ResultsDatabase.inMemory(clock: TickingClock().closure)
+        let store = try ResultsDatabase.inMemory(clock: TestClock(1_750_000_000, tick: 1).closure)
         try ControlFixture.fill(store)
         let report = try Report(store: store, experiment: "table1-quick")
         #expect(report.methods.first == Report.untrained)
@@ -52,7 +53,7 @@ struct EncoderEffectTests {
 
     @Test("the experiment report shows the fixed probes first, then the train-view probe, each with its rows")
     func seriesSections() throws {
-        let store = try ResultsDatabase.inMemory(clock: TickingClock().closure)
+        let store = try ResultsDatabase.inMemory(clock: TestClock(1_750_000_000, tick: 1).closure)
         try ControlFixture.fill(store)
         let report = try ExperimentReport(store: store, experiment: "table1-quick")
         #expect(report.parts.map(\.options.probe) == [.fixed("full"), .fixed("foreground"), .trainView])

@@ -3,19 +3,6 @@ import Testing
 @testable import Reports
 import ResultsStore
 
-/// A fixed clock that ticks one second per reading, so every stored timestamp is deterministic.
-final class TickingClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var seconds = 1_750_000_000.0
-    var closure: @Sendable () -> Date {
-        { [self] in
-            lock.lock(); defer { lock.unlock() }
-            seconds += 1
-            return Date(timeIntervalSince1970: seconds)
-        }
-    }
-}
-
 enum Fixture {
     static let testViews = ["full", "foreground", "only-background", "mixed-same", "mixed-random"]
     /// Linear top-1 of the `none` runs, seed 0, by train view and test view.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Reports
 import ResultsStore
@@ -29,7 +30,7 @@ func assertSnapshot(_ text: String, named name: String, sourceLocation: SourceLo
 @Suite("Report rendering")
 struct SnapshotTests {
     static func fixtureReport() throws -> (ResultsDatabase, Report) {
-        let store = try ResultsDatabase.inMemory(clock: TickingClock().closure)
+        let store = try ResultsDatabase.inMemory(clock: TestClock(1_750_000_000, tick: 1).closure)
         try Fixture.fill(store)
         return (store, try Report(store: store, experiment: "table1-quick"))
     }
@@ -109,7 +110,7 @@ struct SnapshotTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("results.sqlite").path
-        do { try Fixture.fill(try ResultsDatabase(path: path, clock: TickingClock().closure)) }
+        do { try Fixture.fill(try ResultsDatabase(path: path, clock: TestClock(1_750_000_000, tick: 1).closure)) }
         let writer = try ResultsDatabase(path: path)
         let before = try writer.contentChecksum()
         let out = dir.appendingPathComponent("reports/table1-quick")

@@ -128,7 +128,7 @@ struct MigrationTests {
         #expect(ContentHash.sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let long = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
         #expect(ContentHash.sha256Hex(Data(long.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         let bytes = Array(String(repeating: long, count: 7).utf8)
         var i = 0
         for size in [1, 3, 63, 64, 65, 100, 1000] where i < bytes.count {

@@ -1,30 +1,10 @@
 import Foundation
+import TestSupport
 @testable import ResultsStore
 
-/// A settable clock: every timestamp the store writes comes from here.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var seconds: Double
-
-    init(_ seconds: Double = 1_700_000_000) { self.seconds = seconds }
-
-    var now: Date {
-        lock.lock(); defer { lock.unlock() }
-        return Date(timeIntervalSince1970: seconds)
-    }
-
-    func advance(_ delta: Double) {
-        lock.lock(); defer { lock.unlock() }
-        seconds += delta
-    }
-
-    var closure: @Sendable () -> Date { { self.now } }
-}
-
+/// `results.sqlite` in a fresh temporary folder (`removeDatabase` deletes the folder).
 func temporaryDatabasePath(_ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("backdrop-store-\(name)-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.appendingPathComponent("results.sqlite").path
+    temporaryDirectory("store-\(name)").appendingPathComponent("results.sqlite").path
 }
 
 func removeDatabase(_ path: String) {

@@ -37,7 +37,7 @@ import TestSupport
             let out = x.map { $0 * $0 }
             return Tensor.record("wrongSquare", result: out, inputs: [x]) { g in [g] }
         }
-        var rng = TestRNG(seed: 1)
+        var rng = SeededRNG(seed: 1)
         #expect(!checkGradient([rng.tensor([4])], wrong).passed)
     }
 }

@@ -6,7 +6,7 @@ import TestSupport
 /// which worker did what (the same seed gives the same numbers on every run).
 @Suite struct DeterminismTests {
     @Test func conv2dGradientsAreBitIdenticalAcrossRepeats() {
-        var rng = TestRNG(seed: 5)
+        var rng = SeededRNG(seed: 5)
         // 8×8 planes → 16 images per chunk; batch 150 → 10 chunks in 8 gradient groups.
         let x = rng.tensor([150, 8, 8, 8]), w = rng.tensor([16, 8, 3, 3]), seed = rng.tensor([150, 16, 8, 8])
         func gradients() -> [[Float]] {

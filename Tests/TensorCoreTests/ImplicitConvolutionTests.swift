@@ -62,7 +62,7 @@ let implicitConvCases: [ConvCase] = [
     /// Enough output (80 · 16 · 64 values) for the bias to be added by several workers: every
     /// output is the unbiased one plus its channel's bias (the kernel itself is checked above).
     @Test func biasAcrossWorkers() {
-        var rng = TestRNG(seed: 43)
+        var rng = SeededRNG(seed: 43)
         let x = rng.tensor([80, 16, 8, 8]), w = rng.tensor([16, 16, 3, 3]), b = rng.tensor([16])
         let biased = Tensor.conv2d(x, weight: w, bias: b, padding: 1).scalars, plain = Tensor.conv2d(x, weight: w, padding: 1).scalars
         #expect(biased.indices.allSatisfy { biased[$0] == plain[$0] + b.scalars[($0 / 64) % 16] })
@@ -74,7 +74,7 @@ let implicitConvCases: [ConvCase] = [
         // 16 · 16 · 8 · 8 = 16 384 floats: large enough for the storage pool to recycle.
         let c = ConvCase(batch: 16, cin: 16, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false)
         #expect(c.batch * c.cin * c.h * c.w >= StoragePool.minimumPooledCount)
-        var rng = TestRNG(seed: 42)
+        var rng = SeededRNG(seed: 42)
         let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
         let expected = Tensor.conv2dBackward(geometry(c), x: x, weight: w, dy: Tensor.ones([c.batch, c.cout, c.h, c.w]),
                                              needInput: true, needWeight: false).0!

@@ -9,13 +9,13 @@ struct TransposeCase: Sendable, CustomTestStringConvertible {
 let transposeCases = [false, true].flatMap { a in [false, true].map { TransposeCase(transposeA: a, transposeB: $0) } }
 
 @Suite struct MatmulTests {
-    func operands(_ c: TransposeCase, m: Int, k: Int, n: Int, rng: inout TestRNG) -> (Tensor, Tensor) {
+    func operands(_ c: TransposeCase, m: Int, k: Int, n: Int, rng: inout SeededRNG) -> (Tensor, Tensor) {
         (rng.tensor(c.transposeA ? [k, m] : [m, k]), rng.tensor(c.transposeB ? [n, k] : [k, n]))
     }
 
     @Test(arguments: transposeCases)
     func forwardMatchesNaive(_ c: TransposeCase) {
-        var rng = TestRNG(seed: 20)
+        var rng = SeededRNG(seed: 20)
         for (m, k, n) in [(1, 1, 1), (3, 5, 4), (7, 2, 9)] {
             let (a, b) = operands(c, m: m, k: k, n: n, rng: &rng)
             let y = Tensor.matmul(a, b, transposeA: c.transposeA, transposeB: c.transposeB)
@@ -28,7 +28,7 @@ let transposeCases = [false, true].flatMap { a in [false, true].map { TransposeC
     /// longer side: columns for 67 × 121 (each worker gets a slice of op(B)), rows for 121 × 67.
     @Test(arguments: transposeCases)
     func parallelPathMatchesNaive(_ c: TransposeCase) {
-        var rng = TestRNG(seed: 21)
+        var rng = SeededRNG(seed: 21)
         for (m, k, n) in [(67, 130, 121), (121, 130, 67)] {
             #expect(m * n * k >= 1 << 20)
             let (a, b) = operands(c, m: m, k: k, n: n, rng: &rng)
@@ -39,7 +39,7 @@ let transposeCases = [false, true].flatMap { a in [false, true].map { TransposeC
 
     @Test(arguments: transposeCases)
     func gradients(_ c: TransposeCase) {
-        var rng = TestRNG(seed: 22)
+        var rng = SeededRNG(seed: 22)
         let (a, b) = operands(c, m: 3, k: 4, n: 5, rng: &rng)
         expectGradient([a, b], c.testDescription) { Tensor.matmul($0[0], $0[1], transposeA: c.transposeA, transposeB: c.transposeB) }
         // Only one side tracked.
@@ -49,7 +49,7 @@ let transposeCases = [false, true].flatMap { a in [false, true].map { TransposeC
 
     @Test func smallNetworkEndToEnd() {
         // conv → batchNorm → tanh → avgPool → flatten → matmul + bias → crossEntropy, all at once.
-        var rng = TestRNG(seed: 23)
+        var rng = SeededRNG(seed: 23)
         let inputs = [rng.tensor([3, 2, 4, 4]), rng.tensor([3, 2, 3, 3], -0.5, 0.5), rng.tensor([3], 0.5, 1.5),
                       rng.tensor([3]), rng.tensor([12, 4], -0.5, 0.5), rng.tensor([4])]
         expectGradient(inputs, eps: 1e-3, atol: 5e-3, "network") { t in
@@ -104,7 +104,7 @@ let convForwardCases: [ConvCase] = {
 
 @Suite struct ConvolutionTests {
     func make(_ c: ConvCase, seed: UInt64) -> (Tensor, Tensor, Tensor?) {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRNG(seed: seed)
         let x = rng.tensor([c.batch, c.cin, c.h, c.w])
         let w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
         return (x, w, c.bias ? rng.tensor([c.cout]) : nil)
@@ -144,7 +144,7 @@ let convForwardCases: [ConvCase] = {
 
     @Test func stridedChunkedBatchWithPadding() {
         // 5×5 output planes → 41 images per chunk; batch 45 splits into 41 + 4.
-        var rng = TestRNG(seed: 33)
+        var rng = SeededRNG(seed: 33)
         let x = rng.tensor([45, 1, 9, 9]), w = rng.tensor([2, 1, 3, 3])
         let g = Conv2dGeometry(batch: 45, inChannels: 1, height: 9, width: 9, outChannels: 2, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
         #expect(g.outPlane == 25 && g.imagesPerChunk == 41 && g.chunkCount == 2)
@@ -153,7 +153,7 @@ let convForwardCases: [ConvCase] = {
     }
 
     @Test func onlyOneInputTracked() {
-        var rng = TestRNG(seed: 34)
+        var rng = SeededRNG(seed: 34)
         let x = rng.tensor([2, 2, 4, 4]), w = rng.tensor([3, 2, 3, 3]), b = rng.tensor([3])
         expectGradient([x], "x only") { Tensor.conv2d($0[0], weight: w, bias: b, padding: 1) }
         expectGradient([w], "w only") { Tensor.conv2d(x, weight: $0[0], bias: b, padding: 1) }

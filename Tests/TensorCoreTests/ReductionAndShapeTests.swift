@@ -35,7 +35,7 @@ func naiveSum(_ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
 @Suite struct ReductionTests {
     @Test(arguments: reductionCases)
     func sumAndMean(_ c: ReductionCase) {
-        var rng = TestRNG(seed: 11)
+        var rng = SeededRNG(seed: 11)
         let x = rng.tensor(c.shape)
         let axes = c.axes ?? Array(0..<c.shape.count)
         let expected = naiveSum(x, axes: axes, keepDims: c.keepDims)
@@ -57,7 +57,7 @@ func naiveSum(_ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
 
     @Test(arguments: [0, 1, 2, -1])
     func maxAlongAxis(_ axis: Int) {
-        var rng = TestRNG(seed: 12)
+        var rng = SeededRNG(seed: 12)
         let x = rng.distinctTensor([3, 4, 2])
         let a = axis < 0 ? axis + 3 : axis
         // Reference: max by the naive route of slicing every index along the axis.
@@ -89,13 +89,13 @@ func naiveSum(_ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
         #expect(y.shape == [3, 2] && y.scalars == x.scalars)
         #expect(x.reshaped([6]).shape == [6])
         #expect(Tensor(shape: [1], [4]).reshaped([]).shape == [])
-        var rng = TestRNG(seed: 13)
+        var rng = SeededRNG(seed: 13)
         expectGradient([rng.tensor([2, 3, 2])], "reshape") { $0[0].reshaped([4, 3]) * Tensor(shape: [3], [1, -2, 3]) }
     }
 
     @Test(arguments: [[0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0], [0, 2, 1]])
     func permuted(_ order: [Int]) {
-        var rng = TestRNG(seed: 14)
+        var rng = SeededRNG(seed: 14)
         let shape = [2, 3, 4]
         let x = rng.tensor(shape)
         let y = x.permuted(order)
@@ -116,7 +116,7 @@ func naiveSum(_ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
         let x = Tensor(shape: [2, 3], [1, 2, 3, 4, 5, 6])
         #expect(x.transposed().shape == [3, 2])
         #expect(x.transposed().scalars == [1, 4, 2, 5, 3, 6])
-        var rng = TestRNG(seed: 15)
+        var rng = SeededRNG(seed: 15)
         let y = rng.tensor([2, 3, 4])
         #expect(y.transposed(0, 2).shape == [4, 3, 2])
         expectGradient([y], "transposed") { $0[0].transposed() }
@@ -125,7 +125,7 @@ func naiveSum(_ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
 
     @Test(arguments: [(0, 1..<3), (1, 0..<2), (2, 3..<4), (-1, 1..<3), (1, 1..<1)])
     func slice(_ axis: Int, _ range: Range<Int>) {
-        var rng = TestRNG(seed: 16)
+        var rng = SeededRNG(seed: 16)
         let x = rng.tensor([3, 3, 4])
         let y = x.slice(axis: axis, range)
         let a = axis < 0 ? axis + 3 : axis
@@ -148,7 +148,7 @@ func naiveSum(_ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
 
     @Test(arguments: [0, 1, 2])
     func concatAndSplit(_ axis: Int) {
-        var rng = TestRNG(seed: 17)
+        var rng = SeededRNG(seed: 17)
         var s1 = [2, 3, 2], s2 = s1, s3 = s1
         s1[axis] = 1; s2[axis] = 2; s3[axis] = 3
         let parts = [rng.tensor(s1), rng.tensor(s2), rng.tensor(s3)]
@@ -180,7 +180,7 @@ func naiveSum(_ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
 
     @Test(arguments: [0, 1, -1])
     func indexSelectWithRepeats(_ axis: Int) {
-        var rng = TestRNG(seed: 18)
+        var rng = SeededRNG(seed: 18)
         let x = rng.tensor([3, 4])
         let indices = [2, 0, 2, 2, 1]
         let y = x.indexSelect(axis: axis, indices)
@@ -206,7 +206,7 @@ func naiveSum(_ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
         #expect(g1.scalars == [3, 1, 1, 5, 5, 5])
         let g0 = x.gather(axis: 0, indices: [1, 0, 1], indexShape: [1, 3])
         #expect(g0.shape == [1, 3] && g0.scalars == [4, 2, 6])
-        var rng = TestRNG(seed: 19)
+        var rng = SeededRNG(seed: 19)
         let y = rng.tensor([2, 3, 4])
         let idx = (0..<(2 * 5 * 4)).map { _ in Int(rng.next() % 3) }
         expectGradient([y], "gather axis 1") { $0[0].gather(axis: 1, indices: idx, indexShape: [2, 5, 4]) }

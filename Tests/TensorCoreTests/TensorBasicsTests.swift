@@ -57,7 +57,7 @@ import TestSupport
     @Test(arguments: [([2, 3], [3]), ([2, 3], [2, 1]), ([2, 3], [1, 3]), ([2, 3], []), ([2, 3, 4], [3, 1]),
                       ([2, 3, 4], [2, 1, 4]), ([2, 3], [2, 3]), ([1, 2, 3], [2, 3]), ([4, 1, 5], [1, 1, 1])])
     func sumToShape(_ from: [Int], _ to: [Int]) {
-        var rng = TestRNG(seed: 70)
+        var rng = SeededRNG(seed: 70)
         let x = rng.tensor(from)
         let y = x.sum(toShape: to)
         #expect(y.shape == to)

@@ -1,26 +1,5 @@
 import TensorCore
 
-/// A small deterministic generator for test data (SplitMix64), independent of TensorCore's RNG.
-public struct TestRNG: RandomNumberGenerator {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [lo, hi).
-    public mutating func uniform(_ lo: Float = -1, _ hi: Float = 1) -> Float {
-        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
-    }
-    /// A tensor with uniform entries in [lo, hi).
-    public mutating func tensor(_ shape: [Int], _ lo: Float = -1, _ hi: Float = 1) -> Tensor {
-        Tensor(shape: shape, (0..<shape.reduce(1, *)).map { _ in uniform(lo, hi) })
-    }
-}
-
 /// The worst disagreement found by `checkGradient`.
 public struct GradientCheckResult: CustomStringConvertible {
     public var worstError: Float = 0
@@ -46,7 +25,7 @@ public func checkGradient(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 2
                           seed: UInt64 = 99, _ f: ([Tensor]) -> Tensor) -> GradientCheckResult {
     let leaves = inputs.map { $0.detached().trackedLeaf() }
     let probe = f(leaves)
-    var rng = TestRNG(seed: seed)
+    var rng = SeededRNG(seed: seed)
     let projection = rng.tensor(probe.shape, -1, 1)
     func scalar(_ out: Tensor) -> Double {
         var s = 0.0

@@ -98,7 +98,7 @@ public func naivePool(_ x: Tensor, kernel k: Int, stride s: Int, padding p: Int,
     return Tensor(shape: [n, c, ho, wo], out)
 }
 
-extension TestRNG {
+extension SeededRNG {
     /// A tensor whose entries are distinct and at least `spacing` apart (a shuffled grid centred
     /// on 0), so max/argmax/relu kinks are never crossed by a finite-difference step < spacing / 2.
     public mutating func distinctTensor(_ shape: [Int], spacing: Float = 0.1) -> Tensor {

@@ -111,7 +111,7 @@ public enum DatasetFiles {
             let path = url.standardizedFileURL.path
             files.append(path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path)
         }
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         for relative in files.sorted() {
             let data = try Data(contentsOf: base.appendingPathComponent(relative))
             hasher.update(Array(relative.utf8) + [0] + Array(String(data.count).utf8) + [0])
