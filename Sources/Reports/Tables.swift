@@ -289,20 +289,18 @@ extension Report {
                 }
             }
         }
-        for e in effects {
-            for p in protocols {
-                guard let d = e.deltas[p] else { continue }
-                line(["effect", e.method, e.trainView, "\(e.treatment) - \(options.baseline)", p, "top1", e.figure]
-                     + nums(d.summary) + [d.interval.map { Format.percent($0.lowerBound) } ?? "",
-                                          d.interval.map { Format.percent($0.upperBound) } ?? ""])
-            }
-        }
-        for e in encoderEffects {
-            for p in protocols {
-                guard let d = e.deltas[p] else { continue }
-                line(["encoder-effect", e.method, e.trainView, "\(e.treatment) - \(Self.untrained)", p, "top1", e.figure]
-                     + nums(d.summary) + [d.interval.map { Format.percent($0.lowerBound) } ?? "",
-                                          d.interval.map { Format.percent($0.upperBound) } ?? ""])
+        let tables: [(section: String, rows: [EffectRow], label: (EffectRow) -> String)] = [
+            ("effect", effects, { "\($0.treatment) - \(self.options.baseline)" }),
+            ("encoder-effect", encoderEffects, { "\($0.treatment) - \(Self.untrained)" }),
+        ]
+        for (section, rows, label) in tables {
+            for e in rows {
+                for p in protocols {
+                    guard let d = e.deltas[p] else { continue }
+                    line([section, e.method, e.trainView, label(e), p, "top1", e.figure]
+                         + nums(d.summary) + [d.interval.map { Format.percent($0.lowerBound) } ?? "",
+                                              d.interval.map { Format.percent($0.upperBound) } ?? ""])
+                }
             }
         }
         return lines.joined(separator: "\n") + "\n"
