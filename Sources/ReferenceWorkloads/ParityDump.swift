@@ -94,8 +94,8 @@ public struct ParityRow: Sendable {
 /// `projector.0.bias`) has a gradient that is exactly zero in exact arithmetic — the batch norm
 /// cancels any shift — so both sides hold only round-off (~1e-7–1e-6), and dividing one's noise by
 /// the other's is meaningless. Those rows divide instead by the largest magnitude of the same
-/// layer's weight gradient in the reference (`projector.0.weight`): they pass when the two are
-/// equally negligible at that layer's scale, and fail if either side's bias gradient is real.
+/// layer's weight gradient in the reference (`projector.0.weight`): they pass when the two agree
+/// to round-off at that layer's scale, and fail when they do not (a real gradient on one side).
 public struct ParityCheck {
     public var relTolerance: Float = 1e-4
     public var absTolerance: Float = 1e-6
