@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ReferenceWorkloadsTests", dependencies: ["ReferenceWorkloads", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ReferenceWorkloadsTests", dependencies: ["ReferenceWorkloads", "Contrastive", "NN", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["backdrop", "backdrop-bench", "TestSupport"]),
         .testTarget(name: "ContrastiveTests", dependencies: ["Contrastive", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),

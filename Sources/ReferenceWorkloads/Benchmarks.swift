@@ -1,3 +1,4 @@
+import Contrastive
 import Foundation
 import NN
 import TensorCore
@@ -26,20 +27,15 @@ public struct BenchmarkProtocol: Sendable {
 }
 
 public enum ReferenceBenchmarks {
-    /// The reference SimCLR training step (`../bench/README.md`): random views, SGD lr 0.1,
-    /// momentum 0.9, weight decay 5e-4 on all parameters, NT-Xent T = 0.2.
-    public static func simclrStep(width: Int, size: Int, batch: Int, outDimension: Int = 64,
+    /// The reference SimCLR training step (`ReferenceWorkload`): `Contrastive.SimCLR` trained by
+    /// `PlainStepper` on fixed random views, SGD lr 0.1, momentum 0.9, weight decay 5e-4 on all
+    /// parameters, NT-Xent T = 0.2 — the step `backdrop train --method simclr` takes.
+    public static func simclrStep(width: Int, size: Int, batch: Int, outDimension: Int = ReferenceWorkload.outDimension,
                                   protocol p: BenchmarkProtocol = .init(), progress: ((String) -> Void)? = nil) throws -> BenchmarkResult {
-        let model = SimCLRReference(width: width, outDimension: outDimension, seed: 0)
-        let optimizer = SGD(model.optimizerParameters(), momentum: 0.9, weightDecay: 5e-4)
-        var rng = SeededRNG(seed: 1)
-        let v1 = Tensor.normal([batch, 3, size, size], rng: &rng), v2 = Tensor.normal([batch, 3, size, size], rng: &rng)
+        let run = SimCLRTrainingRun(width: width, size: size, batch: batch, outDimension: outDimension,
+                                    totalSteps: p.warmup + p.repeats * p.steps)
         var loss: Float = .nan
-        func step() throws {
-            let s = try SimCLRStep.run(model, view1: v1, view2: v2)
-            try optimizer.step(s.gradients, learningRate: 0.1)
-            loss = s.loss.item
-        }
+        func step() throws { loss = try run.step()["loss"] ?? .nan }
         for _ in 0..<p.warmup { try step() }
         var perRepeat: [Double] = [], stepTimes: [Double] = []
         for r in 0..<p.repeats {
@@ -62,10 +58,10 @@ public enum ReferenceBenchmarks {
 
     /// Eval-mode backbone forward without gradients on a random batch.
     public static func evalFeatures(width: Int, size: Int, batch: Int, protocol p: BenchmarkProtocol = .init()) throws -> BenchmarkResult {
-        let model = SimCLRReference(width: width, seed: 0)
+        let backbone = ReferenceWorkload.simclr(width: width, seed: 0).backbone
         var rng = SeededRNG(seed: 1)
         let x = Tensor.normal([batch, 3, size, size], rng: &rng)
-        func forward() throws { _ = try withoutGradients { try model.backbone(x, mode: .eval) } }
+        func forward() throws { _ = try withoutGradients { try backbone(x, mode: .eval) } }
         for _ in 0..<p.warmup { try forward() }
         var perRepeat: [Double] = []
         for _ in 0..<p.repeats {

@@ -1,3 +1,4 @@
+import Contrastive
 import Foundation
 import NN
 import TensorCore
@@ -67,76 +68,112 @@ public struct ParityRow: Sendable {
     public let shape: [Int]
     /// max |ours − torch|
     public let maxAbsError: Float
-    /// max |ours − torch| / max |torch| (norm-relative, robust to near-zero elements).
+    /// max |ours − torch| / max |torch| (norm-relative, robust to near-zero elements); for a gradient
+    /// that vanishes in exact arithmetic, / max |torch| of its layer's weight gradient (see `ParityCheck`).
     public let relError: Float
     public let passed: Bool
 }
 
-/// Replays a dump's two SimCLR steps and eval forward and compares every tensor.
+/// Replays a dump's two SimCLR steps and eval forward through the training code
+/// (`ReferenceWorkload`: `Contrastive.SimCLR` + `PlainStepper` + SGD) and compares every tensor.
 ///
-/// Step 1 runs from the dump's initial state; step 2 from the dump's step-1 state (teacher
-/// forcing, see `run`), with our optimizer's momentum buffers from step 1; the eval forward uses
-/// the state after step 2. When the dump also holds `step2/grad/<name>` tensors they are compared.
+/// Each step first runs a `StepInspection` (features, projections and gradients by the method's
+/// own API, on a pass that leaves the running statistics alone), then the real
+/// `PlainStepper.step` on the same views: the loss compared is the one the stepper reports, and
+/// the state after the step is the stepper's. Step 1 runs from the dump's initial state; step 2
+/// from the dump's step-1 state (teacher forcing, see `run`), with our optimizer's momentum
+/// buffers from step 1; the eval forward uses the state after step 2. When the dump also holds
+/// `step2/grad/<name>` tensors they are compared.
 ///
 /// Tolerance: an entry passes when `maxAbs ≤ absTolerance` or `relError ≤ relTolerance`, where
 /// `relError` divides by the largest magnitude of the reference tensor. Defaults (1e-4 relative,
 /// 1e-6 absolute) are float32 round-off for these depths: reductions are summed in a different
 /// order than PyTorch's, which moves the last bits, and two SGD steps carry that forward.
+///
+/// Vanishing gradients: the bias of a linear layer followed by batch norm (the head's
+/// `projector.0.bias`) has a gradient that is exactly zero in exact arithmetic — the batch norm
+/// cancels any shift — so both sides hold only round-off (~1e-7–1e-6), and dividing one's noise by
+/// the other's is meaningless. Those rows divide instead by the largest magnitude of the same
+/// layer's weight gradient in the reference (`projector.0.weight`): they pass when the two agree
+/// to round-off at that layer's scale, and fail when they do not (a real gradient on one side).
 public struct ParityCheck {
     public var relTolerance: Float = 1e-4
     public var absTolerance: Float = 1e-6
     public init() {}
 
+    /// The biases of `method`'s head whose gradients vanish in exact arithmetic (a `Linear` with
+    /// bias followed by `BatchNorm`), each with the weight whose gradient gives the row its scale.
+    public static func vanishingGradients(of method: SimCLR) -> [String: String] {
+        var out: [String: String] = [:]
+        let layers = method.projector.layers
+        for i in layers.indices.dropLast() {
+            if let linear = layers[i] as? Linear, linear.bias != nil, layers[i + 1] is BatchNorm {
+                out["projector.\(i).bias"] = "projector.\(i).weight"
+            }
+        }
+        return out
+    }
+
     public func run(_ dump: ParityDump) throws -> [ParityRow] {
         let c = dump.config
-        let model = SimCLRReference(width: c.w, outDimension: c.out_dim)
-        try loadState(model, from: dump, prefix: "init/")
-        let optimizer = SGD(model.optimizerParameters(), momentum: c.momentum, weightDecay: c.weight_decay)
+        let method = ReferenceWorkload.simclr(width: c.w, outDimension: c.out_dim, temperature: c.temperature)
+        try loadState(method, from: dump, prefix: "init/")
+        let stepper = ReferenceWorkload.stepper(for: method, momentum: c.momentum, weightDecay: c.weight_decay)
         let v1 = try dump.tensor("input/view1"), v2 = try dump.tensor("input/view2")
         var rows: [ParityRow] = []
-        func compare(_ name: String, _ ours: Tensor) throws {
+        /// `scaleOf`: the dump tensor whose largest magnitude divides the error (default: `name`'s own).
+        func compare(_ name: String, _ ours: Tensor, scaleOf scaleName: String? = nil) throws {
             let ref = try dump.tensor(name)
             guard ref.count == ours.count else { throw ParityError("'\(name)': ours has shape \(ours.shape), the dump \(ref.shape)") }
             let a = ours.scalars, b = ref.scalars
             var maxAbs: Float = 0, maxRef: Float = 0
             for i in 0..<a.count { maxAbs = max(maxAbs, abs(a[i] - b[i])); maxRef = max(maxRef, abs(b[i])) }
+            if let scaleName { maxRef = try dump.tensor(scaleName).scalars.reduce(0) { max($0, abs($1)) } }
             if a.contains(where: { !$0.isFinite }) { maxAbs = .infinity }
             let rel = maxRef > 0 ? maxAbs / maxRef : maxAbs
             rows.append(ParityRow(name: name, shape: ref.shape, maxAbsError: maxAbs, relError: rel,
                                   passed: maxAbs <= absTolerance || rel <= relTolerance))
         }
-        let step1 = try SimCLRStep.run(model, view1: v1, view2: v2, temperature: c.temperature)
+        let vanishing = Self.vanishingGradients(of: method)
+        func compareGradients(_ prefix: String, _ inspection: StepInspection) throws {
+            for p in method.trainableParameters() {
+                guard let g = inspection.gradientsByName[p.name] else { throw ParityError("no gradient of '\(p.name)'") }
+                try compare(prefix + p.name, g, scaleOf: vanishing[p.name].map { prefix + $0 })
+            }
+        }
+        func stepLoss(_ index: Int) throws -> Tensor {
+            let metrics = try stepper.step(view1: v1, view2: v2, learningRate: c.lr, step: index, totalSteps: 2)
+            guard let loss = metrics["loss"] else { throw ParityError("the stepper reported no loss") }
+            return Tensor(shape: [1], [loss])
+        }
+        let step1 = try StepInspection(method, view1: v1, view2: v2)
         try compare("step1/features", step1.features)
         try compare("step1/projections", step1.projections)
-        try compare("step1/loss", step1.loss.reshaped([1]))
-        for (name, p) in model.namedParameters() { try compare("step1/grad/" + name, step1.gradients[p.value] ?? .zeros(p.shape)) }
-        try optimizer.step(step1.gradients, learningRate: c.lr)
-        for (name, t) in model.stateTensors() { try compare("step1/after/" + name, t) }
+        try compare("step1/loss", try stepLoss(0))
+        try compareGradients("step1/grad/", step1)
+        for (name, t) in method.stateTensors() { try compare("step1/after/" + name, t) }
         // Teacher forcing: step 2 starts from the reference's step-1 parameters and buffers (our
         // own were compared just above; our momentum buffers are kept). A ReLU input that
         // crosses zero by float32 round-off changes the step-2 gradient discontinuously — PyTorch
         // itself moves by ~1e-2 under a 3e-6 relative perturbation of its step-1 weights on some
         // configurations — so continuing from our state would test chaos, not arithmetic.
-        try loadState(model, from: dump, prefix: "step1/after/")
-        let step2 = try SimCLRStep.run(model, view1: v1, view2: v2, temperature: c.temperature)
-        try compare("step2/loss", step2.loss.reshaped([1]))
-        if dump.tensors["step2/grad/backbone.conv1.weight"] != nil {
-            for (name, p) in model.namedParameters() { try compare("step2/grad/" + name, step2.gradients[p.value] ?? .zeros(p.shape)) }
-        }
-        try optimizer.step(step2.gradients, learningRate: c.lr)
-        for (name, t) in model.stateTensors() { try compare("step2/after/" + name, t) }
-        let eval = try withoutGradients { try model.backbone(v1, mode: .eval) }
+        try loadState(method, from: dump, prefix: "step1/after/")
+        let step2 = dump.tensors["step2/grad/backbone.conv1.weight"] == nil ? nil : try StepInspection(method, view1: v1, view2: v2)
+        try compare("step2/loss", try stepLoss(1))
+        if let step2 { try compareGradients("step2/grad/", step2) }
+        for (name, t) in method.stateTensors() { try compare("step2/after/" + name, t) }
+        let eval = try withoutGradients { try method.backbone(v1, mode: .eval) }
         try compare("step2/eval_features", eval)
         return rows
     }
 
-    func loadState(_ model: SimCLRReference, from dump: ParityDump, prefix: String) throws {
-        for (name, p) in model.namedParameters() {
+    func loadState(_ method: SimCLR, from dump: ParityDump, prefix: String) throws {
+        for (name, p) in method.namedParameters() {
             let t = try dump.tensor(prefix + name)
             guard t.shape == p.shape else { throw ParityError("'\(prefix + name)': dump has shape \(t.shape), model expects \(p.shape)") }
             p.value = t
         }
-        for (name, b) in model.namedBuffers() {
+        for (name, b) in method.namedBuffers() {
             let t = try dump.tensor(prefix + name)
             guard t.shape == b.value.shape else { throw ParityError("'\(prefix + name)': dump has shape \(t.shape), model expects \(b.value.shape)") }
             b.value = t

@@ -1,0 +1,18 @@
+import ArgumentParser
+import Foundation
+import ReferenceWorkloads
+
+/// `backdrop-bench eval-features`: times eval-mode feature extraction.
+struct EvalFeatures: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "eval-features", abstract: "Time eval-mode backbone feature extraction.")
+    @Option var width = 32
+    @Option var size = 32
+    @Option var batch = 512
+    @OptionGroup var timing: TimingOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let r = try ReferenceBenchmarks.evalFeatures(width: width, size: size, batch: batch, protocol: timing.benchmarkProtocol)
+        print(json ? try encodeJSON(r) : describe(r))
+    }
+}
