@@ -61,6 +61,10 @@ import Testing
         #expect(rows.count == 4 && rows.allSatisfy { $0["mixed-random"] is String })
         let compare = try Executables.run("backdrop", ["compare", "--by", "regularizer", "--db", db])
         #expect(compare.status == 0 && compare.stdout.contains("Δ icl-msr − none"))
+        // The fixed foreground probe: the cells trained on full images, read out by a probe fitted on foregrounds.
+        let fixed = try Executables.run("backdrop", ["matrix", "--db", db, "--probe", "foreground", "--format", "csv"])
+        #expect(fixed.status == 0 && fixed.stdout.split(separator: "\n").count == 1 + 4, "\(fixed.stdout)")
+        #expect(try Self.scalar(db, "SELECT COUNT(DISTINCT probe_view) FROM evaluations") == "2")
 
         let reports = dir.appendingPathComponent("Results/reports").path
         let report = try Executables.run("backdrop", ["report", "--db", db, "--out", reports, "--print"])
@@ -68,7 +72,7 @@ import Testing
         for file in ["table.md", "table.csv", "table.tex", "report.html"] {
             #expect(FileManager.default.fileExists(atPath: "\(reports)/tiny/\(file)"), "\(file)")
         }
-        #expect(report.stdout.contains("simclr"))
+        #expect(report.stdout.contains("simclr") && report.stdout.contains("## Fixed probe: fitted on foreground images for every encoder"))
         let unchanged = try Self.scalar(db, "SELECT COUNT(*) FROM metrics")
         #expect(unchanged == metrics)
     }
