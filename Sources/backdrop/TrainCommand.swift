@@ -101,7 +101,7 @@ struct TrainCommand: ParsableCommand {
     /// The run's configuration, or a `ValidationError` naming the flag (or `--set`) at fault.
     func makeCell() throws -> SingleCellSpec {
         let given = flagKeys.compactMap { f in f.value.map { (f.flag, f.key, $0.description) } }
-        if regularizer == "none", let msr = given.first(where: { $0.1.hasPrefix("iclmsr.") }) {
+        if regularizer != "icl-msr", let msr = given.first(where: { $0.1.hasPrefix("iclmsr.") }) {
             throw ValidationError("\(msr.0) applies only with --regularizer icl-msr")
         }
         do {

@@ -29,6 +29,7 @@ struct TrainCommandTests {
         (["--temperature=-0.5"], "--temperature"),
         (["--regularizer", "icl-msr", "--msr-strata", "0"], "--msr-strata"),
         (["--msr-weight", "2"], "--msr-weight"),
+        (["--regularizer", "background-swap", "--msr-strata", "4"], "--msr-strata"),
         (["--train-view", "sideways"], "--train-view"),
         (["--regularizer", "icl-msr", "--msr-meta-optimizer", "adam", "--msr-meta-momentum", "0.5"], "--msr-meta-momentum"),
         (["--knn-k", "0"], "--knn-k"),
