@@ -72,13 +72,17 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         public init() {}
     }
 
+    /// The optimizer used: the configured one, else the method's recipe.
+    public var effectiveOptimizer: OptimizerSpec { optimizer ?? method.recipe.optimizer }
+    /// The augmentation preset used: the configured one, else the method's recipe.
+    public var effectiveAugmentation: AugmentationPreset { train.augmentation ?? method.recipe.augmentation }
+
     /// A copy with every method-dependent default made explicit.
     /// - Parameter trainImages: the train split's size (MoCo v2's queue is capped by it).
     public func resolved(trainImages: Int?) -> TrainConfig {
         var c = self
-        let recipe = method.recipe
-        if c.optimizer == nil { c.optimizer = recipe.optimizer }
-        if c.train.augmentation == nil { c.train.augmentation = recipe.augmentation }
+        c.optimizer = effectiveOptimizer
+        c.train.augmentation = effectiveAugmentation
         c.evaluation = evaluation.resolved(trainView: trainView.view)
         if let o = c.iclmsr { c.iclmsr?.metaOptimizer = o.metaOptimizer.resolved() }
         if method == .mocov2, c.methodOptions.queueSize == nil, let n = trainImages {

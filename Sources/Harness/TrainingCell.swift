@@ -19,12 +19,17 @@ public enum TrainingCell {
         URL(fileURLWithPath: directory).appendingPathComponent("checkpoint.safetensors")
     }
 
+    /// The initial encoder of `config`'s seed: what a trained cell starts from and what the
+    /// untrained control evaluates.
+    public static func makeBackbone(_ config: TrainConfig) -> any Backbone {
+        config.model.backbone.make(width: config.model.width, seed: config.seed)
+    }
+
     /// Builds the stepper of `config` (method, encoder optimizer, ICL-MSR) from scratch.
     /// - Parameter config: resolved (`TrainConfig.resolved`).
     public static func makeStepper(_ config: TrainConfig) throws -> any TrainingStepper {
-        let backbone = config.model.backbone.make(width: config.model.width, seed: config.seed)
-        let method = try makeMethod(name: config.method, backbone: backbone, options: config.methodOptions, seed: config.seed)
-        let optimizer = (config.optimizer ?? config.method.recipe.optimizer).makeOptimizer(method.trainableParameters())
+        let method = try makeMethod(name: config.method, backbone: makeBackbone(config), options: config.methodOptions, seed: config.seed)
+        let optimizer = config.effectiveOptimizer.makeOptimizer(method.trainableParameters())
         return try makeTrainingStepper(method: method, optimizer: optimizer, regularizer: config.iclmsr, seed: config.seed &+ 0x4D53_52)
     }
 
@@ -56,23 +61,19 @@ public enum TrainingCell {
         let viewOptions = ViewOptions(fill: resolved.train.fill, seed: resolved.partnerSeed)
         let trainRenderer = ViewRenderer(split: train, options: viewOptions, partnerSeed: resolved.partnerSeed)
         let testRenderer = ViewRenderer(split: test, options: viewOptions, partnerSeed: resolved.partnerSeed)
-        let loader = try BatchLoader(renderer: trainRenderer, configuration: LoaderConfiguration(
-            batchSize: resolved.train.batchSize, view: resolved.trainView.view,
-            preset: resolved.train.augmentation ?? resolved.method.recipe.augmentation, normalization: normalization, seed: resolved.seed,
-            intervention: resolved.intervention))
 
         let backbone: any Backbone
         let outcome: TrainingOutcome
         var resumed = false
         if resolved.control == .untrained {
-            // The encoder every trained cell of this seed starts from (`makeStepper` builds the same).
-            backbone = resolved.model.backbone.make(width: resolved.model.width, seed: resolved.seed)
+            backbone = makeBackbone(resolved)
             outcome = TrainingOutcome(position: TrainingPosition(), finished: true, epochs: [], stepsRun: 0, seconds: 0)
             progress?.message("control: the untrained \(resolved.model.backbone.rawValue) of seed \(resolved.seed), no training")
         } else {
             let stepper = try makeStepper(resolved)
-            (outcome, resumed) = try Self.train(resolved, stepper: stepper, loader: loader, trainImages: train.count, checkpointDirectory: checkpointDirectory,
-                                           sink: sink, progress: progress, checkpointWritten: checkpointWritten, stepLimit: stepLimit)
+            (outcome, resumed) = try Self.train(resolved, stepper: stepper, renderer: trainRenderer, normalization: normalization,
+                                                checkpointDirectory: checkpointDirectory, sink: sink, progress: progress,
+                                                checkpointWritten: checkpointWritten, stepLimit: stepLimit)
             backbone = stepper.method.backbone
         }
 
@@ -85,14 +86,17 @@ public enum TrainingCell {
                           trainingSeconds: outcome.seconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart), resumed: resumed)
     }
 
-    /// Trains `stepper` on `loader` to the end of the schedule, resuming from the checkpoint in
-    /// `checkpointDirectory` when one exists.
+    /// Trains `stepper` on batches of the train split to the end of the schedule, resuming from
+    /// the checkpoint in `checkpointDirectory` when one exists.
     /// - Returns: the loop's outcome and whether it resumed.
     /// - Throws: `TrainingInterrupted` when `stepLimit` stopped it first.
-    static func train(_ config: TrainConfig, stepper: any TrainingStepper, loader: BatchLoader, trainImages: Int, checkpointDirectory: String?,
-                      sink: (any MetricSink)?, progress: ProgressReporter?,
+    static func train(_ config: TrainConfig, stepper: any TrainingStepper, renderer: ViewRenderer, normalization: Normalization,
+                      checkpointDirectory: String?, sink: (any MetricSink)?, progress: ProgressReporter?,
                       checkpointWritten: (@Sendable (TrainingPosition, URL) throws -> Void)?, stepLimit: Int?) throws -> (TrainingOutcome, Bool) {
-        let spec = config.optimizer ?? config.method.recipe.optimizer
+        let loader = try BatchLoader(renderer: renderer, configuration: LoaderConfiguration(
+            batchSize: config.train.batchSize, view: config.trainView.view, preset: config.effectiveAugmentation,
+            normalization: normalization, seed: config.seed, intervention: config.intervention))
+        let spec = config.effectiveOptimizer
         let peak = spec.scaledLearningRate(batchSize: config.train.batchSize)
         let schedule = config.schedule.schedule(peak: peak, stepsPerEpoch: loader.batchesPerEpoch, epochs: config.train.epochs)
         let checkpointURL = checkpointDirectory.map(checkpointURL(in:))
@@ -106,7 +110,7 @@ public enum TrainingCell {
             progress?.message("resuming from \(url.path) at epoch \(loop.position.epoch + 1), step \(loop.position.step)")
         }
         let extra = (config.iclmsr == nil ? "" : " + icl-msr") + (config.intervention.map { " + \($0.kind.rawValue) p \($0.probability)" } ?? "")
-        progress?.message("training \(config.method.rawValue)\(extra) on \(trainImages) images "
+        progress?.message("training \(config.method.rawValue)\(extra) on \(renderer.split.count) images "
                           + "(\(config.trainView.rawValue)), \(config.train.epochs) epochs × \(loader.batchesPerEpoch) steps, "
                           + "batch \(config.train.batchSize), \(spec.kind.rawValue) lr \(peak)")
         let outcome = try loop.run(stepLimit: stepLimit)

@@ -21,15 +21,16 @@ struct ReproduceOptions: ParsableArguments {
     }
 
     /// The command line of `backdrop reproduce-cell` for one cell: what `reproduce --jobs N`
-    /// starts in each child process.
-    static func childCommand(executable: String) -> @Sendable (MatrixRunner.ChildRequest) -> [String] {
-        { r in
-            var arguments = [executable, "reproduce-cell", r.specPath, "--cell", r.cellKey, "--position", r.position,
-                             "--db", r.databasePath, "--results-dir", r.resultsDirectory,
-                             "--dataset-sha256", r.sources.datasetSHA256, "--git-commit", r.sources.gitCommit]
+    /// starts in each child process (these options, plus the cell and the parent's provenance).
+    func childCommand(executable: String) -> @Sendable (MatrixRunner.ChildRequest) -> [String] {
+        var shared = [spec, "--db", db, "--results-dir", resultsDir]
+        for o in overrides { shared += ["--set", o] }
+        if let k = killAfterSteps { shared += ["--kill-after-steps", String(k)] }
+        return { [shared] r in
+            var arguments = [executable, "reproduce-cell"] + shared
+            arguments += ["--cell", r.cellKey, "--position", r.position,
+                          "--dataset-sha256", r.sources.datasetSHA256, "--git-commit", r.sources.gitCommit]
             if let dirty = r.sources.gitDirty { arguments += ["--git-dirty", dirty ? "true" : "false"] }
-            for o in r.overrides { arguments += ["--set", o] }
-            if let k = r.killAfterSteps { arguments += ["--kill-after-steps", String(k)] }
             return arguments
         }
     }
@@ -60,7 +61,7 @@ struct ReproduceCommand: ParsableCommand {
     func run() throws {
         var o = options.runnerOptions()
         o.jobs = jobs
-        o.childCommand = ReproduceOptions.childCommand(executable: Self.currentExecutable())
+        o.childCommand = options.childCommand(executable: Self.currentExecutable())
         let runner = MatrixRunner(options: o)
         do {
             if datasetOnly {

@@ -27,19 +27,14 @@ public struct MatrixRunner {
         public init(specPath: String) { self.specPath = specPath }
     }
 
-    /// What a child process must be told to run one cell as this reproduction would.
+    /// What the parent decides for one child process, beyond the options the caller already
+    /// holds (spec, overrides, database, results folder): which cell, its matrix position, and the
+    /// provenance computed once for every cell.
     public struct ChildRequest: Sendable {
         public var cellKey: String
         /// Matrix position for progress lines (`3/12`).
         public var position: String
-        public var specPath: String
-        public var overrides: [String]
-        public var databasePath: String
-        public var resultsDirectory: String
-        /// Provenance computed once by the parent.
         public var sources: RunSources
-        /// Tests: stop before this step with SIGKILL.
-        public var killAfterSteps: Int?
     }
 
     /// What a reproduction did.
@@ -164,10 +159,7 @@ public struct MatrixRunner {
         var outcomes: [String: CellOutcome] = [:]
         while !queue.isEmpty || !running.isEmpty {
             while running.count < options.jobs, let cell = queue.popFirst() {
-                let request = ChildRequest(cellKey: cell.key, position: position(cell), specPath: options.specPath, overrides: options.overrides,
-                                           databasePath: options.databasePath, resultsDirectory: options.resultsDirectory,
-                                           sources: context.sources, killAfterSteps: options.killAfterSteps)
-                let command = options.childCommand!(request)
+                let command = options.childCommand!(ChildRequest(cellKey: cell.key, position: position(cell), sources: context.sources))
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: command[0])
                 process.arguments = Array(command.dropFirst())
