@@ -206,12 +206,7 @@ public struct Report: Sendable {
             for treatment in treatments {
                 for trainView in trainViews(method: method) {
                     for figure in effectFigures {
-                        var deltas: [String: PairedDelta] = [:]
-                        for p in protocols {
-                            let base = figureValues(method: method, trainView: trainView, regularizer: options.baseline, protocolName: p, figure: figure)
-                            let treat = figureValues(method: method, trainView: trainView, regularizer: treatment, protocolName: p, figure: figure)
-                            deltas[p] = PairedDelta(baseline: base, treatment: treat, level: options.confidenceLevel)
-                        }
+                        let deltas = pairedDeltas(baseline: (method, options.baseline), treatment: (method, treatment), trainView: trainView, figure: figure)
                         if !deltas.isEmpty {
                             out.append(EffectRow(method: method, trainView: trainView, treatment: treatment, figure: figure, deltas: deltas))
                         }
@@ -220,6 +215,19 @@ public struct Report: Sendable {
             }
         }
         return out
+    }
+
+    /// Protocol → the paired per-seed delta `treatment − baseline` of one figure, both rows of
+    /// the same train view (each given as method and regularizer).
+    func pairedDeltas(baseline: (method: String, regularizer: String), treatment: (method: String, regularizer: String),
+                      trainView: String, figure: String) -> [String: PairedDelta] {
+        var deltas: [String: PairedDelta] = [:]
+        for p in protocols {
+            let base = figureValues(method: baseline.method, trainView: trainView, regularizer: baseline.regularizer, protocolName: p, figure: figure)
+            let treat = figureValues(method: treatment.method, trainView: trainView, regularizer: treatment.regularizer, protocolName: p, figure: figure)
+            deltas[p] = PairedDelta(baseline: base, treatment: treat, level: options.confidenceLevel)
+        }
+        return deltas
     }
 
     /// Paired per-seed deltas `trained − untrained` under this report's probe: each trained row
@@ -231,12 +239,8 @@ public struct Report: Sendable {
         for method in methods where method != Self.untrained {
             for row in tableRows(method: method) {
                 for figure in effectFigures {
-                    var deltas: [String: PairedDelta] = [:]
-                    for p in protocols {
-                        let base = figureValues(method: Self.untrained, trainView: row.trainView, regularizer: options.baseline, protocolName: p, figure: figure)
-                        let trained = figureValues(method: method, trainView: row.trainView, regularizer: row.regularizer, protocolName: p, figure: figure)
-                        deltas[p] = PairedDelta(baseline: base, treatment: trained, level: options.confidenceLevel)
-                    }
+                    let deltas = pairedDeltas(baseline: (Self.untrained, options.baseline), treatment: (method, row.regularizer),
+                                              trainView: row.trainView, figure: figure)
                     if !deltas.isEmpty {
                         out.append(EffectRow(method: method, trainView: row.trainView, treatment: row.regularizer, figure: figure, deltas: deltas))
                     }

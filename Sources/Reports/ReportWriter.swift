@@ -62,21 +62,6 @@ extension Report {
         code { background: #f4f4f4; padding: 0 .2em; }
         """
 
-    /// `report.html` of this probe series alone: self-contained (inline CSS and SVG, no scripts,
-    /// no network).
-    public var html: String {
-        var body: [String] = []
-        body.append("<h1>Backdrop results: \(Format.html(experiment.name))</h1>")
-        body.append("<p class=\"meta\">\(Format.html(header.replacingOccurrences(of: "`", with: "")))\(dataAsOf.map { " Data as of \($0) (UTC)." } ?? "")</p>")
-        body.append("<p class=\"legend\">\(Format.html(legend))</p>")
-        body += htmlSections()
-        body.append("<h2>Training curves</h2>")
-        body.append("<figure>\n" + lossCurvesSVG() + "</figure>")
-        body.append("<h2>Runs</h2>")
-        body.append(runTable.html)
-        return Self.htmlDocument(title: "Backdrop results: \(experiment.name)", body: body)
-    }
-
     /// A self-contained HTML page around `body`.
     static func htmlDocument(title: String, body: [String]) -> String {
         """
