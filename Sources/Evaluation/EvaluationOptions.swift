@@ -29,12 +29,15 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
 
     /// The renderings of the train split the probes and kNN banks are fitted on, each evaluated
     /// on every test view.
-    public var probeViews: [ProbeChoice] = [.trainView, .view(.full), .view(.foreground)]
+    public var probeViews: [ProbeChoice] = Self.defaultProbeViews
     public var testViews: [ViewKind] = ViewKind.allCases
     public var knn = KNNOptions()
     public var probe = ProbeOptions()
 
-    public init(probeViews: [ProbeChoice] = [.trainView, .view(.full), .view(.foreground)], testViews: [ViewKind] = ViewKind.allCases,
+    /// The train view, and the fixed full and foreground probes.
+    public static let defaultProbeViews: [ProbeChoice] = [.trainView, .view(.full), .view(.foreground)]
+
+    public init(probeViews: [ProbeChoice] = Self.defaultProbeViews, testViews: [ViewKind] = ViewKind.allCases,
                 knn: KNNOptions = KNNOptions(), probe: ProbeOptions = ProbeOptions()) {
         (self.probeViews, self.testViews, self.knn, self.probe) = (probeViews, testViews, knn, probe)
     }
@@ -85,17 +88,14 @@ public enum ProbeChoice: Hashable, Sendable, Codable, CustomStringConvertible {
     /// One fixed view for every encoder.
     case view(ViewKind)
 
-    /// Every spelling: `train-view`, `same-as-test`, then the view names.
-    public static let names = ["train-view", "same-as-test"] + ViewKind.allCases.map(\.rawValue)
+    /// Every choice: `train-view`, `same-as-test`, then each view.
+    public static let all: [ProbeChoice] = [.trainView, .sameAsTest] + ViewKind.allCases.map(ProbeChoice.view)
+    /// Every spelling, in the order of `all`.
+    public static let names = all.map(\.description)
 
     public init?(name: String) {
-        switch name {
-        case "train-view": self = .trainView
-        case "same-as-test": self = .sameAsTest
-        default:
-            guard let v = ViewKind(rawValue: name) else { return nil }
-            self = .view(v)
-        }
+        guard let choice = Self.all.first(where: { $0.description == name }) else { return nil }
+        self = choice
     }
 
     public var description: String {

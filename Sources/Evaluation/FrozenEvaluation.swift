@@ -32,14 +32,15 @@ public struct FrozenEvaluation: Sendable {
         self.batchSize = batchSize
     }
 
-    /// The (probe view, test view) pairs evaluated, test view by test view, each pair once.
+    /// The probe views evaluated on `test`, each once: `probeViews`, then `test` itself with `sameAsTest`.
+    public func probeViews(for test: ViewKind) -> [ViewKind] {
+        var seen: Set<ViewKind> = []
+        return (probeViews + (sameAsTest ? [test] : [])).filter { seen.insert($0).inserted }
+    }
+
+    /// The (probe view, test view) pairs evaluated, test view by test view.
     public var pairs: [(probe: ViewKind, test: ViewKind)] {
-        testViews.flatMap { test in
-            var probes = probeViews
-            if sameAsTest && !probes.contains(test) { probes.append(test) }
-            var seen: Set<ViewKind> = []
-            return probes.filter { seen.insert($0).inserted }.map { (probe: $0, test: test) }
-        }
+        testViews.flatMap { test in probeViews(for: test).map { (probe: $0, test: test) } }
     }
 
     /// Evaluates `backbone` (frozen: eval-mode batch norm, no gradients, nothing updated).
@@ -58,16 +59,16 @@ public struct FrozenEvaluation: Sendable {
             progress?("features: test split, view \(view.rawValue), \(test.split.count) images")
             let testFeatures = try FeatureExtractor.extract(backbone: backbone, renderer: test, view: view,
                                                             normalization: normalization, batchSize: batchSize)
-            for pair in pairs where pair.test == view {
-                if trainFeatures[pair.probe] == nil {
-                    progress?("features: train split, view \(pair.probe.rawValue), \(train.split.count) images")
-                    let features = try FeatureExtractor.extract(backbone: backbone, renderer: train, view: pair.probe,
+            for probeView in probeViews(for: view) {
+                if trainFeatures[probeView] == nil {
+                    progress?("features: train split, view \(probeView.rawValue), \(train.split.count) images")
+                    let features = try FeatureExtractor.extract(backbone: backbone, renderer: train, view: probeView,
                                                                 normalization: normalization, batchSize: batchSize)
-                    trainFeatures[pair.probe] = features
-                    probes[pair.probe] = probe.fit(features)
+                    trainFeatures[probeView] = features
+                    probes[probeView] = probe.fit(features)
                 }
-                rows.append(probes[pair.probe]!.evaluate(testFeatures))
-                rows.append(knn.evaluate(train: trainFeatures[pair.probe]!, test: testFeatures))
+                rows.append(probes[probeView]!.evaluate(testFeatures))
+                rows.append(knn.evaluate(train: trainFeatures[probeView]!, test: testFeatures))
             }
         }
         return rows
