@@ -111,3 +111,55 @@ struct ReportCommand: ParsableCommand {
         for file in files.all { FileHandle.standardError.write(Data("wrote \(file.path)\n".utf8)) }
     }
 }
+
+/// `backdrop findings`: the paper's claims judged from the database, as one Markdown document.
+struct FindingsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "findings",
+        abstract: "Write the findings document (claims (a) and (b) judged under fixed probes, with intervals) from the database.",
+        discussion: """
+            Each --experiment (the latest of that name) is one budget. Every row is a paired per-seed difference of top-1 \
+            accuracy under a fixed probe, with its 95% t-interval and a verdict (holds, contradicted, inconclusive). \
+            The document quotes the command that made it and contains no clock, so --check can verify it: \
+            it exits 1, naming the first differing line, when the file no longer matches the database.
+            """)
+    @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
+    @Option(help: "Experiment name, repeatable, in reading order (e.g. --experiment table1-quick --experiment table1-medium).")
+    var experiment: [String] = []
+    @Option(help: "Output file (default: print to standard output).") var out: String?
+    @Flag(help: "Verify that --out matches what the database gives now, instead of writing it.") var check = false
+
+    func validate() throws {
+        guard !experiment.isEmpty else { throw ValidationError("name at least one --experiment (backdrop runs lists them)") }
+        if check && out == nil { throw ValidationError("--check needs --out FILE, the document to verify") }
+    }
+
+    /// The command line quoted in the document: what regenerates it.
+    var regeneratingCommand: String {
+        var words = ["backdrop", "findings"]
+        if db != "Results/backdrop.sqlite" { words += ["--db", db] }
+        for e in experiment { words += ["--experiment", e] }
+        if let out { words += ["--out", out] }
+        return words.joined(separator: " ")
+    }
+
+    func run() throws {
+        let store = try ResultsDatabase(path: db, mode: .readOnly)
+        let text = try FindingsDocument(store: store, experiments: experiment, command: regeneratingCommand).markdown
+        guard let out else { Swift.print(text, terminator: ""); return }
+        let url = URL(fileURLWithPath: out)
+        if check {
+            guard let existing = try? String(contentsOf: url, encoding: .utf8) else {
+                throw ValidationError("\(out): cannot read the document to check; write it first without --check")
+            }
+            guard existing != text else { FileHandle.standardError.write(Data("\(out) matches the database\n".utf8)); return }
+            let old = existing.components(separatedBy: "\n"), new = text.components(separatedBy: "\n")
+            let line = (0..<min(old.count, new.count)).first { old[$0] != new[$0] } ?? min(old.count, new.count)
+            FileHandle.standardError.write(Data("\(out) differs from the database from line \(line + 1):\n  file: \(line < old.count ? old[line] : "(end)")\n  now:  \(line < new.count ? new[line] : "(end)")\nregenerate it: \(regeneratingCommand)\n".utf8))
+            throw ExitCode(1)
+        }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url, options: .atomic)
+        FileHandle.standardError.write(Data("wrote \(out)\n".utf8))
+    }
+}

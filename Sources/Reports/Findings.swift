@@ -1,0 +1,125 @@
+import Foundation
+import ResultsStore
+
+/// One judged (or described) comparison of the findings: a paired per-seed difference of top-1
+/// accuracy between two groups of cells, under one fixed probe, per protocol.
+public struct FindingRow: Sendable, Equatable {
+    public var method: String
+    /// What is compared, e.g. `trained on full − untrained`.
+    public var comparison: String
+    /// The test view (or gap) the accuracies are measured on.
+    public var figure: String
+    /// The view the probe (and kNN bank) was fitted on, the same for both groups.
+    public var probe: String
+    /// The claimed sign; nil for a row that only describes where an effect lies.
+    public var direction: ClaimDirection?
+    /// Protocol (`linear`, `knn`) → the paired difference.
+    public var deltas: [String: PairedDelta]
+
+    /// The verdict of protocol `p` (nil for a descriptive row).
+    public func verdict(_ p: String) -> Verdict? { direction.map { Verdict(deltas[p], direction: $0) } }
+}
+
+/// The findings of one experiment (the latest of its name): claim (a) as encoder comparisons
+/// under fixed probes, where the full-image encoder effect lies, and every regularizer against
+/// the plain run. Built from `Report`s of the fixed `full` and `foreground` probe series.
+public struct ExperimentFindings: Sendable {
+    public let experiment: Experiment
+    public let runs: [Run]
+    /// Claim (a): encoder effects and train-view comparisons, judged.
+    public let trainView: [FindingRow]
+    /// Trained on full − untrained on the other test views (descriptive).
+    public let effectLocation: [FindingRow]
+    /// Each regularizer − none (ICL-MSR and its variants, interventional baselines), judged `> 0`.
+    public let regularizers: [FindingRow]
+    public let protocols: [String]
+
+    public init(store: ResultsDatabase, experiment name: String, confidenceLevel: Double = 0.95) throws {
+        func report(_ view: String) throws -> Report {
+            try Report(store: store, experiment: name,
+                       options: ReportOptions(probe: .fixed(view), confidenceLevel: confidenceLevel))
+        }
+        let full = try report("full"), foreground = try report("foreground")
+        experiment = full.experiment
+        runs = full.runs
+        protocols = Report.ordered(Set(full.protocols + foreground.protocols), by: Report.protocolOrder)
+        let methods = Report.ordered(Set(full.methods + foreground.methods), by: Report.methodOrder).filter { $0 != Report.untrained }
+        let probes = ["full": full, "foreground": foreground]
+        var trainView: [FindingRow] = [], location: [FindingRow] = [], regularizers: [FindingRow] = []
+        let plain = full.options.baseline
+        for method in methods {
+            // Claim (a): each view's encoder effect on its own view, then the two views head to head.
+            for view in ["full", "foreground"] {
+                let r = probes[view]!
+                trainView.append(Self.row(r, method: method, comparison: "trained on \(view) − untrained", figure: view, direction: .positive,
+                                          baseline: (Report.untrained, view, plain), treatment: (method, view, plain)))
+            }
+            for (view, other) in [("full", "foreground"), ("foreground", "full")] {
+                trainView.append(Self.row(probes[view]!, method: method, comparison: "trained on \(view) − trained on \(other)", figure: view,
+                                          direction: .positive, baseline: (method, other, plain), treatment: (method, view, plain)))
+            }
+            for figure in ["foreground", "only-background", "mixed-same", "mixed-random"] {
+                location.append(Self.row(full, method: method, comparison: "trained on full − untrained", figure: figure, direction: nil,
+                                         baseline: (Report.untrained, "full", plain), treatment: (method, "full", plain)))
+            }
+            for regularizer in full.regularizers(method: method) where regularizer != plain {
+                for view in full.trainViews(method: method) {
+                    let figures = view == "full" ? [("full", full), ("mixed-random", full)]
+                                                 : [("foreground", foreground), ("full", full), ("mixed-random", full)]
+                    for (figure, r) in figures {
+                        regularizers.append(Self.row(r, method: method, comparison: "\(regularizer) − \(plain), trained on \(view)", figure: figure,
+                                                     direction: .positive, baseline: (method, view, plain), treatment: (method, view, regularizer)))
+                    }
+                }
+            }
+        }
+        self.trainView = trainView.filter { !$0.deltas.isEmpty }
+        effectLocation = location.filter { !$0.deltas.isEmpty }
+        self.regularizers = regularizers.filter { !$0.deltas.isEmpty }
+    }
+
+    typealias Group = (method: String, trainView: String, regularizer: String)
+
+    /// The paired difference `treatment − baseline` of `figure` under `report`'s probe.
+    static func row(_ report: Report, method: String, comparison: String, figure: String, direction: ClaimDirection?,
+                    baseline: Group, treatment: Group) -> FindingRow {
+        var deltas: [String: PairedDelta] = [:]
+        for p in report.protocols {
+            let b = report.figureValues(method: baseline.method, trainView: baseline.trainView, regularizer: baseline.regularizer, protocolName: p, figure: figure)
+            let t = report.figureValues(method: treatment.method, trainView: treatment.trainView, regularizer: treatment.regularizer, protocolName: p, figure: figure)
+            deltas[p] = PairedDelta(baseline: b, treatment: t, level: report.options.confidenceLevel)
+        }
+        return FindingRow(method: method, comparison: comparison, figure: figure, probe: report.options.probe.rawValue,
+                          direction: direction, deltas: deltas)
+    }
+
+    /// The finished runs that trained an encoder (not the untrained controls).
+    var trainedRuns: [Run] { runs.filter { $0.status == .finished && $0.cell.method != Report.untrained } }
+
+    /// The training budget read from the finished runs' resolved configs: epochs, batch size,
+    /// width, image size and train images (a range where runs differ).
+    var budget: String {
+        var values: [String: Set<String>] = [:]
+        for run in trainedRuns {
+            guard let data = run.provenance.configJSON.data(using: .utf8),
+                  let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let train = root["train"] as? [String: Any] else { continue }
+            let loop = train["train"] as? [String: Any], model = train["model"] as? [String: Any]
+            func add(_ key: String, _ value: Any?) { if let value { values[key, default: []].insert("\(value)") } }
+            add("epochs", loop?["epochs"])
+            add("batch", loop?["batchSize"])
+            add("width", model?["width"])
+            add("px", train["imageSize"])
+            if let builtin = (root["dataset"] as? [String: Any])?["builtin"] as? [String: Any],
+               let classes = builtin["classes"] as? Int, let perClass = builtin["perClass"] as? Int {
+                add("images", classes * perClass)
+            }
+        }
+        func show(_ key: String) -> String {
+            let v = (values[key] ?? []).sorted { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }
+            return v.isEmpty ? "?" : v.count == 1 ? v[0] : "\(v.first!)–\(v.last!)"
+        }
+        let images = values["images"].map { _ in ", \(show("images")) built-in train images" } ?? ""
+        return "\(show("epochs")) epochs × batch \(show("batch")), width \(show("width")), \(show("px")) px\(images)"
+    }
+}
