@@ -73,6 +73,19 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: "\(reports)/tiny/\(file)"), "\(file)")
         }
         #expect(report.stdout.contains("simclr") && report.stdout.contains("## Fixed probe: fitted on foreground images for every encoder"))
+        // The findings document: written, verified, and a hand edit caught by --check.
+        let findings = dir.appendingPathComponent("Findings.md").path
+        let written = try Executables.run("backdrop", ["findings", "--db", db, "--experiment", "tiny", "--out", findings])
+        #expect(written.status == 0, "\(written.stderr)")
+        let text = try String(contentsOfFile: findings, encoding: .utf8)
+        #expect(text.contains("| simclr | icl-msr − none, trained on full | full | full | > 0 |") && text.contains("(1) | **inconclusive** |"), "\(text)")
+        #expect(try Executables.run("backdrop", ["findings", "--db", db, "--experiment", "tiny", "--out", findings, "--check"]).status == 0)
+        try text.replacingOccurrences(of: "**inconclusive**", with: "**holds**").write(toFile: findings, atomically: true, encoding: .utf8)
+        let stale = try Executables.run("backdrop", ["findings", "--db", db, "--experiment", "tiny", "--out", findings, "--check"])
+        #expect(stale.status == 1 && stale.stderr.contains("differs from the database from line") && stale.stderr.contains("regenerate it: backdrop findings"), "\(stale.stderr)")
+        let noName = try Executables.run("backdrop", ["findings", "--db", db])
+        #expect(noName.status == 64 && noName.stderr.contains("--experiment"), "\(noName.stderr)")
+
         let unchanged = try Self.scalar(db, "SELECT COUNT(*) FROM metrics")
         #expect(unchanged == metrics)
     }
