@@ -179,7 +179,8 @@ train:
         let spec = try ExperimentSpec.parse(variants, source: "sample.yaml")
         #expect(spec.regularizers.compactMap { $0.iclmsr.map { "\($0.meta.rawValue)/\($0.form.rawValue)" } }
                 == ["bilevel/arithmetic-mean", "frozen/arithmetic-mean", "bilevel/geometric-mean"])
-        let cell = try SingleCellSpec(folder: "data", assignments: ["regularizers=icl-msr", "iclmsr.meta=frozen", "iclmsr.form=geometric-mean"]).cell
+        let assignments = ["methods=simclr", "trainViews=full", "seeds=0", "regularizers=icl-msr", "iclmsr.meta=frozen", "iclmsr.form=geometric-mean"]
+        let cell = try SingleCellSpec(folder: "data", assignments: assignments).cell
         #expect(cell.config.iclmsr?.meta == .frozen && cell.config.iclmsr?.form == .geometricMean)
         for (text, key, message) in [("iclmsr: {meta: none}\n", "iclmsr.meta", "unknown value 'none'"),
                                      ("iclmsr: {form: harmonic}\n", "iclmsr.form", "unknown value 'harmonic'"),
