@@ -7,9 +7,11 @@ import TensorCore
 /// meta-learning. Backdrop's reconstruction (options here): the injection forms, `L_MSR` as the
 /// prior-weighted base loss, the learned-vs-uniform prior, `strataScale`, the one-step virtual
 /// update with α = `virtualLR`, the DARTS finite difference with radius `fdRadius`,
-/// `metaInterval`, the meta-optimizer (MetaMask's SGD 1e-3 / 0.9 / 5e-4) and `metaGradient`.
+/// `metaInterval`, the meta-optimizer (MetaMask's SGD 1e-3 / 0.9 / 5e-4), `metaGradient`, and
+/// the ablations `meta` (bi-level vs frozen strata) and `form` (how the strata are combined).
 /// Defaults: K 16, λ 1, learned prior, additive, σ 0.5, α = encoder lr, r 0.01, every step,
-/// SGD(1e-3, 0.9, 5e-4), shared gradient. Keys: the property names (`metaOptimizer.lr`).
+/// SGD(1e-3, 0.9, 5e-4), shared gradient, bilevel, arithmetic mean. Keys: the property names
+/// (`metaOptimizer.lr`). The whole option set is explained in `docs/ICL-MSR.md`.
 public struct ICLMSROptions: Sendable, Equatable, Codable {
     /// How the prior over strata is formed.
     public enum Prior: String, Sendable, Codable, CaseIterable { case learned, uniform }
@@ -23,6 +25,35 @@ public struct ICLMSROptions: Sendable, Equatable, Codable {
         /// At the updated encoder θₜ₊₁, with a fresh forward+backward of `L_enc` (the literal
         /// order "encoder step, then meta step"; one more pass per meta step).
         case recomputed
+    }
+
+    /// Whether Φ = (M, w) is meta-learned (key `meta`).
+    public enum Meta: String, Sendable, Codable, CaseIterable {
+        /// The bi-level meta step of `ICLMSRStepper` (the paper's meta-learning).
+        case bilevel
+        /// No meta step at all: M and w keep their seeded initialization (w = 0, so a learned
+        /// prior stays uniform) and no extra pass runs. Ablates what the meta-learning adds.
+        case frozen
+    }
+
+    /// How the K strata and the prior P(b) form `L_MSR` (key `form`).
+    public enum Form: String, Sendable, Codable, CaseIterable {
+        /// `Σ_k P(b_k) L_base(stratum k)`: the prior-weighted arithmetic mean of the K
+        /// per-stratum losses. Works with every method.
+        case arithmeticMean = "arithmetic-mean"
+        /// One cross-entropy of the normalized prior-weighted geometric mean (NWGM) of the K
+        /// per-stratum softmax distributions, i.e. of the prior-averaged logits
+        /// `Σ_k P(b_k) S_k`. Only for methods whose loss is a softmax cross-entropy over
+        /// similarity logits (`SoftmaxContrastiveMethod`: SimCLR, MoCo v2).
+        case geometricMean = "geometric-mean"
+
+        /// The methods this form can regularize.
+        public var supportedMethods: [MethodName] {
+            switch self {
+            case .arithmeticMean: return MethodName.allCases
+            case .geometricMean: return [.simclr, .mocov2]
+            }
+        }
     }
 
     /// The optimizer of Φ = (M, w).
@@ -89,12 +120,34 @@ public struct ICLMSROptions: Sendable, Equatable, Codable {
     public var metaInterval: Int = 1
     public var metaOptimizer: MetaOptimizer = .sgd()
     public var metaGradient: MetaGradient = .shared
+    /// `frozen` skips the meta step (then `virtualLR`, `fdRadius`, `metaInterval`,
+    /// `metaOptimizer` and `metaGradient` have no effect).
+    public var meta: Meta {
+        get { storedMeta ?? .bilevel }
+        set { storedMeta = newValue == .bilevel ? nil : newValue }
+    }
+    public var form: Form {
+        get { storedForm ?? .arithmeticMean }
+        set { storedForm = newValue == .arithmeticMean ? nil : newValue }
+    }
+    // Stored only when not the default, so configurations written before these options existed
+    // keep their canonical JSON (and hash): a finished cell is not rerun for a new default key.
+    private var storedMeta: Meta?
+    private var storedForm: Form?
+
+    enum CodingKeys: String, CodingKey {
+        case strata, weight, prior, injection, strataScale, virtualLR, fdRadius, metaInterval, metaOptimizer, metaGradient
+        case storedMeta = "meta", storedForm = "form"
+    }
 
     public init(strata: Int = 16, weight: Float = 1, prior: Prior = .learned, injection: Injection = .additive,
                 strataScale: Float = 0.5, virtualLR: Float? = nil, fdRadius: Float = 0.01, metaInterval: Int = 1,
-                metaOptimizer: MetaOptimizer = .sgd(), metaGradient: MetaGradient = .shared) {
+                metaOptimizer: MetaOptimizer = .sgd(), metaGradient: MetaGradient = .shared,
+                meta: Meta = .bilevel, form: Form = .arithmeticMean) {
         (self.strata, self.weight, self.prior, self.injection, self.strataScale) = (strata, weight, prior, injection, strataScale)
         (self.virtualLR, self.fdRadius, self.metaInterval, self.metaOptimizer, self.metaGradient) = (virtualLR, fdRadius, metaInterval, metaOptimizer, metaGradient)
+        self.meta = meta
+        self.form = form
     }
 
     /// - Throws: `InvalidOption` naming the first invalid option by its key (`strata`,
@@ -108,5 +161,17 @@ public struct ICLMSROptions: Sendable, Equatable, Codable {
         guard fdRadius.isFinite, fdRadius > 0 else { throw bad("fdRadius", fdRadius, "r must be finite and > 0") }
         guard metaInterval >= 1 else { throw bad("metaInterval", metaInterval, "must be at least 1") }
         do { try metaOptimizer.validate() } catch let e as InvalidOption { throw e.scoped("metaOptimizer") }
+    }
+
+    /// `validate()`, plus whether `form` can regularize `method`.
+    /// - Throws: `InvalidOption` naming `form` when the method's loss has no softmax logits.
+    public func validate(for method: MethodName) throws {
+        try validate()
+        guard form.supportedMethods.contains(method) else {
+            throw InvalidOption(key: "form", value: form.rawValue,
+                                reason: "needs a softmax cross-entropy loss over similarity logits, which \(method.rawValue) does not have; "
+                                    + "use it with \(form.supportedMethods.map(\.rawValue).joined(separator: " or ")), "
+                                    + "or form: \(Form.arithmeticMean.rawValue) with \(method.rawValue)")
+        }
     }
 }

@@ -20,12 +20,15 @@ import TensorCore
 ///    - the encoder's parameters are restored to θₜ₊₁ exactly (the same storages are reassigned).
 /// 3. `method.didStep` (EMA targets, MoCo queue).
 ///
+/// With `meta: frozen` step 2 never runs: Φ keeps its seeded initialization, and an iteration
+/// costs one forward+backward (the K strata in the loss) like a non-meta iteration.
+///
 /// With `weight = 0` the encoder objective is exactly `L_base` and the meta step has no side
 /// effect on the method, so the method's trajectory equals `PlainStepper`'s bit for bit.
 ///
 /// Metrics: the method's own, plus `loss` (L_enc), `loss_base`, `loss_msr`, `loss_meta`,
 /// `meta_grad_norm` (‖∇Φ‖), `fd_epsilon`, `prior_entropy`, `strata_cosine` (the last two every
-/// step; the meta ones on meta steps only).
+/// step; the meta ones on meta steps only, so never with `meta: frozen`).
 ///
 /// References: see `MetaSemanticRegularizer`.
 public final class ICLMSRStepper: TrainingStepper {
@@ -38,10 +41,16 @@ public final class ICLMSRStepper: TrainingStepper {
     /// - Parameters:
     ///   - method: the base method.
     ///   - optimizer: the encoder optimizer, built over `method.trainableParameters()`.
-    ///   - options: validated here.
+    ///   - options: validated here (with `form: geometric-mean`, `method` must be a
+    ///     `SoftmaxContrastiveMethod`).
     ///   - seed: initialization seed of the strata.
+    /// - Throws: `InvalidOption` naming the first bad option.
     public init(method: any ContrastiveMethod, optimizer: any Optimizer, options: ICLMSROptions = .init(), seed: UInt64) throws {
         try options.validate()
+        if options.form == .geometricMean, !(method is any SoftmaxContrastiveMethod) {
+            throw InvalidOption(key: "form", value: options.form.rawValue,
+                                reason: "needs a softmax cross-entropy loss over similarity logits, which \(method.methodName) does not have")
+        }
         self.method = method
         self.optimizer = optimizer
         self.options = options
@@ -83,7 +92,7 @@ public final class ICLMSRStepper: TrainingStepper {
         metrics["loss_base"] = base.item
         metrics["loss_msr"] = msr.item
         metrics["lr"] = learningRate
-        if step % options.metaInterval == 0 {
+        if options.meta == .bilevel, step % options.metaInterval == 0 {
             let meta = try metaStep(view1: view1, view2: view2, vectors: vectors, thetaT: thetaT, gEnc: gEnc,
                                     alpha: options.virtualLR ?? learningRate)
             metrics.merge(meta) { _, b in b }

@@ -9,10 +9,17 @@ import TensorCore
 /// `negatives`), stratum k gives `normalize(normalize(z) + m_k)` (`additive`) or
 /// `normalize(z ⊙ (1 + tanh m_k))` (`gated`), and
 ///
-///     L_MSR = Σ_k softmax(w)_k · L_base(stratum k of the vectors)
+///     L_MSR = Σ_k softmax(w)_k · L_base(stratum k of the vectors)          (form: arithmetic-mean)
 ///
 /// (`prior: uniform` uses 1/K). Inside a stratum every sample carries the same injected
 /// "background", so it cannot tell instances apart; the encoder must separate them by content.
+/// With `form: geometric-mean` (softmax methods only) the prior acts inside the softmax: one
+/// cross-entropy of the prior-averaged logits of each loss term t,
+///
+///     L_MSR = Σ_t c_t · CE(Σ_k P(b_k) S_{t,k}, y_t),
+///
+/// which is the cross-entropy of the normalized weighted geometric mean of the per-stratum
+/// distributions `softmax(S_{t,k})` (see `geometricMeanLoss(perStratum:prior:)`).
 ///
 /// References: Qiang, Li, Zheng, Su, Xiong, "Interventional Contrastive Learning with Meta
 /// Semantic Regularizer", ICML 2022 (arXiv:2206.14702). The equations are Backdrop's
@@ -60,14 +67,57 @@ public final class MetaSemanticRegularizer: Module {
         }
     }
 
-    /// `L_MSR = Σ_k P(b_k) L_base(stratum k)` for `method`'s comparison vectors. Output: scalar.
+    /// `L_MSR` of `method`'s comparison vectors in the configured `form`. Output: scalar.
+    /// - Precondition: with `form: geometric-mean`, `method` is a `SoftmaxContrastiveMethod`
+    ///   (`ICLMSROptions.validate(for:)` and `ICLMSRStepper.init` refuse other methods).
     public func loss(_ vectors: ComparisonVectors, method: any ContrastiveMethod) -> Tensor {
         let stratified = vectors.mapVectors(stratify)
-        let p = prior()
+        func stratum(_ k: Int) -> ComparisonVectors {
+            stratified.mapVectors { $0.slice(axis: 0, k..<(k + 1)).reshaped([$0.shape[1], $0.shape[2]]) }
+        }
+        switch options.form {
+        case .arithmeticMean:
+            // Σ_k P(b_k) L_base(stratum k).
+            let p = prior()
+            var total: Tensor?
+            for k in 0..<options.strata {
+                let term = method.baseLoss(stratum(k)) * p.slice(axis: 0, k..<(k + 1)).reshaped([])
+                total = total.map { $0 + term } ?? term
+            }
+            return total!
+        case .geometricMean:
+            guard let softmaxMethod = method as? any SoftmaxContrastiveMethod else {
+                preconditionFailure("ICL-MSR form geometric-mean needs a softmax method, got \(method.methodName)")
+            }
+            let perStratum = (0..<options.strata).map { softmaxMethod.logitTerms(stratum($0)) }
+            return Self.geometricMeanLoss(perStratum: perStratum, prior: prior())
+        }
+    }
+
+    /// The cross-entropy of the normalized weighted geometric mean (NWGM) of K per-stratum
+    /// softmax distributions, for each loss term t:
+    ///
+    ///     L = Σ_t c_t · CE(S̄_t, y_t),   S̄_t = Σ_k P_k S_{t,k}   (exclusions applied after the mean).
+    ///
+    /// `softmax(S̄)_j = Π_k softmax(S_k)_j^{P_k} / Σ_j' Π_k softmax(S_k)_j'^{P_k}` (the
+    /// per-stratum normalizers cancel), the usual NWGM approximation of the backdoor sum
+    /// `Σ_k P(b_k) P(y | x, b_k)` (Xu et al., ICML 2015; Wang et al., CVPR 2020). Because
+    /// log-sum-exp is convex, `L ≤ Σ_k P_k Σ_t c_t CE(S_{t,k}, y_t)` (the arithmetic form), with
+    /// equality when the strata's logits of each row differ only by a constant.
+    /// - Parameters:
+    ///   - perStratum: K lists of the same T terms (same shapes, targets and coefficients).
+    ///   - prior: `P` `[K]`.
+    /// - Returns: a scalar.
+    public static func geometricMeanLoss(perStratum: [[LogitTerm]], prior: Tensor) -> Tensor {
+        precondition(!perStratum.isEmpty && perStratum.count == prior.shape[0], "geometricMeanLoss: \(perStratum.count) strata, prior \(prior.shape)")
         var total: Tensor?
-        for k in 0..<options.strata {
-            let slice = stratified.mapVectors { $0.slice(axis: 0, k..<(k + 1)).reshaped([$0.shape[1], $0.shape[2]]) }
-            let term = method.baseLoss(slice) * p.slice(axis: 0, k..<(k + 1)).reshaped([])
+        for t in perStratum[0].indices {
+            var mean: Tensor?
+            for (k, terms) in perStratum.enumerated() {
+                let weighted = terms[t].logits * prior.slice(axis: 0, k..<(k + 1)).reshaped([])
+                mean = mean.map { $0 + weighted } ?? weighted
+            }
+            let term = perStratum[0][t].loss(logits: mean!)
             total = total.map { $0 + term } ?? term
         }
         return total!

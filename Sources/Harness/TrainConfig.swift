@@ -104,7 +104,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         guard train.batchSize >= 2 else { throw bad("train.batchSize", train.batchSize, "a contrastive batch needs at least 2 images") }
         if let n = train.checkpointEverySteps, n < 1 { throw bad("train.checkpointEverySteps", n, "must be at least 1") }
         try scoped("methodOptions") { try methodOptions.validate(for: method) }
-        if let o = iclmsr { try scoped("iclmsr") { try o.validate() } }
+        if let o = iclmsr { try scoped("iclmsr") { try o.validate(for: method) } }
         if let o = intervention { try scoped("intervention") { try o.validate() } }
         if let o = optimizer { try scoped("optimizer") { try o.validate() } }
         try scoped("schedule") { try schedule.validate() }

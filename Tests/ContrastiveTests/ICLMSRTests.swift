@@ -47,11 +47,13 @@ import TestSupport
     /// `L_meta(Φ) = L_base(θ − α ∇θ L_enc(θ; Φ))`, on a tiny SimCLR. With α = 1 this tiny model is
     /// strongly curved, so the radius is 1e-3 (at the default 1e-2 the O(r²) truncation of the
     /// central difference costs up to ~20% on single coordinates here; at 1e-3 it is < 1%).
-    @Test func finiteDifferenceHypergradientMatchesBruteForce() throws {
+    /// Both forms of `L_MSR` (`arithmetic-mean`, `geometric-mean`).
+    @Test(arguments: ICLMSROptions.Form.allCases)
+    func finiteDifferenceHypergradientMatchesBruteForce(_ form: ICLMSROptions.Form) throws {
         let method = SimCLR(backbone: TinyBackbone(inputs: 12, features: 6, seed: 1), projectorHidden: 8, projectorOutput: 4, temperature: 0.5, seed: 2)
         let alpha: Float = 1.0
         let stepper = try ICLMSRStepper(method: method, optimizer: sgd(method),
-                                        options: ICLMSROptions(strata: 3, strataScale: 2, fdRadius: 1e-3), seed: 4)
+                                        options: ICLMSROptions(strata: 3, strataScale: 2, fdRadius: 1e-3, form: form), seed: 4)
         var rng = SeededRNG(seed: 11)
         let v1 = rng.tensor([6, 3, 2, 2]), v2 = rng.tensor([6, 3, 2, 2])
         let params = method.trainableParameters().map(\.parameter)
@@ -96,11 +98,11 @@ import TestSupport
         for j in strataCoordinates {
             let reference = try bruteForce(stepper.regularizer.strata, j)
             #expect(abs(Double(strataGrad[j]) - reference) <= 0.03 * abs(reference) + 0.01 * scale,
-                    "strata[\(j)]: finite difference \(strataGrad[j]) vs brute force \(reference)")
+                    "\(form) strata[\(j)]: finite difference \(strataGrad[j]) vs brute force \(reference)")
         }
         let reference = try bruteForce(stepper.regularizer.priorLogits, 0)
         #expect(abs(Double(priorGrad[0]) - reference) <= 0.03 * abs(reference) + 0.01 * scale,
-                "prior_logits[0]: finite difference \(priorGrad[0]) vs brute force \(reference)")
+                "\(form) prior_logits[0]: finite difference \(priorGrad[0]) vs brute force \(reference)")
     }
 
     @Test func metaStepRestoresTheEncoderAndMovesOnlyPhi() throws {

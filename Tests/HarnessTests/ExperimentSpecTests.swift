@@ -165,5 +165,30 @@ train:
         let ablation = try ExperimentSpec.load(path: experiments.appendingPathComponent("ablation-iclmsr.yaml").path)
         #expect(Set(ablation.regularizers.compactMap { $0.iclmsr?.strata }).count >= 3)
         #expect(ablation.regularizers.contains { $0.iclmsr?.prior == .uniform })
+        #expect(ablation.regularizers.contains { $0.iclmsr?.meta == .frozen })
+        #expect(ablation.regularizers.contains { $0.iclmsr?.form == .geometricMean })
+        #expect(Set(ablation.regularizers.compactMap { $0.iclmsr?.weight }).count >= 4)
+    }
+
+    /// ICL-MSR's ablation keys `meta` and `form`: as regularizer variants, as `--set`
+    /// assignments, and refused with the key named (an unknown value; a form the method lacks).
+    @Test func iclmsrAblationKeys() throws {
+        let variants = sampleSpec.replacingOccurrences(
+            of: "regularizers: [none, icl-msr]",
+            with: "regularizers: [none, icl-msr, {name: icl-msr-frozen, meta: frozen}, {name: icl-msr-geometric, form: geometric-mean}]")
+        let spec = try ExperimentSpec.parse(variants, source: "sample.yaml")
+        #expect(spec.regularizers.compactMap { $0.iclmsr.map { "\($0.meta.rawValue)/\($0.form.rawValue)" } }
+                == ["bilevel/arithmetic-mean", "frozen/arithmetic-mean", "bilevel/geometric-mean"])
+        let assignments = ["methods=simclr", "trainViews=full", "seeds=0", "regularizers=icl-msr", "iclmsr.meta=frozen", "iclmsr.form=geometric-mean"]
+        let cell = try SingleCellSpec(folder: "data", assignments: assignments).cell
+        #expect(cell.config.iclmsr?.meta == .frozen && cell.config.iclmsr?.form == .geometricMean)
+        for (text, key, message) in [("iclmsr: {meta: none}\n", "iclmsr.meta", "unknown value 'none'"),
+                                     ("iclmsr: {form: harmonic}\n", "iclmsr.form", "unknown value 'harmonic'"),
+                                     ("methods: [byol]\niclmsr: {form: geometric-mean}\nregularizers: [icl-msr]\n", "iclmsr.form", "simclr or mocov2")] {
+            #expect { _ = try ExperimentSpec.parse("name: bad\n" + text, source: "bad.yaml") } throws: { error in
+                guard let e = error as? SpecError else { return false }
+                return e.key == key && e.message.contains(message)
+            }
+        }
     }
 }
