@@ -18,14 +18,18 @@ public enum MutualInformation {
         var counts: [Int: Int] = [:]
         for l in labels { counts[l, default: 0] += 1 }
         let n = Double(labels.count)
-        return -counts.values.reduce(0) { s, c in let p = Double(c) / n; return s + p * log(p) }
+        // Summed in label order, so the result does not depend on the dictionary's iteration order.
+        return -counts.keys.sorted().reduce(0) { s, label in let p = Double(counts[label]!) / n; return s + p * log(p) }
     }
 
     /// I(A; B) in nats of the empirical joint distribution of `(a[i], b[i])`.
     public static func mutualInformation(_ a: [Int], _ b: [Int]) -> Double {
         precondition(a.count == b.count, "MutualInformation: labelings of \(a.count) and \(b.count) samples")
         guard !a.isEmpty else { return 0 }
-        struct Pair: Hashable { var a, b: Int }
+        struct Pair: Hashable, Comparable {
+            var a, b: Int
+            static func < (x: Pair, y: Pair) -> Bool { (x.a, x.b) < (y.a, y.b) }
+        }
         var joint: [Pair: Int] = [:], ca: [Int: Int] = [:], cb: [Int: Int] = [:]
         for (x, y) in zip(a, b) {
             joint[Pair(a: x, b: y), default: 0] += 1
@@ -34,7 +38,8 @@ public enum MutualInformation {
         }
         let n = Double(a.count)
         var mi = 0.0
-        for (pair, c) in joint {
+        for pair in joint.keys.sorted() {   // a fixed order: bit-identical sums in every process
+            let c = joint[pair]!
             let pxy = Double(c) / n
             mi += pxy * log(pxy * n * n / (Double(ca[pair.a]!) * Double(cb[pair.b]!)))
         }

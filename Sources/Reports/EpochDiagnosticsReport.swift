@@ -89,7 +89,11 @@ extension Report {
         let groups = diagnosticGroups(series[0].key)
         var panels: [(method: String, trainView: String)] = []
         for g in groups where !panels.contains(where: { $0 == (g.method, g.trainView) }) { panels.append((g.method, g.trainView)) }
-        let regs = Self.ordered(Set(groups.map(\.regularizer)), by: [options.baseline, "icl-msr"])
+        // Colours follow the regularizers of the reliance chart, so both charts colour a regularizer alike.
+        let colours = Self.ordered(Set((diagnosticGroups(EpochDiagnosticKey.backgroundReliance) + groups).map(\.regularizer)),
+                                   by: [options.baseline, "icl-msr"])
+        func colour(_ regularizer: String) -> String { SVG.palette[(colours.firstIndex(of: regularizer) ?? 0) % SVG.palette.count] }
+        let regs = colours.filter { r in groups.contains { $0.regularizer == r } }
         let (pw, ph, cols) = (340.0, 220.0, 2)
         let width = pw * Double(cols) + 10
         let height = 46 + ph * Double(max(1, (panels.count + cols - 1) / cols))
@@ -97,7 +101,7 @@ extension Report {
         out.append(SVG.text(4, 16, title, size: 12, weight: "bold"))
         for (k, reg) in regs.enumerated() {
             let x = 4 + Double(k) * 120
-            out.append("<line x1=\"\(SVG.n(x))\" y1=\"32\" x2=\"\(SVG.n(x + 18))\" y2=\"32\" stroke=\"\(SVG.palette[k % SVG.palette.count])\" stroke-width=\"2\"/>")
+            out.append("<line x1=\"\(SVG.n(x))\" y1=\"32\" x2=\"\(SVG.n(x + 18))\" y2=\"32\" stroke=\"\(colour(reg))\" stroke-width=\"2\"/>")
             out.append(SVG.text(x + 22, 36, reg, size: 11))
         }
         if panels.isEmpty { out.append(SVG.text(4, 70, "no \(series[0].key) metrics recorded", fill: "#555")) }
@@ -124,7 +128,7 @@ extension Report {
             let yx = ox + 12, yy = (t + b) / 2
             out.append("<text x=\"\(SVG.n(yx))\" y=\"\(SVG.n(yy))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#555\" transform=\"rotate(-90 \(SVG.n(yx)) \(SVG.n(yy)))\">\(Format.html(yLabel))</text>")
             for (group, s, points) in bands where !points.isEmpty {
-                let color = SVG.palette[(regs.firstIndex(of: group.regularizer) ?? 0) % SVG.palette.count]
+                let color = colour(group.regularizer)
                 let upper = points.map { "\(SVG.n(px($0.epoch))),\(SVG.n(py($0.max)))" }
                 let lower = points.reversed().map { "\(SVG.n(px($0.epoch))),\(SVG.n(py($0.min)))" }
                 out.append("<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.15\" stroke=\"none\"/>")

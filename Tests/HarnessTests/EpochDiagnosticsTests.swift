@@ -120,7 +120,7 @@ func measured(_ summaries: [EpochSummary]) -> [Int: [String: Double]] {
 
     @Test func specKeysAreDecodedAndCheckedByName() throws {
         func config(_ assignments: [String]) throws -> TrainConfig {
-            try SingleCellSpec(folder: "data", assignments: assignments).cell.config
+            try SingleCellSpec(folder: "data", assignments: ["methods=simclr", "trainViews=full", "regularizers=none", "seeds=0"] + assignments).cell.config
         }
         #expect(try config(["evaluation.epochDiagnostics.every=5"]).evaluation.epochDiagnostics == EpochDiagnosticsOptions(every: 5))
         #expect(try config(["evaluation.epochDiagnostics={every: 2, probeView: foreground, images: 100}"]).evaluation.epochDiagnostics

@@ -7,7 +7,7 @@ import TestSupport
     @Test func everyLoadedSampleGetsTheFamilyTheGeneratorDrewForIt() throws {
         try withTemporaryDirectory { url in
             let dir = url.path
-            let p = SceneParameters(classes: 3, perClass: 5, testPerClass: 2, size: 16, confounding: 0.5, seed: 8)
+            let p = SceneParameters(classes: 3, perClass: 5, testPerClass: 2, size: 32, confounding: 0.5, seed: 8)
             let written = try SceneGenerator.write(p, to: dir)
             let manifest = try #require(try SceneManifest.load(root: dir))
             #expect(manifest == written)
