@@ -28,16 +28,29 @@ extension MetaSemanticRegularizer {
 }
 
 extension ContrastiveMethod {
-    /// The vectors this method compares (and ICL-MSR stratifies) for unaugmented images: the
-    /// first compared vector of each image when the same batch is given as both views, in
-    /// `ForwardMode.eval` (batch norm on running statistics, no running-statistic update, no
-    /// queue bookkeeping) without gradients — SimCLR and Barlow Twins `z = g(f(x))`, MoCo v2 the
-    /// query `q`, BYOL and SimSiam the predictor output `p = h(g(f(x)))`. Nothing is changed.
-    /// - Parameter images: `[N, 3, H, W]` normalized images.
+    /// The vectors this method compares (and ICL-MSR stratifies) for unaugmented images, on the
+    /// online side: SimCLR and Barlow Twins `z = g(f(x))`, MoCo v2 the query `q`, BYOL and SimSiam
+    /// the predictor output `p = h(g(f(x)))`. Computed in `ForwardMode.eval` (batch norm on running
+    /// statistics, no running-statistic update, no queue bookkeeping) without gradients, so nothing
+    /// is changed and each image's vector does not depend on the others in the batch.
+    ///
+    /// One forward pass: the first half of the batch is given as view 1 and the second half as
+    /// view 2 (an odd batch repeats its last image, which is dropped again), and each half's
+    /// online vectors are read where `ComparisonVectors` documents them — view 1 at
+    /// `pairs[0].first`, view 2 at `pairs[1].first` for the symmetric methods (two pairs) and at
+    /// `pairs[0].second` for SimCLR and Barlow Twins (one pair of online vectors).
+    /// - Parameter images: `[N, 3, H, W]` normalized images, N ≥ 1.
     /// - Returns: `[N, d]`, `d = comparisonDimension`.
     public func comparedVectors(of images: Tensor) throws -> Tensor {
-        try withoutGradients {
-            try comparisonVectors(view1: images, view2: images, mode: .eval, reusingTargetsOf: nil).pairs[0].first.detached()
+        let n = images.shape[0]
+        precondition(n >= 1, "comparedVectors: empty batch")
+        let padded = n % 2 == 0 ? images : Tensor.concat([images, images.slice(axis: 0, (n - 1)..<n)], axis: 0)
+        let half = padded.shape[0] / 2
+        return try withoutGradients {
+            let v = try comparisonVectors(view1: padded.slice(axis: 0, 0..<half), view2: padded.slice(axis: 0, half..<(2 * half)),
+                                          mode: .eval, reusingTargetsOf: nil)
+            let second = v.pairs.count > 1 ? v.pairs[1].first : v.pairs[0].second
+            return Tensor.concat([v.pairs[0].first, second], axis: 0).slice(axis: 0, 0..<n).detached()
         }
     }
 }

@@ -31,6 +31,15 @@ import TestSupport
         _ = try sb.step(view1: views[0].0, view2: views[0].1, learningRate: 0.05, step: 0, totalSteps: 2)
         let z = try a.comparedVectors(of: views[1].0)
         #expect(z.shape == [4, a.comparisonDimension])
+        // Each image's vector is its own: the same as when it is the first view of a duplicated batch,
+        // for even and odd batches.
+        for count in [4, 3] {
+            let images = views[1].1.slice(axis: 0, 0..<count)
+            let reference = try withoutGradients {
+                try a.comparisonVectors(view1: images, view2: images, mode: .eval, reusingTargetsOf: nil).pairs[0].first
+            }
+            expectClose(try a.comparedVectors(of: images), reference, tol: 1e-5, "\(name), \(count) images")
+        }
         _ = try sa.step(view1: views[1].0, view2: views[1].1, learningRate: 0.05, step: 1, totalSteps: 2)
         _ = try sb.step(view1: views[1].0, view2: views[1].1, learningRate: 0.05, step: 1, totalSteps: 2)
         #expect(bitIdentical(sa.stateTensors(), sb.stateTensors()), "\(name)")
