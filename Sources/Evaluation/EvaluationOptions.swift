@@ -33,13 +33,17 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
     public var testViews: [ViewKind] = ViewKind.allCases
     public var knn = KNNOptions()
     public var probe = ProbeOptions()
+    /// The per-epoch stratum–background check (`nil`: off; absent from the stored configuration,
+    /// so configurations without it keep their hashes).
+    public var epochDiagnostics: EpochDiagnosticsOptions? = nil
 
     /// The train view, and the fixed full and foreground probes.
     public static let defaultProbeViews: [ProbeChoice] = [.trainView, .view(.full), .view(.foreground)]
 
     public init(probeViews: [ProbeChoice] = Self.defaultProbeViews, testViews: [ViewKind] = ViewKind.allCases,
-                knn: KNNOptions = KNNOptions(), probe: ProbeOptions = ProbeOptions()) {
+                knn: KNNOptions = KNNOptions(), probe: ProbeOptions = ProbeOptions(), epochDiagnostics: EpochDiagnosticsOptions? = nil) {
         (self.probeViews, self.testViews, self.knn, self.probe) = (probeViews, testViews, knn, probe)
+        self.epochDiagnostics = epochDiagnostics
     }
 
     /// A copy with `train-view` replaced by `trainView` (each view once): the probes actually fitted.
@@ -64,7 +68,11 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
             throw InvalidOption(key: "probe.weightDecay", value: probe.weightDecay, reason: "must be finite and ≥ 0")
         }
         guard probe.maxIterations >= 1 else { throw InvalidOption(key: "probe.maxIterations", value: probe.maxIterations, reason: "must be at least 1") }
+        do { try epochDiagnostics?.validate() } catch let e as InvalidOption { throw e.scoped("epochDiagnostics") }
     }
+
+    /// The linear probe `probe` describes.
+    public var linearProbe: LinearProbe { LinearProbe(weightDecay: probe.weightDecay, maxIterations: probe.maxIterations) }
 
     /// The evaluation these options describe, for an encoder trained on `trainView`.
     public func makeEvaluation(trainView: ViewKind) -> FrozenEvaluation {
@@ -74,7 +82,7 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
         }
         return FrozenEvaluation(probeViews: views, testViews: testViews, sameAsTest: probeViews.contains(.sameAsTest),
                          knn: KNNClassifier(k: knn.k, temperature: knn.temperature),
-                         probe: LinearProbe(weightDecay: probe.weightDecay, maxIterations: probe.maxIterations))
+                         probe: linearProbe)
     }
 }
 

@@ -37,17 +37,19 @@ public struct FeatureSet: Sendable {
 /// nothing) inside `withoutGradients`, in batches of `batchSize` images, on unaugmented views
 /// rendered by `ImageData` and normalized like the training batches.
 public enum FeatureExtractor {
-    /// Features of every sample of `renderer.split` rendered in `view`.
+    /// Features of every sample of `renderer.split` (or of the samples `indices`) rendered in `view`.
     /// - Parameters:
     ///   - backbone: `[B, 3, S, S] → [B, D]`; left unchanged.
     ///   - renderer: the split and its view options (fill, partners).
     ///   - normalization: the per-channel normalization used in training.
     ///   - batchSize: images per forward pass (memory vs. speed only; results do not depend on it).
-    /// - Returns: `[N, D]` features in sample order.
+    ///   - indices: the samples to extract, in this order (nil: every sample).
+    /// - Returns: `[N, D]` features in sample order (N = `indices.count` when given).
     public static func extract(backbone: any Backbone, renderer: ViewRenderer, view: ViewKind,
-                               normalization: Normalization, batchSize: Int = 256) throws -> FeatureSet {
+                               normalization: Normalization, batchSize: Int = 256, indices: [Int]? = nil) throws -> FeatureSet {
         precondition(batchSize >= 1, "FeatureExtractor: batchSize must be ≥ 1")
-        let n = renderer.split.count
+        let samples = indices ?? Array(0..<renderer.split.count)
+        let n = samples.count
         let d = backbone.featureDimension
         let out = Tensor.uninitialized([n, d])
         let o = out.storage.pointer
@@ -55,7 +57,7 @@ public enum FeatureExtractor {
             var start = 0
             while start < n {
                 let end = min(start + batchSize, n)
-                let images = BatchLoader.render(renderer, view: view, indices: Array(start..<end), normalization: normalization)
+                let images = BatchLoader.render(renderer, view: view, indices: Array(samples[start..<end]), normalization: normalization)
                 let f = try backbone(images, mode: .eval)
                 guard f.shape == [end - start, d] else {
                     throw ShapeError(layer: "FeatureExtractor", expected: "[\(end - start), \(d)] backbone output", actual: f.shape)
@@ -64,7 +66,7 @@ public enum FeatureExtractor {
                 start = end
             }
         }
-        return FeatureSet(features: out, labels: renderer.split.labels, classCount: renderer.split.classes.count,
+        return FeatureSet(features: out, labels: samples.map { renderer.split.labels[$0] }, classCount: renderer.split.classes.count,
                           view: view.rawValue, split: renderer.split.name)
     }
 }

@@ -29,8 +29,11 @@ public struct EpochSummary: Codable, Sendable, Equatable {
     public var imagesPerSecond: Double
     /// Mean of each per-step metric over the epoch's steps.
     public var mean: [String: Double]
+    /// What the epoch observer measured at the epoch's end (`diag_*`, see `EpochDiagnostics`);
+    /// `nil` when it did not run. Part of the checkpoint, so a resumed run reports every epoch.
+    public var diagnostics: [String: Double]? = nil
 
-    enum CodingKeys: String, CodingKey { case epoch, step, steps, seconds, imagesPerSecond = "images_per_s", mean }
+    enum CodingKeys: String, CodingKey { case epoch, step, steps, seconds, imagesPerSecond = "images_per_s", mean, diagnostics }
 }
 
 /// Running sums of the current epoch (part of the checkpoint, so a mid-epoch resume reports the

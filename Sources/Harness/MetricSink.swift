@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Per-step records use the stepper's metric names (`loss`, `lr`, `pos_sim`, …) plus the loop's
 /// `images_per_s`; at the end of each epoch the loop adds the epoch means as `epoch/<key>` at the
-/// epoch's last step.
+/// epoch's last step, and its observer's values (`diag_*`, `EpochDiagnostics`) at the same step.
 public struct MetricRecord: Sendable, Equatable, Codable {
     public var step: Int
     public var epoch: Int

@@ -12,7 +12,8 @@ public struct TrainingInterrupted: Error, CustomStringConvertible {
 }
 
 /// Runs one cell end to end: load the dataset, build the method (+ ICL-MSR), train with
-/// checkpoint/resume, evaluate the frozen backbone on every test view.
+/// checkpoint/resume (with `evaluation.epochDiagnostics`, measuring the stratum–background check
+/// at epoch ends: `EpochDiagnostics`), evaluate the frozen backbone on every test view.
 public enum TrainingCell {
     /// The checkpoint file of a cell inside `directory`.
     public static func checkpointURL(in directory: String) -> URL {
@@ -71,9 +72,13 @@ public enum TrainingCell {
             progress?.message("control: the untrained \(resolved.model.backbone.rawValue) of seed \(resolved.seed), no training")
         } else {
             let stepper = try makeStepper(resolved)
+            let observer = try resolved.evaluation.epochDiagnostics.map {
+                try EpochDiagnostics(options: $0, stepper: stepper, train: trainRenderer, test: testRenderer, normalization: normalization,
+                                     probe: resolved.evaluation.linearProbe, datasetRoot: resolved.data, progress: progress)
+            }
             (outcome, resumed) = try Self.train(resolved, stepper: stepper, renderer: trainRenderer, normalization: normalization,
                                                 checkpointDirectory: checkpointDirectory, sink: sink, progress: progress,
-                                                checkpointWritten: checkpointWritten, stepLimit: stepLimit)
+                                                checkpointWritten: checkpointWritten, stepLimit: stepLimit, observer: observer)
             backbone = stepper.method.backbone
         }
 
@@ -92,7 +97,8 @@ public enum TrainingCell {
     /// - Throws: `TrainingInterrupted` when `stepLimit` stopped it first.
     static func train(_ config: TrainConfig, stepper: any TrainingStepper, renderer: ViewRenderer, normalization: Normalization,
                       checkpointDirectory: String?, sink: (any MetricSink)?, progress: ProgressReporter?,
-                      checkpointWritten: (@Sendable (TrainingPosition, URL) throws -> Void)?, stepLimit: Int?) throws -> (TrainingOutcome, Bool) {
+                      checkpointWritten: (@Sendable (TrainingPosition, URL) throws -> Void)?, stepLimit: Int?,
+                      observer: (any EpochObserver)? = nil) throws -> (TrainingOutcome, Bool) {
         let loader = try BatchLoader(renderer: renderer, configuration: LoaderConfiguration(
             batchSize: config.train.batchSize, view: config.trainView.view, preset: config.effectiveAugmentation,
             normalization: normalization, seed: config.seed, intervention: config.intervention))
@@ -103,6 +109,7 @@ public enum TrainingCell {
         let policy = checkpointURL.map { CheckpointPolicy(url: $0, everySteps: config.train.checkpointEverySteps, didWrite: checkpointWritten) }
         let loop = try TrainingLoop(stepper: stepper, source: loader, schedule: schedule, epochs: config.train.epochs, sink: sink,
                                     progress: progress, checkpoint: policy, configFingerprint: config.trainingFingerprint())
+        loop.observer = observer
         var resumed = false
         if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
             try loop.restore(from: url)

@@ -71,6 +71,9 @@ public final class TrainingLoop {
     public var sink: (any MetricSink)?
     public var progress: ProgressReporter?
     public var checkpoint: CheckpointPolicy?
+    /// Measures the model at the ends of the epochs it names (nil: none); its values go to the
+    /// sink at the epoch's last step and into the epoch's summary, before the epoch's checkpoint.
+    public var observer: (any EpochObserver)?
     /// Recorded in checkpoints and compared on restore (e.g. the resolved configuration's JSON).
     public let configFingerprint: String
 
@@ -150,12 +153,18 @@ public final class TrainingLoop {
                                    imagesPerSecond: throughput, secondsPerStep: elapsed / Double(stepsRun),
                                    inputWaitFraction: elapsed > 0 ? sessionInputWait / elapsed : 0, endOfEpoch: endOfEpoch)
             if endOfEpoch {
-                let summary = current.summary(epoch: epoch, lastStep: step)
-                summaries.append(summary)
-                current = EpochAccumulator()
+                var summary = current.summary(epoch: epoch, lastStep: step)
                 try sink?.record(summary.mean.keys.sorted().map {
                     MetricRecord(step: step, epoch: epoch, key: "epoch/\($0)", value: summary.mean[$0]!, wallTime: now)
                 })
+                if let observer, observer.isDue(epoch: epoch, epochs: epochs) {
+                    let values = try observer.observe(epoch: epoch)
+                    summary.diagnostics = values
+                    let at = Date().timeIntervalSince1970
+                    try sink?.record(values.keys.sorted().map { MetricRecord(step: step, epoch: epoch, key: $0, value: values[$0]!, wallTime: at) })
+                }
+                summaries.append(summary)
+                current = EpochAccumulator()
                 if let policy = checkpoint, (epoch + 1) % policy.everyEpochs == 0 || epoch + 1 == epochs {
                     try saveCheckpoint(to: policy.url)
                     try policy.didWrite?(position, policy.url)

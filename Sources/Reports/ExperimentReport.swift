@@ -50,6 +50,9 @@ public struct ExperimentReport: Sendable {
         for part in parts {
             out += "\n## \(Self.heading(part))\n\n\(part.legend)\n" + part.markdownSections(level: 3)
         }
+        if first.hasEpochDiagnostics {
+            out += "\n## Stratum–background check (per epoch)\n\n\(Report.epochDiagnosticsGuide)\n\n" + first.epochDiagnosticsMarkdown
+        }
         return out
     }
 
@@ -88,6 +91,14 @@ public struct ExperimentReport: Sendable {
         }
         body.append("<h2>Training curves</h2>")
         body.append("<figure>\n" + r.lossCurvesSVG() + "</figure>")
+        if r.hasEpochDiagnostics {
+            body.append("<h2>Stratum–background check</h2>")
+            body.append("<p class=\"legend\">\(Format.html(Report.epochDiagnosticsGuide))</p>")
+            body.append("<figure>\n" + r.backgroundRelianceSVG() + "</figure>")
+            if !r.diagnosticGroups(EpochDiagnosticKey.stratumBackground).isEmpty {
+                body.append("<figure>\n" + r.stratumAlignmentSVG() + "</figure>")
+            }
+        }
         body.append("<h2>Runs</h2>")
         body.append(r.runTable.html)
         return Report.htmlDocument(title: "Backdrop results: \(r.experiment.name)", body: body)

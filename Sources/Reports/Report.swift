@@ -63,6 +63,8 @@ public struct Report: Sendable {
     public let rows: [MatrixRow]
     /// Run id → the `lossKey` metric by step.
     public let curves: [Int64: [Metric]]
+    /// Metric key (`EpochDiagnosticKey.reported`) → run id → the per-epoch values (finished runs).
+    public let diagnostics: [String: [Int64: [Metric]]]
     public let options: ReportOptions
 
     /// Canonical orders; values not listed follow alphabetically.
@@ -83,15 +85,22 @@ public struct Report: Sendable {
         rows = try store.matrixRows(experimentID: experiment.id, probe: options.probe, split: options.split)
         let finished = Set(runs.filter { $0.status == .finished }.map(\.id))
         curves = try store.metricSeries(experimentID: experiment.id, key: options.lossKey).filter { finished.contains($0.key) }
+        var diagnostics: [String: [Int64: [Metric]]] = [:]
+        for key in EpochDiagnosticKey.reported {
+            diagnostics[key] = try store.metricSeries(experimentID: experiment.id, key: key).filter { finished.contains($0.key) }
+        }
+        self.diagnostics = diagnostics
         index = Self.makeIndex(rows)
     }
 
     /// A report over given data (tests, previews).
-    public init(experiment: Experiment, runs: [Run], rows: [MatrixRow], curves: [Int64: [Metric]], options: ReportOptions = ReportOptions()) {
+    public init(experiment: Experiment, runs: [Run], rows: [MatrixRow], curves: [Int64: [Metric]],
+                diagnostics: [String: [Int64: [Metric]]] = [:], options: ReportOptions = ReportOptions()) {
         self.experiment = experiment
         self.runs = runs
         self.rows = rows
         self.curves = curves
+        self.diagnostics = diagnostics
         self.options = options
         index = Self.makeIndex(rows)
     }

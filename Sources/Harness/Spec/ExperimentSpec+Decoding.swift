@@ -227,6 +227,7 @@ extension ExperimentSpec {
             if let v = try p.int("maxIterations", min: 1) { o.probe.maxIterations = v }
             try p.finish()
         }
+        o.epochDiagnostics = try decodeEpochDiagnostics(e)
         return o
     }
 }
