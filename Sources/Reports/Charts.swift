@@ -9,6 +9,15 @@ enum SVG {
         return s == "-0.0" ? "0.0" : s
     }
 
+    /// The legend row under a chart's title: a short line in each colour and its label, 120 px apart.
+    static func legendRow(_ entries: [(label: String, colour: String)]) -> [String] {
+        entries.enumerated().flatMap { k, entry -> [String] in
+            let x = 4 + Double(k) * 120
+            return ["<line x1=\"\(n(x))\" y1=\"32\" x2=\"\(n(x + 18))\" y2=\"32\" stroke=\"\(entry.colour)\" stroke-width=\"2\"/>",
+                    text(x + 22, 36, entry.label, size: 11)]
+        }
+    }
+
     static func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start", size: Int = 11,
                      fill: String = "#222", weight: String? = nil) -> String {
         "<text x=\"\(n(x))\" y=\"\(n(y))\" font-size=\"\(size)\" text-anchor=\"\(anchor)\" fill=\"\(fill)\""
@@ -97,11 +106,7 @@ extension Report {
         let title = "Training \(options.lossKey) per cell (one line per seed)"
         var out = [SVG.open(width: width, height: height, label: title)]
         out.append(SVG.text(4, 16, title, size: 13, weight: "bold"))
-        for (k, reg) in regs.enumerated() {
-            let x = 4 + Double(k) * 120
-            out.append("<line x1=\"\(SVG.n(x))\" y1=\"32\" x2=\"\(SVG.n(x + 18))\" y2=\"32\" stroke=\"\(SVG.palette[k % SVG.palette.count])\" stroke-width=\"2\"/>")
-            out.append(SVG.text(x + 22, 36, reg, size: 11))
-        }
+        out += SVG.legendRow(regs.enumerated().map { ($1, SVG.palette[$0 % SVG.palette.count]) })
         if panels.isEmpty { out.append(SVG.text(4, 70, "no \(options.lossKey) metrics recorded", fill: "#555")) }
         for (p, panel) in panels.enumerated() {
             let ox = Double(p % cols) * pw, oy = 46 + Double(p / cols) * ph

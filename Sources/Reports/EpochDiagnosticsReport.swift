@@ -99,11 +99,7 @@ extension Report {
         let height = 46 + ph * Double(max(1, (panels.count + cols - 1) / cols))
         var out = [SVG.open(width: width, height: height, label: title)]
         out.append(SVG.text(4, 16, title, size: 12, weight: "bold"))
-        for (k, reg) in regs.enumerated() {
-            let x = 4 + Double(k) * 120
-            out.append("<line x1=\"\(SVG.n(x))\" y1=\"32\" x2=\"\(SVG.n(x + 18))\" y2=\"32\" stroke=\"\(colour(reg))\" stroke-width=\"2\"/>")
-            out.append(SVG.text(x + 22, 36, reg, size: 11))
-        }
+        out += SVG.legendRow(regs.map { ($0, colour($0)) })
         if panels.isEmpty { out.append(SVG.text(4, 70, "no \(series[0].key) metrics recorded", fill: "#555")) }
         for (p, panel) in panels.enumerated() {
             let ox = Double(p % cols) * pw, oy = 46 + Double(p / cols) * ph
