@@ -192,6 +192,7 @@ extension ExperimentSpec {
                 if let intervention = BackgroundIntervention.Kind(rawValue: kind) {
                     var o = BackgroundIntervention(kind: intervention)
                     if let p = try m.float("probability") { o.probability = p }
+                    if let h = try m.bool("hardNegatives") { o.hardNegatives = h }
                     try m.finish()
                     out.append(RegularizerSpec(name: name, iclmsr: nil, intervention: o))
                 } else {
