@@ -108,7 +108,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if let o = intervention { try scoped("intervention") { try o.validate() } }
         if intervention?.hardNegatives == true {
             guard method.hasNegatives else {
-                throw bad("intervention.hardNegatives", true, "\(method.rawValue) has no negatives to add hard negatives to; use simclr or mocov2, or drop hardNegatives")
+                throw bad("intervention.hardNegatives", true, "\(method.rawValue) has no negatives to add hard negatives to; use simclr or mocov2 (in a spec, give the variant methods: [simclr, mocov2]), or drop hardNegatives")
             }
             guard iclmsr == nil else {
                 throw bad("intervention.hardNegatives", true, "hard negatives are not combined with icl-msr; train them as a regularizer of their own")

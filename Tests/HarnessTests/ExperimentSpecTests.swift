@@ -218,6 +218,18 @@ extension ExperimentSpecTests {
                 return e.key == key && e.message.contains(message)
             }
         }
+        // In a spec with methods without negatives, the variant names the methods it is trained with.
+        let restricted = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: [
+            "methods=[simclr, byol, mocov2]",
+            "regularizers=[none, {name: background-swap-hn, kind: background-swap, hardNegatives: true, methods: [simclr, mocov2]}]"])
+        let keys = restricted.cells().filter { $0.seed == 0 && $0.trainView == .full }.map(\.key)
+        #expect(keys == ["full/simclr/none/seed0", "full/simclr/background-swap-hn/seed0", "full/byol/none/seed0",
+                         "full/mocov2/none/seed0", "full/mocov2/background-swap-hn/seed0"])
+        #expect { _ = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: ["regularizers=[none, {name: v, kind: background-swap, methods: [byol]}]"]) }
+            throws: { error in (error as? SpecError).map { $0.key == "regularizers[1].methods" && $0.message.contains("not one of the spec's methods") } ?? false }
+        let full = try ExperimentSpec.load(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Experiments/table1-full.yaml").path)
+        #expect(Set(full.cells().filter { $0.config.intervention?.hardNegatives == true }.map(\.method)) == [.simclr, .mocov2])
         var both = hard[0].config
         both.iclmsr = ICLMSROptions()
         #expect(throws: InvalidOption.self) { try both.validate() }
