@@ -20,19 +20,25 @@ public struct ComparisonVectors {
     public var pairs: [(first: Tensor, second: Tensor)]
     /// Constant negatives `[Q, d]` shared by every row (MoCo v2's queue), or `nil`.
     public var negatives: Tensor?
+    /// Same-background hard negatives `[M, d]` added to every row's negatives for this batch only
+    /// (`HardNegativeContrastiveMethod`): SimCLR's online projections (with gradient), MoCo v2's
+    /// keys (constant); `nil` without them.
+    public var hardNegatives: Tensor?
     /// Backbone features of both views `[2N, F]`, detached (for metrics only).
     public var features: Tensor
     /// Metrics the forward pass already knows (EMA τ, temperature, …).
     public var metrics: [String: Float]
 
-    public init(pairs: [(first: Tensor, second: Tensor)], negatives: Tensor? = nil, features: Tensor, metrics: [String: Float] = [:]) {
-        self.pairs = pairs; self.negatives = negatives; self.features = features; self.metrics = metrics
+    public init(pairs: [(first: Tensor, second: Tensor)], negatives: Tensor? = nil, hardNegatives: Tensor? = nil,
+                features: Tensor, metrics: [String: Float] = [:]) {
+        self.pairs = pairs; self.negatives = negatives; self.hardNegatives = hardNegatives
+        self.features = features; self.metrics = metrics
     }
 
-    /// The same structure with every compared tensor (pairs and negatives) mapped by `f`.
+    /// The same structure with every compared tensor (pairs, negatives, hard negatives) mapped by `f`.
     public func mapVectors(_ f: (Tensor) -> Tensor) -> ComparisonVectors {
         ComparisonVectors(pairs: pairs.map { (f($0.first), f($0.second)) }, negatives: negatives.map(f),
-                          features: features, metrics: metrics)
+                          hardNegatives: hardNegatives.map(f), features: features, metrics: metrics)
     }
 }
 

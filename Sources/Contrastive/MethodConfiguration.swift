@@ -29,6 +29,10 @@ public enum MethodName: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// Whether the loss has negatives (SimCLR's batch, MoCo v2's queue), so same-background hard
+    /// negatives can join them (`HardNegativeContrastiveMethod`).
+    public var hasNegatives: Bool { self == .simclr || self == .mocov2 }
+
     /// The options that apply to this method (`MethodOptions` keys); any other is refused.
     var applicableOptions: Set<MethodOptions.CodingKeys> {
         switch self {

@@ -20,12 +20,28 @@ public protocol TrainingStepper: AnyObject {
     ///   - totalSteps: the run's total number of iterations (EMA τ schedules).
     /// - Returns: named scalar metrics; always contains `loss` (the objective that was minimized).
     func step(view1: Tensor, view2: Tensor, learningRate: Float, step: Int, totalSteps: Int) throws -> [String: Float]
+    /// The same iteration with one same-background hard negative per image, `hardNegatives`
+    /// `[N, 3, H, W]` (`nil`: exactly the two-view step). Steppers that cannot use them refuse
+    /// them (the default); `PlainStepper` passes them to a `HardNegativeContrastiveMethod`.
+    func step(view1: Tensor, view2: Tensor, hardNegatives: Tensor?, learningRate: Float, step: Int, totalSteps: Int) throws -> [String: Float]
     /// Everything a bit-identical resume needs, by unique dotted name: `method.*` (parameters and
     /// buffers: online and EMA networks, BN statistics, MoCo queue), `optimizer.*` (encoder
     /// optimizer state), and for ICL-MSR `regularizer.*` and `meta_optimizer.*`.
     func stateTensors() -> [(name: String, tensor: Tensor)]
     /// Restores what `stateTensors()` returned. Throws on unknown names or shape mismatches.
     func loadStateTensors(_ tensors: [String: Tensor]) throws
+}
+
+extension TrainingStepper {
+    /// Refuses hard negatives; without them, the two-view step.
+    /// - Throws: `InvalidOption` naming `intervention.hardNegatives`.
+    public func step(view1: Tensor, view2: Tensor, hardNegatives: Tensor?, learningRate: Float, step: Int, totalSteps: Int) throws -> [String: Float] {
+        guard hardNegatives == nil else {
+            throw InvalidOption(key: "intervention.hardNegatives", value: true,
+                                reason: "\(Self.self) does not train with hard negatives; train without a regularizer (PlainStepper) or drop hardNegatives")
+        }
+        return try self.step(view1: view1, view2: view2, learningRate: learningRate, step: step, totalSteps: totalSteps)
+    }
 }
 
 /// Errors when restoring a stepper's state.
@@ -57,7 +73,22 @@ public final class PlainStepper: TrainingStepper {
     }
 
     public func step(view1: Tensor, view2: Tensor, learningRate: Float, step: Int, totalSteps: Int) throws -> [String: Float] {
-        let out = try method.loss(view1: view1, view2: view2, mode: .train)
+        try self.step(view1: view1, view2: view2, hardNegatives: nil, learningRate: learningRate, step: step, totalSteps: totalSteps)
+    }
+
+    /// `L = L_base` with the hard negatives among the method's negatives when given.
+    /// - Throws: `InvalidOption` naming `intervention.hardNegatives` when the method has no negatives.
+    public func step(view1: Tensor, view2: Tensor, hardNegatives: Tensor?, learningRate: Float, step: Int, totalSteps: Int) throws -> [String: Float] {
+        let out: MethodOutput
+        if let hardNegatives {
+            guard let m = method as? any HardNegativeContrastiveMethod else {
+                throw InvalidOption(key: "intervention.hardNegatives", value: true,
+                                    reason: "\(method.methodName) has no negatives to add them to; use simclr or mocov2, or drop hardNegatives")
+            }
+            out = try m.loss(view1: view1, view2: view2, hardNegatives: hardNegatives, mode: .train)
+        } else {
+            out = try method.loss(view1: view1, view2: view2, mode: .train)
+        }
         let grads = out.loss.gradients(for: method.trainableParameters().map(\.parameter.value))
         try optimizer.step(grads, learningRate: learningRate)
         method.didStep(step: step, totalSteps: totalSteps)

@@ -2,11 +2,15 @@ import Dispatch
 import ImageData
 import TensorCore
 
-/// Two augmented views of the same images: `[B, 3, S, S]` each.
+/// Two augmented views of the same images: `[B, 3, S, S]` each, and optionally one
+/// same-background hard negative per image (`[B, 3, S, S]`, `BackgroundIntervention.hardNegatives`).
 public struct ViewPair: @unchecked Sendable {
     public var view1: Tensor
     public var view2: Tensor
-    public init(view1: Tensor, view2: Tensor) { self.view1 = view1; self.view2 = view2 }
+    public var hardNegatives: Tensor?
+    public init(view1: Tensor, view2: Tensor, hardNegatives: Tensor? = nil) {
+        self.view1 = view1; self.view2 = view2; self.hardNegatives = hardNegatives
+    }
     public var count: Int { view1.shape[0] }
 }
 
@@ -30,13 +34,14 @@ extension BatchLoader: BatchSource {
 
     public func viewPair(epoch: Int, index: Int) -> ViewPair {
         let b = batch(epoch: epoch, index: index)
-        return ViewPair(view1: b.view1, view2: b.view2)
+        return ViewPair(view1: b.view1, view2: b.view2, hardNegatives: b.hardNegatives)
     }
 
     public var fingerprint: String {
         let c = configuration
         return "BatchLoader(images \(renderer.split.count), size \(renderer.split.size), batch \(c.batchSize), view \(c.view.rawValue), "
-            + "preset \(c.preset.rawValue), seed \(c.seed), dropLast \(c.dropLast), normalization \(c.normalization.mean) \(c.normalization.std))"
+            + "preset \(c.preset.rawValue), seed \(c.seed), dropLast \(c.dropLast), normalization \(c.normalization.mean) \(c.normalization.std)"
+            + (c.intervention?.hardNegatives == true ? ", hard negatives)" : ")")
     }
 }
 

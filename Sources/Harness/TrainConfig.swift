@@ -24,8 +24,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var methodOptions = MethodOptions()
     /// ICL-MSR's options; `nil` trains without a regularizer.
     public var iclmsr: ICLMSROptions? = nil
-    /// A background intervention on the training images (`background-swap`/`background-remove`;
-    /// `nil`: none).
+    /// A background intervention on the training images (`background-swap`/`background-remove`,
+    /// optionally with same-background hard negatives; `nil`: none).
     public var intervention: BackgroundIntervention? = nil
     public var trainView: TrainingView = .full
     /// Seed of initialization, shuffling and augmentation.
@@ -106,6 +106,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try scoped("methodOptions") { try methodOptions.validate(for: method) }
         if let o = iclmsr { try scoped("iclmsr") { try o.validate(for: method) } }
         if let o = intervention { try scoped("intervention") { try o.validate() } }
+        if intervention?.hardNegatives == true {
+            guard method.hasNegatives else {
+                throw bad("intervention.hardNegatives", true, "\(method.rawValue) has no negatives to add hard negatives to; use simclr or mocov2 (in a spec, give the variant methods: [simclr, mocov2]), or drop hardNegatives")
+            }
+            guard iclmsr == nil else {
+                throw bad("intervention.hardNegatives", true, "hard negatives are not combined with icl-msr; train them as a regularizer of their own")
+            }
+        }
         if let o = optimizer { try scoped("optimizer") { try o.validate() } }
         try scoped("schedule") { try schedule.validate() }
         try scoped("evaluation") { try evaluation.validate() }

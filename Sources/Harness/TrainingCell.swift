@@ -116,7 +116,7 @@ public enum TrainingCell {
             resumed = true
             progress?.message("resuming from \(url.path) at epoch \(loop.position.epoch + 1), step \(loop.position.step)")
         }
-        let extra = (config.iclmsr == nil ? "" : " + icl-msr") + (config.intervention.map { " + \($0.kind.rawValue) p \($0.probability)" } ?? "")
+        let extra = (config.iclmsr == nil ? "" : " + icl-msr") + (config.intervention.map { " + \($0.kind.rawValue) p \($0.probability)\($0.hardNegatives ? " + hard negatives" : "")" } ?? "")
         progress?.message("training \(config.method.rawValue)\(extra) on \(renderer.split.count) images "
                           + "(\(config.trainView.rawValue)), \(config.train.epochs) epochs × \(loader.batchesPerEpoch) steps, "
                           + "batch \(config.train.batchSize), \(spec.kind.rawValue) lr \(peak)")

@@ -129,7 +129,7 @@ public final class TrainingLoop {
                 prefetcher.prefetch(epoch: next.0, index: next.1)
             }
             let lr = schedule.learningRate(atStep: step)
-            let metrics = try stepper.step(view1: pair.view1, view2: pair.view2, learningRate: lr, step: step, totalSteps: total)
+            let metrics = try stepper.step(view1: pair.view1, view2: pair.view2, hardNegatives: pair.hardNegatives, learningRate: lr, step: step, totalSteps: total)
             let loss = metrics["loss"] ?? .nan
             guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step, epoch: epoch, value: loss) }
             let seconds = Date().timeIntervalSince(t0)

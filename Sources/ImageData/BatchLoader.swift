@@ -15,6 +15,9 @@ public struct TrainingBatch: Sendable {
     public var labels: [Int]
     /// Indices of the samples in the split.
     public var indices: [Int]
+    /// Same-background hard negatives, normalized: `[B, 3, S, S]`, row k built from sample
+    /// `indices[k]`'s background (`BackgroundIntervention.hardNegatives`); `nil` without them.
+    public var hardNegatives: Tensor? = nil
 }
 
 /// Per-channel normalization `(x − mean) / std`, in [0, 1] units.
@@ -134,9 +137,35 @@ public final class BatchLoader: Sendable {
                 for j in 0..<plane { mdst[k * plane + j] = out.mask[j] }
             }
         }
-        return TrainingBatch(view1: Tensor(shape: [n, 3, s, s], storage: v1), view2: Tensor(shape: [n, 3, s, s], storage: v2),
-                             mask1: Tensor(shape: [n, 1, s, s], storage: m1), mask2: Tensor(shape: [n, 1, s, s], storage: m2),
-                             labels: indices.map { renderer.split.labels[$0] }, indices: indices)
+        var batch = TrainingBatch(view1: Tensor(shape: [n, 3, s, s], storage: v1), view2: Tensor(shape: [n, 3, s, s], storage: v2),
+                                  mask1: Tensor(shape: [n, 1, s, s], storage: m1), mask2: Tensor(shape: [n, 1, s, s], storage: m2),
+                                  labels: indices.map { renderer.split.labels[$0] }, indices: indices)
+        if let intervention, intervention.hardNegatives {
+            batch.hardNegatives = makeHardNegatives(indices: indices, epoch: epoch, intervention: intervention)
+        }
+        return batch
+    }
+
+    /// One same-background hard negative per sample (partners drawn outside the batch), augmented with the first view's
+    /// parameters from its own stream (`BackgroundIntervention.hardNegativeStream`): `[n, 3, S, S]`.
+    func makeHardNegatives(indices: [Int], epoch: Int, intervention: BackgroundIntervention) -> Tensor {
+        let s = renderer.split.size, n = indices.count, plane = s * s
+        let storage = TensorStorage(uninitializedCount: n * 3 * plane)
+        nonisolated(unsafe) let dst = storage.pointer
+        let params = configuration.preset.views.0, norm = configuration.normalization, seed = configuration.seed
+        let renderer = self.renderer
+        DispatchQueue.concurrentPerform(iterations: n) { k in
+            let i = indices[k]
+            var rng = BackgroundIntervention.hardNegativeStream(seed: seed, epoch: epoch, sample: i)
+            let negative = intervention.hardNegative(sample: i, batch: indices, rng: &rng, renderer: renderer)
+            let out = Augmenter.apply(params, image: negative.pixels, mask: negative.mask, size: s, rng: &rng)
+            for c in 0..<3 {
+                let mean = norm.mean[c], inv = 1 / norm.std[c]
+                let base = (k * 3 + c) * plane
+                for j in 0..<plane { dst[base + j] = (out.pixels[c * plane + j] - mean) * inv }
+            }
+        }
+        return Tensor(shape: [n, 3, s, s], storage: storage)
     }
 
     /// The batches of `epoch`, with the next one prepared in the background.

@@ -1,3 +1,4 @@
+import Contrastive
 import Foundation
 import ImageData
 import Testing
@@ -190,5 +191,47 @@ train:
                 return e.key == key && e.message.contains(message)
             }
         }
+    }
+}
+
+extension ExperimentSpecTests {
+    /// Same-background hard negatives: an option of the background swap, for the methods with
+    /// negatives; refused with the key named for BYOL and for background-remove; absent from the
+    /// configuration (and its hash) of a plain swap.
+    @Test func hardNegativesAreABackgroundSwapOption() throws {
+        let variant = "{name: background-swap-hn, kind: background-swap, hardNegatives: true}"
+        let spec = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: [
+            "methods=[simclr, mocov2]", "regularizers=[none, background-swap, \(variant)]"])
+        let cells = spec.cells().filter { $0.seed == 0 && $0.trainView == .full }
+        let hard = cells.filter { $0.regularizer == "background-swap-hn" }
+        #expect(hard.map(\.method) == [.simclr, .mocov2])
+        #expect(hard.allSatisfy { $0.config.intervention == BackgroundIntervention(kind: .swap, probability: 0.5, hardNegatives: true) })
+        let swap = try #require(cells.first { $0.regularizer == "background-swap" })
+        #expect(swap.config.intervention?.hardNegatives == false && !swap.config.canonicalJSON().contains("hardNegatives"))
+        #expect(hard[0].config.canonicalJSON().contains("\"hardNegatives\":true"))
+        for (overrides, key, message) in [
+            (["methods=[byol]", "regularizers=[none, \(variant)]"], "regularizers[1].hardNegatives", "byol has no negatives"),
+            (["regularizers=[none, {name: rm-hn, kind: background-remove, hardNegatives: true}]"], "regularizers[1].hardNegatives", "background-swap"),
+        ] {
+            #expect { _ = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: overrides) } throws: { error in
+                guard let e = error as? SpecError else { return false }
+                return e.key == key && e.message.contains(message)
+            }
+        }
+        // In a spec with methods without negatives, the variant names the methods it is trained with.
+        let restricted = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: [
+            "methods=[simclr, byol, mocov2]",
+            "regularizers=[none, {name: background-swap-hn, kind: background-swap, hardNegatives: true, methods: [simclr, mocov2]}]"])
+        let keys = restricted.cells().filter { $0.seed == 0 && $0.trainView == .full }.map(\.key)
+        #expect(keys == ["full/simclr/none/seed0", "full/simclr/background-swap-hn/seed0", "full/byol/none/seed0",
+                         "full/mocov2/none/seed0", "full/mocov2/background-swap-hn/seed0"])
+        #expect { _ = try ExperimentSpec.parse(sampleSpec, source: "sample.yaml", overrides: ["regularizers=[none, {name: v, kind: background-swap, methods: [byol]}]"]) }
+            throws: { error in (error as? SpecError).map { $0.key == "regularizers[1].methods" && $0.message.contains("not one of the spec's methods") } ?? false }
+        let full = try ExperimentSpec.load(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Experiments/table1-full.yaml").path)
+        #expect(Set(full.cells().filter { $0.config.intervention?.hardNegatives == true }.map(\.method)) == [.simclr, .mocov2])
+        var both = hard[0].config
+        both.iclmsr = ICLMSROptions()
+        #expect(throws: InvalidOption.self) { try both.validate() }
     }
 }

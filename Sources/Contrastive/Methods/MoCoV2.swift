@@ -94,18 +94,40 @@ public final class MoCoV2: ContrastiveMethod {
     }
 
     public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {
-        let negatives = vectors.negatives!.detached()
-        return vectors.pairs.map { infoNCELoss(query: $0.first, key: $0.second.detached(), queue: negatives, temperature: temperature) * 0.5 }
-            .reduce(Tensor(0), +)
+        let negatives = vectors.negatives!.detached(), hard = vectors.hardNegatives?.detached()
+        return vectors.pairs.map {
+            infoNCELoss(query: $0.first, key: $0.second.detached(), queue: negatives, temperature: temperature, extraNegatives: hard) * 0.5
+        }.reduce(Tensor(0), +)
+    }
+}
+
+extension MoCoV2: HardNegativeContrastiveMethod {
+    /// The plain comparison vectors plus the hard negatives' keys: the N images `[N, 3, H, W]`
+    /// through the momentum key encoder (a forward of their own, like each view's keys; no
+    /// gradient), L2-normalized `[N, d]`. They join the queue's negatives for this batch only and
+    /// are never enqueued (the queue holds keys of the views, as without them).
+    public func comparisonVectors(view1: Tensor, view2: Tensor, hardNegatives: Tensor, mode: ForwardMode) throws -> ComparisonVectors {
+        var vectors = try comparisonVectors(view1: view1, view2: view2, mode: mode, reusingTargetsOf: nil)
+        vectors.hardNegatives = try withoutGradients { try keyEncoder(hardNegatives, mode: mode).projection.l2Normalized(axis: 1) }
+        return vectors
     }
 }
 
 /// MoCo's InfoNCE: logits `[q·k, q·Qᵀ] / T` `[N, 1 + Q]` of L2-normalized vectors, target 0.
-/// - Parameters: query, key: `[N, d]`; queue: `[Q, d]`. Output: scalar.
-public func infoNCELoss(query: Tensor, key: Tensor, queue: Tensor, temperature: Float) -> Tensor {
+///
+/// With `extraNegatives` `H` `[M, d]` (the hard negatives' keys), the logits are
+/// `[q·k, q·Qᵀ, q·Ĥᵀ] / T` `[N, 1 + Q + M]`: every query sees all M, as every query sees the
+/// whole queue. Without them the computation is exactly the plain loss.
+/// - Parameters: query, key: `[N, d]`; queue: `[Q, d]`; extraNegatives: `[M, d]` or nil. Output: scalar.
+public func infoNCELoss(query: Tensor, key: Tensor, queue: Tensor, temperature: Float, extraNegatives: Tensor? = nil) -> Tensor {
     let q = query.l2Normalized(axis: 1), k = key.l2Normalized(axis: 1), negatives = queue.l2Normalized(axis: 1)
     let positive = (q * k).sum(axis: 1, keepDims: true)
-    let logits = Tensor.concat([positive, Tensor.matmul(q, negatives, transposeB: true)], axis: 1) * (1 / temperature)
+    var columns = [positive, Tensor.matmul(q, negatives, transposeB: true)]
+    if let extra = extraNegatives {
+        precondition(extra.rank == 2 && extra.shape[1] == query.shape[1], "infoNCELoss: extra negatives must be [M, \(query.shape[1])], got \(extra.shape)")
+        columns.append(Tensor.matmul(q, extra.l2Normalized(axis: 1), transposeB: true))
+    }
+    let logits = Tensor.concat(columns, axis: 1) * (1 / temperature)
     return logits.crossEntropy(targets: [Int](repeating: 0, count: query.shape[0]))
 }
 

@@ -36,16 +36,39 @@ public final class SimCLR: ContrastiveMethod {
     }
 
     public func baseLoss(_ vectors: ComparisonVectors) -> Tensor {
-        ntXentLoss(vectors.pairs[0].first, vectors.pairs[0].second, temperature: temperature)
+        ntXentLoss(vectors.pairs[0].first, vectors.pairs[0].second, temperature: temperature, extraNegatives: vectors.hardNegatives)
+    }
+}
+
+extension SimCLR: HardNegativeContrastiveMethod {
+    /// The two views and the N hard negatives `[N, 3, H, W]` through the online backbone and
+    /// projector as one batch of 3N (batch norm sees every image of the step, as it sees both
+    /// views without them); the hard negatives' projections `[N, d]` keep their gradient, so the
+    /// encoder is also pushed to tell the hard negative from the anchor.
+    public func comparisonVectors(view1: Tensor, view2: Tensor, hardNegatives: Tensor, mode: ForwardMode) throws -> ComparisonVectors {
+        let n = view1.shape[0], m = hardNegatives.shape[0]
+        let h = try backbone(Tensor.concat([view1, view2, hardNegatives], axis: 0), mode: mode)
+        let z = try projector(h, mode: mode)
+        return ComparisonVectors(pairs: [(z.slice(axis: 0, 0..<n), z.slice(axis: 0, n..<(2 * n)))],
+                                 hardNegatives: z.slice(axis: 0, (2 * n)..<(2 * n + m)),
+                                 features: h.slice(axis: 0, 0..<(2 * n)).detached(), metrics: ["temperature": temperature])
     }
 }
 
 /// NT-Xent: `z = normalize(cat(z₁, z₂))` `[2N, d]`, logits `z zᵀ / T` without the diagonal; the
 /// positive of row i is row (i + N) mod 2N; mean cross-entropy over the 2N rows.
-/// - Parameters: z1, z2: `[N, d]`. Output: scalar.
 ///
-/// References: Chen et al., ICML 2020 (eq. 1).
-public func ntXentLoss(_ z1: Tensor, _ z2: Tensor, temperature: Float) -> Tensor {
+/// With `extraNegatives` `h` `[M, d]` (same-background hard negatives, M = N), the logits gain
+/// M columns `z ĥᵀ / T` of `ĥ = normalize(h)`: `[2N, 2N + M]`, positives unchanged. Every anchor
+/// row sees all M extra negatives, not only its own: its own (row i mod N) shares its
+/// background and is the hard one, the others are further negatives of different objects
+/// (the loader draws partners outside the batch, so none shows an anchor's object), and the
+/// term stays one matrix product, as Ryali et al. add their hard negatives to the negative set.
+/// Without `extraNegatives` the computation is exactly the plain loss.
+/// - Parameters: z1, z2: `[N, d]`; extraNegatives: `[M, d]` or nil. Output: scalar.
+///
+/// References: Chen et al., ICML 2020 (eq. 1); Ryali, Schwab & Morcos, arXiv:2103.12719, 2021.
+public func ntXentLoss(_ z1: Tensor, _ z2: Tensor, temperature: Float, extraNegatives: Tensor? = nil) -> Tensor {
     precondition(z1.shape == z2.shape && z1.rank == 2, "ntXentLoss: views must both be [N, d], got \(z1.shape) and \(z2.shape)")
     let n = z1.shape[0]
     let z = Tensor.concat([z1, z2], axis: 0).l2Normalized(axis: 1)
@@ -53,7 +76,11 @@ public func ntXentLoss(_ z1: Tensor, _ z2: Tensor, temperature: Float) -> Tensor
     var eye = [Float](repeating: 0, count: 4 * n * n)
     for i in 0..<(2 * n) { eye[i * 2 * n + i] = 1 }
     let masked = logits.maskedFill(Tensor(shape: [2 * n, 2 * n], eye), with: -.infinity)
-    return masked.crossEntropy(targets: (0..<(2 * n)).map { ($0 + n) % (2 * n) })
+    let targets = (0..<(2 * n)).map { ($0 + n) % (2 * n) }
+    guard let extra = extraNegatives else { return masked.crossEntropy(targets: targets) }
+    precondition(extra.rank == 2 && extra.shape[1] == z1.shape[1], "ntXentLoss: extra negatives must be [M, \(z1.shape[1])], got \(extra.shape)")
+    let hard = Tensor.matmul(z, extra.l2Normalized(axis: 1), transposeB: true) * (1 / temperature)
+    return Tensor.concat([masked, hard], axis: 1).crossEntropy(targets: targets)
 }
 
 extension SimCLR {

@@ -36,7 +36,7 @@ extension ExperimentSpec {
             do { try base.validate() } catch let e as InvalidOption { throw m.error(e.key, e.message) }
         }
         if let n = r.node("regularizers") {
-            spec.regularizers = try decodeRegularizers(n, base: base, reader: r)
+            spec.regularizers = try decodeRegularizers(n, base: base, methods: spec.methods, reader: r)
         }
         if let v = try r.values("trainViews", TrainingView.self) { spec.trainViews = v }
         if let seeds = try r.strings("seeds") {
@@ -158,7 +158,8 @@ extension ExperimentSpec {
         return o
     }
 
-    static func decodeRegularizers(_ n: SpecNode, base: ICLMSROptions, reader r: SpecReader) throws -> [RegularizerSpec] {
+    /// - Parameter methods: the spec's methods (a variant's `methods:` must be among them).
+    static func decodeRegularizers(_ n: SpecNode, base: ICLMSROptions, methods: [MethodName], reader r: SpecReader) throws -> [RegularizerSpec] {
         let items: [SpecNode]
         switch n {
         case .sequence(let s, _): items = s
@@ -189,15 +190,20 @@ extension ExperimentSpec {
                 }
                 let kinds = [RegularizerSpec.baseName] + BackgroundIntervention.Kind.allCases.map(\.rawValue)
                 let kind = try m.string("kind", oneOf: kinds) ?? RegularizerSpec.baseName
+                let only = try m.values("methods", MethodName.self)
+                if let missing = only?.first(where: { !methods.contains($0) }) {
+                    throw m.error("methods", "'\(missing.rawValue)' is not one of the spec's methods (\(methods.map(\.rawValue).joined(separator: ", ")))")
+                }
                 if let intervention = BackgroundIntervention.Kind(rawValue: kind) {
                     var o = BackgroundIntervention(kind: intervention)
                     if let p = try m.float("probability") { o.probability = p }
+                    if let h = try m.bool("hardNegatives") { o.hardNegatives = h }
                     try m.finish()
-                    out.append(RegularizerSpec(name: name, iclmsr: nil, intervention: o))
+                    out.append(RegularizerSpec(name: name, iclmsr: nil, intervention: o, methods: only))
                 } else {
                     let o = try decodeICLMSR(m, base: base)
                     try m.finish()
-                    out.append(RegularizerSpec(name: name, iclmsr: name == RegularizerSpec.none.name ? nil : o))
+                    out.append(RegularizerSpec(name: name, iclmsr: name == RegularizerSpec.none.name ? nil : o, methods: only))
                 }
             case .sequence:
                 throw SpecError(location: item.origin, key: path, message: "expected a regularizer name or a mapping, got a list")

@@ -103,6 +103,13 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         public var iclmsr: ICLMSROptions?
         /// The background intervention; nil for `none` and ICL-MSR.
         public var intervention: BackgroundIntervention? = nil
+        /// The methods this regularizer is trained with (`methods:` of a variant mapping, each one
+        /// of the spec's methods); `nil`: every method. Cells of the other methods are not in the
+        /// matrix (same-background hard negatives exist only for methods with negatives).
+        public var methods: [MethodName]? = nil
+
+        /// Whether the matrix has cells of `method` with this regularizer.
+        public func applies(to method: MethodName) -> Bool { methods?.contains(method) ?? true }
         public static let none = RegularizerSpec(name: "none", iclmsr: nil)
         /// The name of the regularizer that takes the `iclmsr:` options as they are.
         public static let baseName = "icl-msr"

@@ -50,7 +50,8 @@ extension ExperimentSpec {
         dataset.builtin != nil ? "builtin:\(dataset.builtinHash)" : (dataset.folder ?? "")
     }
 
-    /// Expands the matrix: seeds × (controls + methods × regularizers) × train views, seed-major so
+    /// Expands the matrix: seeds × (controls + methods × regularizers) × train views, less the
+    /// (method, regularizer) pairs a regularizer's `methods` leaves out; seed-major so
     /// that every condition of seed 0 finishes before seed 1 starts (paired comparisons fill in
     /// early). A control cell (`full/untrained/none/seed0`) evaluates the seed's initial encoder.
     public func cells() -> [MatrixCell] {
@@ -67,7 +68,7 @@ extension ExperimentSpec {
             }
             for method in methods {
                 for view in trainViews {
-                    for reg in regularizers {
+                    for reg in regularizers where reg.applies(to: method) {
                         let c = cellConfig(method: method, regularizer: reg, view: view, seed: seed)
                         out.append(MatrixCell(index: out.count, key: "\(view.rawValue)/\(method.rawValue)/\(reg.name)/seed\(seed)",
                                               trainView: view, method: method, regularizer: reg.name, seed: seed, config: c, dataset: dataset))
