@@ -59,7 +59,7 @@ reproduce-medium:
 
 ## The findings document: the paper's claims judged from the database (no hand-typed numbers);
 ## `backdrop findings ... --check` verifies a document against the database.
-FINDINGS_EXPERIMENTS ?= table1-quick table1-medium
+FINDINGS_EXPERIMENTS ?= table1-quick table1-medium ablation-iclmsr
 findings: build
 	$(BIN)/backdrop findings --db $(DB) $(foreach e,$(FINDINGS_EXPERIMENTS),--experiment $(e)) --out docs/ICL-MSR-Findings.md
 
