@@ -26,17 +26,8 @@ extension HardNegativeContrastiveMethod {
         let loss = baseLoss(vectors)
         var metrics = representationMetrics(vectors).merging(["loss": loss.item]) { _, b in b }
         if let h = vectors.hardNegatives, let first = vectors.pairs.first?.first {
-            metrics["hard_neg_sim"] = matchingRowCosine(first, h)
+            metrics["hard_neg_sim"] = pairSimilarities(first, h).positive
         }
         return MethodOutput(loss: loss, metrics: metrics)
     }
-}
-
-/// Mean cosine of matching rows of `a`, `b` (`[N, d]`), without autograd.
-func matchingRowCosine(_ a: Tensor, _ b: Tensor) -> Float {
-    let (n, d) = (a.shape[0], a.shape[1])
-    let (x, y) = withoutGradients { (a.detached().l2Normalized(axis: 1).scalars, b.detached().l2Normalized(axis: 1).scalars) }
-    var total: Double = 0
-    for i in 0..<n { for j in 0..<d { total += Double(x[i * d + j]) * Double(y[i * d + j]) } }
-    return Float(total / Double(max(n, 1)))
 }

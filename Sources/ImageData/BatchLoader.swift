@@ -37,6 +37,16 @@ public struct Normalization: Sendable, Equatable {
     }
 
     public static let none = Normalization(mean: [0, 0, 0], std: [1, 1, 1])
+
+    /// Writes `(x − mean_c) / std_c` of planar `[3, plane]` pixels in [0, 1] to sample `k` of a
+    /// `[B, 3, plane]` buffer.
+    func store(_ pixels: [Float], into dst: UnsafeMutablePointer<Float>, sample k: Int, plane: Int) {
+        for c in 0..<3 {
+            let m = mean[c], inv = 1 / std[c]
+            let base = (k * 3 + c) * plane
+            for j in 0..<plane { dst[base + j] = (pixels[c * plane + j] - m) * inv }
+        }
+    }
 }
 
 /// Batch loader configuration.
@@ -129,11 +139,7 @@ public final class BatchLoader: Sendable {
                 let image = intervention?.apply(to: pixels, sample: i, view: viewIndex, epoch: epoch, seed: seed, renderer: renderer) ?? pixels
                 let out = Augmenter.apply(params, image: image, mask: mask, size: s, rng: &rng)
                 let dst = viewIndex == 0 ? p1 : p2, mdst = viewIndex == 0 ? q1 : q2
-                for c in 0..<3 {
-                    let mean = norm.mean[c], inv = 1 / norm.std[c]
-                    let base = (k * 3 + c) * plane
-                    for j in 0..<plane { dst[base + j] = (out.pixels[c * plane + j] - mean) * inv }
-                }
+                norm.store(out.pixels, into: dst, sample: k, plane: plane)
                 for j in 0..<plane { mdst[k * plane + j] = out.mask[j] }
             }
         }
@@ -159,11 +165,7 @@ public final class BatchLoader: Sendable {
             var rng = BackgroundIntervention.hardNegativeStream(seed: seed, epoch: epoch, sample: i)
             let negative = intervention.hardNegative(sample: i, batch: indices, rng: &rng, renderer: renderer)
             let out = Augmenter.apply(params, image: negative.pixels, mask: negative.mask, size: s, rng: &rng)
-            for c in 0..<3 {
-                let mean = norm.mean[c], inv = 1 / norm.std[c]
-                let base = (k * 3 + c) * plane
-                for j in 0..<plane { dst[base + j] = (out.pixels[c * plane + j] - mean) * inv }
-            }
+            norm.store(out.pixels, into: dst, sample: k, plane: plane)
         }
         return Tensor(shape: [n, 3, s, s], storage: storage)
     }
