@@ -47,20 +47,23 @@ public struct ExperimentFindings: Sendable {
         let probes = ["full": full, "foreground": foreground]
         var trainView: [FindingRow] = [], location: [FindingRow] = [], regularizers: [FindingRow] = []
         let plain = full.options.baseline
+        func group(_ method: String, _ trainView: String, _ regularizer: String) -> Report.CellGroup {
+            Report.CellGroup(method: method, trainView: trainView, regularizer: regularizer)
+        }
         for method in methods {
             // Claim (a): each view's encoder effect on its own view, then the two views head to head.
             for view in ["full", "foreground"] {
                 let r = probes[view]!
                 trainView.append(Self.row(r, method: method, comparison: "trained on \(view) − untrained", figure: view, direction: .positive,
-                                          baseline: (Report.untrained, view, plain), treatment: (method, view, plain)))
+                                          baseline: group(Report.untrained, view, plain), treatment: group(method, view, plain)))
             }
             for (view, other) in [("full", "foreground"), ("foreground", "full")] {
                 trainView.append(Self.row(probes[view]!, method: method, comparison: "trained on \(view) − trained on \(other)", figure: view,
-                                          direction: .positive, baseline: (method, other, plain), treatment: (method, view, plain)))
+                                          direction: .positive, baseline: group(method, other, plain), treatment: group(method, view, plain)))
             }
             for figure in ["foreground", "only-background", "mixed-same", "mixed-random"] {
                 location.append(Self.row(full, method: method, comparison: "trained on full − untrained", figure: figure, direction: nil,
-                                         baseline: (Report.untrained, "full", plain), treatment: (method, "full", plain)))
+                                         baseline: group(Report.untrained, "full", plain), treatment: group(method, "full", plain)))
             }
             for regularizer in full.regularizers(method: method) where regularizer != plain {
                 for view in full.trainViews(method: method) {
@@ -68,7 +71,7 @@ public struct ExperimentFindings: Sendable {
                                                  : [("foreground", foreground), ("full", full), ("mixed-random", full)]
                     for (figure, r) in figures {
                         regularizers.append(Self.row(r, method: method, comparison: "\(regularizer) − \(plain), trained on \(view)", figure: figure,
-                                                     direction: .positive, baseline: (method, view, plain), treatment: (method, view, regularizer)))
+                                                     direction: .positive, baseline: group(method, view, plain), treatment: group(method, view, regularizer)))
                     }
                 }
             }
@@ -78,19 +81,11 @@ public struct ExperimentFindings: Sendable {
         self.regularizers = regularizers.filter { !$0.deltas.isEmpty }
     }
 
-    typealias Group = (method: String, trainView: String, regularizer: String)
-
     /// The paired difference `treatment − baseline` of `figure` under `report`'s probe.
     static func row(_ report: Report, method: String, comparison: String, figure: String, direction: ClaimDirection?,
-                    baseline: Group, treatment: Group) -> FindingRow {
-        var deltas: [String: PairedDelta] = [:]
-        for p in report.protocols {
-            let b = report.figureValues(method: baseline.method, trainView: baseline.trainView, regularizer: baseline.regularizer, protocolName: p, figure: figure)
-            let t = report.figureValues(method: treatment.method, trainView: treatment.trainView, regularizer: treatment.regularizer, protocolName: p, figure: figure)
-            deltas[p] = PairedDelta(baseline: b, treatment: t, level: report.options.confidenceLevel)
-        }
-        return FindingRow(method: method, comparison: comparison, figure: figure, probe: report.options.probe.rawValue,
-                          direction: direction, deltas: deltas)
+                    baseline: Report.CellGroup, treatment: Report.CellGroup) -> FindingRow {
+        FindingRow(method: method, comparison: comparison, figure: figure, probe: report.options.probe.rawValue, direction: direction,
+                   deltas: report.pairedDeltas(baseline: baseline, treatment: treatment, figure: figure))
     }
 
     /// The finished runs that trained an encoder (not the untrained controls).

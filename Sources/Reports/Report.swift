@@ -215,7 +215,8 @@ public struct Report: Sendable {
             for treatment in treatments {
                 for trainView in trainViews(method: method) {
                     for figure in effectFigures {
-                        let deltas = pairedDeltas(baseline: (method, options.baseline), treatment: (method, treatment), trainView: trainView, figure: figure)
+                        let deltas = pairedDeltas(baseline: CellGroup(method: method, trainView: trainView, regularizer: options.baseline),
+                                                  treatment: CellGroup(method: method, trainView: trainView, regularizer: treatment), figure: figure)
                         if !deltas.isEmpty {
                             out.append(EffectRow(method: method, trainView: trainView, treatment: treatment, figure: figure, deltas: deltas))
                         }
@@ -226,14 +227,13 @@ public struct Report: Sendable {
         return out
     }
 
-    /// Protocol → the paired per-seed delta `treatment − baseline` of one figure, both rows of
-    /// the same train view (each given as method and regularizer).
-    func pairedDeltas(baseline: (method: String, regularizer: String), treatment: (method: String, regularizer: String),
-                      trainView: String, figure: String) -> [String: PairedDelta] {
+    /// Protocol → the paired per-seed delta `treatment − baseline` of one figure under this
+    /// report's probe (protocols where no seed pairs are left out).
+    func pairedDeltas(baseline: CellGroup, treatment: CellGroup, figure: String) -> [String: PairedDelta] {
         var deltas: [String: PairedDelta] = [:]
         for p in protocols {
-            let base = figureValues(method: baseline.method, trainView: trainView, regularizer: baseline.regularizer, protocolName: p, figure: figure)
-            let treat = figureValues(method: treatment.method, trainView: trainView, regularizer: treatment.regularizer, protocolName: p, figure: figure)
+            let base = figureValues(method: baseline.method, trainView: baseline.trainView, regularizer: baseline.regularizer, protocolName: p, figure: figure)
+            let treat = figureValues(method: treatment.method, trainView: treatment.trainView, regularizer: treatment.regularizer, protocolName: p, figure: figure)
             deltas[p] = PairedDelta(baseline: base, treatment: treat, level: options.confidenceLevel)
         }
         return deltas
@@ -248,8 +248,8 @@ public struct Report: Sendable {
         for method in methods where method != Self.untrained {
             for row in tableRows(method: method) {
                 for figure in effectFigures {
-                    let deltas = pairedDeltas(baseline: (Self.untrained, options.baseline), treatment: (method, row.regularizer),
-                                              trainView: row.trainView, figure: figure)
+                    let deltas = pairedDeltas(baseline: CellGroup(method: Self.untrained, trainView: row.trainView, regularizer: options.baseline),
+                                              treatment: CellGroup(method: method, trainView: row.trainView, regularizer: row.regularizer), figure: figure)
                     if !deltas.isEmpty {
                         out.append(EffectRow(method: method, trainView: row.trainView, treatment: row.regularizer, figure: figure, deltas: deltas))
                     }
