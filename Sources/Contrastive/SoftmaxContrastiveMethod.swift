@@ -17,10 +17,13 @@ public struct LogitTerm {
         (self.logits, self.excluded, self.targets, self.coefficient) = (logits, excluded, targets, coefficient)
     }
 
-    /// `coefficient · CE(logits, targets)` over the allowed candidates. Output: scalar.
-    public func loss(logits s: Tensor) -> Tensor {
+    /// `coefficient · CE(S, targets)` over the allowed candidates, of `s` (nil: this term's own
+    /// `logits`; given: e.g. logits averaged over strata). Output: scalar.
+    public func loss(logits s: Tensor? = nil) -> Tensor {
+        let s = s ?? logits
         let allowed = excluded.map { s.maskedFill($0, with: -.infinity) } ?? s
-        return allowed.crossEntropy(targets: targets) * coefficient
+        let ce = allowed.crossEntropy(targets: targets)
+        return coefficient == 1 ? ce : ce * coefficient
     }
 }
 
@@ -35,38 +38,19 @@ public protocol SoftmaxContrastiveMethod: ContrastiveMethod {
 }
 
 extension SimCLR: SoftmaxContrastiveMethod {
-    /// NT-Xent's single term: `S = z zᵀ / T` `[2N, 2N]` of `z = normalize(cat(z₁, z₂))`, the
-    /// diagonal excluded, the positive of row i at (i + N) mod 2N (as `ntXentLoss`); with hard
-    /// negatives `h` `[M, d]`, `S = [z zᵀ, z ĥᵀ] / T` `[2N, 2N + M]`.
+    /// NT-Xent's single term (`ntXentTerm`), with the hard negatives as extra columns when given.
     public func logitTerms(_ vectors: ComparisonVectors) -> [LogitTerm] {
-        let (z1, z2) = vectors.pairs[0]
-        let n = z1.shape[0], m = vectors.hardNegatives?.shape[0] ?? 0, width = 2 * n + m
-        let z = Tensor.concat([z1, z2], axis: 0).l2Normalized(axis: 1)
-        var similarities = Tensor.matmul(z, z, transposeB: true)
-        if let h = vectors.hardNegatives {
-            similarities = Tensor.concat([similarities, Tensor.matmul(z, h.l2Normalized(axis: 1), transposeB: true)], axis: 1)
-        }
-        var eye = [Float](repeating: 0, count: 2 * n * width)
-        for i in 0..<(2 * n) { eye[i * width + i] = 1 }
-        return [LogitTerm(logits: similarities * (1 / temperature),
-                          excluded: Tensor(shape: [2 * n, width], eye), targets: (0..<(2 * n)).map { ($0 + n) % (2 * n) })]
+        [ntXentTerm(vectors.pairs[0].first, vectors.pairs[0].second, temperature: temperature, extraNegatives: vectors.hardNegatives)]
     }
 }
 
 extension MoCoV2: SoftmaxContrastiveMethod {
-    /// InfoNCE per pair `(q, k)`: `S = [q·k, q·Qᵀ] / T` `[N, 1 + Q]` of L2-normalized vectors
-    /// (key and queue without gradient), target 0, coefficient ½ (as `infoNCELoss`); hard
-    /// negatives `H` `[M, d]` add the columns `q·Ĥᵀ`.
+    /// InfoNCE per pair `(q, k)` (`infoNCETerm`; key, queue and hard negatives without gradient),
+    /// coefficient ½ each, as `baseLoss`.
     public func logitTerms(_ vectors: ComparisonVectors) -> [LogitTerm] {
-        let negatives = vectors.negatives!.detached().l2Normalized(axis: 1)
-        let hard = vectors.hardNegatives.map { $0.detached().l2Normalized(axis: 1) }
-        return vectors.pairs.map { pair in
-            let q = pair.first.l2Normalized(axis: 1), k = pair.second.detached().l2Normalized(axis: 1)
-            let positive = (q * k).sum(axis: 1, keepDims: true)
-            var columns = [positive, Tensor.matmul(q, negatives, transposeB: true)]
-            if let hard { columns.append(Tensor.matmul(q, hard, transposeB: true)) }
-            let logits = Tensor.concat(columns, axis: 1) * (1 / temperature)
-            return LogitTerm(logits: logits, targets: [Int](repeating: 0, count: q.shape[0]), coefficient: 0.5)
+        let negatives = vectors.negatives!.detached(), hard = vectors.hardNegatives?.detached()
+        return vectors.pairs.map {
+            infoNCETerm(query: $0.first, key: $0.second.detached(), queue: negatives, temperature: temperature, extraNegatives: hard, coefficient: 0.5)
         }
     }
 }

@@ -120,6 +120,13 @@ extension MoCoV2: HardNegativeContrastiveMethod {
 /// whole queue. Without them the computation is exactly the plain loss.
 /// - Parameters: query, key: `[N, d]`; queue: `[Q, d]`; extraNegatives: `[M, d]` or nil. Output: scalar.
 public func infoNCELoss(query: Tensor, key: Tensor, queue: Tensor, temperature: Float, extraNegatives: Tensor? = nil) -> Tensor {
+    infoNCETerm(query: query, key: key, queue: queue, temperature: temperature, extraNegatives: extraNegatives).loss()
+}
+
+/// InfoNCE as one `LogitTerm` (what `infoNCELoss` computes): `S = [q·k, q·Qᵀ, q·Ĥᵀ] / T`
+/// `[N, 1 + Q + M]` of L2-normalized vectors, target 0, coefficient `coefficient`.
+public func infoNCETerm(query: Tensor, key: Tensor, queue: Tensor, temperature: Float, extraNegatives: Tensor? = nil,
+                        coefficient: Float = 1) -> LogitTerm {
     let q = query.l2Normalized(axis: 1), k = key.l2Normalized(axis: 1), negatives = queue.l2Normalized(axis: 1)
     let positive = (q * k).sum(axis: 1, keepDims: true)
     var columns = [positive, Tensor.matmul(q, negatives, transposeB: true)]
@@ -128,7 +135,7 @@ public func infoNCELoss(query: Tensor, key: Tensor, queue: Tensor, temperature: 
         columns.append(Tensor.matmul(q, extra.l2Normalized(axis: 1), transposeB: true))
     }
     let logits = Tensor.concat(columns, axis: 1) * (1 / temperature)
-    return logits.crossEntropy(targets: [Int](repeating: 0, count: query.shape[0]))
+    return LogitTerm(logits: logits, targets: [Int](repeating: 0, count: query.shape[0]), coefficient: coefficient)
 }
 
 extension MoCoV2 {

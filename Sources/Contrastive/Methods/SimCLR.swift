@@ -69,18 +69,25 @@ extension SimCLR: HardNegativeContrastiveMethod {
 ///
 /// References: Chen et al., ICML 2020 (eq. 1); Ryali, Schwab & Morcos, arXiv:2103.12719, 2021.
 public func ntXentLoss(_ z1: Tensor, _ z2: Tensor, temperature: Float, extraNegatives: Tensor? = nil) -> Tensor {
+    ntXentTerm(z1, z2, temperature: temperature, extraNegatives: extraNegatives).loss()
+}
+
+/// NT-Xent as one `LogitTerm` (what `ntXentLoss` computes, and what ICL-MSR's geometric form
+/// averages over strata): `S = [z zᵀ, z ĥᵀ] / T` `[2N, 2N + M]` of `z = normalize(cat(z₁, z₂))`
+/// and the L2-normalized extra negatives `h` `[M, d]` (none: `[2N, 2N]`), the diagonal excluded,
+/// the positive of row i at (i + N) mod 2N.
+public func ntXentTerm(_ z1: Tensor, _ z2: Tensor, temperature: Float, extraNegatives: Tensor? = nil) -> LogitTerm {
     precondition(z1.shape == z2.shape && z1.rank == 2, "ntXentLoss: views must both be [N, d], got \(z1.shape) and \(z2.shape)")
-    let n = z1.shape[0]
+    let n = z1.shape[0], m = extraNegatives?.shape[0] ?? 0, width = 2 * n + m
     let z = Tensor.concat([z1, z2], axis: 0).l2Normalized(axis: 1)
-    let logits = Tensor.matmul(z, z, transposeB: true) * (1 / temperature)
-    var eye = [Float](repeating: 0, count: 4 * n * n)
-    for i in 0..<(2 * n) { eye[i * 2 * n + i] = 1 }
-    let masked = logits.maskedFill(Tensor(shape: [2 * n, 2 * n], eye), with: -.infinity)
-    let targets = (0..<(2 * n)).map { ($0 + n) % (2 * n) }
-    guard let extra = extraNegatives else { return masked.crossEntropy(targets: targets) }
-    precondition(extra.rank == 2 && extra.shape[1] == z1.shape[1], "ntXentLoss: extra negatives must be [M, \(z1.shape[1])], got \(extra.shape)")
-    let hard = Tensor.matmul(z, extra.l2Normalized(axis: 1), transposeB: true) * (1 / temperature)
-    return Tensor.concat([masked, hard], axis: 1).crossEntropy(targets: targets)
+    var logits = Tensor.matmul(z, z, transposeB: true) * (1 / temperature)
+    if let extra = extraNegatives {
+        precondition(extra.rank == 2 && extra.shape[1] == z1.shape[1], "ntXentLoss: extra negatives must be [M, \(z1.shape[1])], got \(extra.shape)")
+        logits = Tensor.concat([logits, Tensor.matmul(z, extra.l2Normalized(axis: 1), transposeB: true) * (1 / temperature)], axis: 1)
+    }
+    var eye = [Float](repeating: 0, count: 2 * n * width)
+    for i in 0..<(2 * n) { eye[i * width + i] = 1 }
+    return LogitTerm(logits: logits, excluded: Tensor(shape: [2 * n, width], eye), targets: (0..<(2 * n)).map { ($0 + n) % (2 * n) })
 }
 
 extension SimCLR {
