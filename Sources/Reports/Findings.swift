@@ -33,6 +33,8 @@ public struct ExperimentFindings: Sendable {
     /// Each regularizer − none (ICL-MSR and its variants, interventional baselines), judged `> 0`.
     public let regularizers: [FindingRow]
     public let protocols: [String]
+    /// The flattened resolved config (`params`) of each trained run in `trainedRuns` order.
+    let trainedParams: [[String: String]]
 
     public init(store: ResultsDatabase, experiment name: String, confidenceLevel: Double = 0.95) throws {
         func report(_ view: String) throws -> Report {
@@ -42,6 +44,7 @@ public struct ExperimentFindings: Sendable {
         let full = try report("full"), foreground = try report("foreground")
         experiment = full.experiment
         runs = full.runs
+        trainedParams = try runs.filter(Self.isTrained).map { try store.params(runID: $0.id) }
         protocols = Report.ordered(Set(full.protocols + foreground.protocols), by: Report.protocolOrder)
         let methods = Report.ordered(Set(full.methods + foreground.methods), by: Report.methodOrder).filter { $0 != Report.untrained }
         let probes = ["full": full, "foreground": foreground]
@@ -88,26 +91,24 @@ public struct ExperimentFindings: Sendable {
                    deltas: report.pairedDeltas(baseline: baseline, treatment: treatment, figure: figure))
     }
 
-    /// The finished runs that trained an encoder (not the untrained controls).
-    var trainedRuns: [Run] { runs.filter { $0.status == .finished && $0.cell.method != Report.untrained } }
+    /// Whether a run is a finished run that trained an encoder (not an untrained control).
+    static func isTrained(_ run: Run) -> Bool { run.status == .finished && run.cell.method != Report.untrained }
 
-    /// The training budget read from the finished runs' resolved configs: epochs, batch size,
-    /// width, image size and train images (a range where runs differ).
+    /// The finished runs that trained an encoder.
+    var trainedRuns: [Run] { runs.filter(Self.isTrained) }
+
+    /// The training budget read from the trained runs' resolved configs (their `params` rows):
+    /// epochs, batch size, width, image size and built-in train images (a range where runs differ).
     var budget: String {
         var values: [String: Set<String>] = [:]
-        for run in trainedRuns {
-            guard let data = run.provenance.configJSON.data(using: .utf8),
-                  let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let train = root["train"] as? [String: Any] else { continue }
-            let loop = train["train"] as? [String: Any], model = train["model"] as? [String: Any]
-            func add(_ key: String, _ value: Any?) { if let value { values[key, default: []].insert("\(value)") } }
-            add("epochs", loop?["epochs"])
-            add("batch", loop?["batchSize"])
-            add("width", model?["width"])
-            add("px", train["imageSize"])
-            if let builtin = (root["dataset"] as? [String: Any])?["builtin"] as? [String: Any],
-               let classes = builtin["classes"] as? Int, let perClass = builtin["perClass"] as? Int {
-                add("images", classes * perClass)
+        for params in trainedParams {
+            func add(_ key: String, _ value: String?) { if let value { values[key, default: []].insert(value) } }
+            add("epochs", params["train.train.epochs"])
+            add("batch", params["train.train.batchSize"])
+            add("width", params["train.model.width"])
+            add("px", params["train.imageSize"])
+            if let classes = params["dataset.builtin.classes"].flatMap(Int.init), let perClass = params["dataset.builtin.perClass"].flatMap(Int.init) {
+                add("images", String(classes * perClass))
             }
         }
         func show(_ key: String) -> String {

@@ -35,6 +35,8 @@ enum FindingsFixture {
                     let config = #"{"dataset":{"builtin":{"classes":10,"perClass":100}},"train":{"imageSize":32,"model":{"width":16},"train":{"epochs":40,"batchSize":64}}}"#
                     let provenance = RunProvenance(configJSON: config, configSHA256: cell.cellKey, gitCommit: "0123456789abcdef", gitDirty: false)
                     let claim = try #require(try store.beginRun(experimentID: experiment.id, cell: cell, provenance: provenance).claim)
+                    try store.recordParams(["dataset.builtin.classes": "10", "dataset.builtin.perClass": "100", "train.imageSize": "32",
+                                            "train.model.width": "16", "train.train.epochs": "40", "train.train.batchSize": "64"], for: claim)
                     for probe in ["full", "foreground"] {
                         for view in views {
                             let acc = top1(method: method, trainView: trainView, regularizer: regularizer, probe: probe, view: view, seed: seed)
