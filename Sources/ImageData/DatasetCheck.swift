@@ -94,7 +94,7 @@ public enum Dataset {
     static func inspect(_ file: SampleFile, format: MaskFormat, keepPixels: Bool) -> InspectedSample {
         let image: Image
         do {
-            image = try PNGCodec.decode(contentsOf: file.imagePath)
+            image = try ImageFile.decode(contentsOf: file.imagePath)
         } catch {
             return InspectedSample(image: nil, mask: nil, issues: [DatasetIssue(.error, .unreadableImage, file.imagePath, withoutPath(error, file.imagePath))])
         }

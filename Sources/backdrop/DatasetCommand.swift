@@ -7,7 +7,7 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset",
         abstract: "Generate, check and preview image datasets.",
-        subcommands: [Generate.self, Check.self, Preview.self, BenchLoader.self]
+        subcommands: [Generate.self, Check.self, Preview.self, Import.self, BenchLoader.self]
     )
 }
 
