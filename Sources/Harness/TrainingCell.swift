@@ -13,7 +13,8 @@ public struct TrainingInterrupted: Error, CustomStringConvertible {
 
 /// Runs one cell end to end: load the dataset, build the method (+ ICL-MSR), train with
 /// checkpoint/resume (with `evaluation.epochDiagnostics`, measuring the stratum–background check
-/// at epoch ends: `EpochDiagnostics`), evaluate the frozen backbone on every test view.
+/// at epoch ends: `EpochDiagnostics`), evaluate the frozen backbone on every test view and named
+/// test set (`evaluation.testSets`).
 public enum TrainingCell {
     /// The checkpoint file of a cell inside `directory`.
     public static func checkpointURL(in directory: String) -> URL {
@@ -54,6 +55,11 @@ public enum TrainingCell {
         options.size = config.imageSize
         let train = try Dataset.load(root: config.data, split: "train", options: options)
         let test = try Dataset.load(root: config.data, split: "test", options: options)
+        // Named test sets are read (and their classes checked) before anything is trained.
+        var testSets: [String: DatasetSplit] = [:]
+        for set in config.evaluation.testSets ?? [] {
+            testSets[set.name] = try Dataset.loadTestSet(name: set.name, folder: set.folder, classes: train.classes, options: options)
+        }
         let resolved = config.resolved(trainImages: train.count)
         guard resolved.train.batchSize <= train.count else {
             throw InvalidOption(key: "train.batchSize", value: resolved.train.batchSize, reason: "larger than the train split (\(train.count) images)")
@@ -84,8 +90,8 @@ public enum TrainingCell {
 
         let evaluationStart = Date()
         let evaluation = resolved.evaluation.makeEvaluation(trainView: resolved.trainView.view)
-        let rows = try evaluation.run(backbone: backbone, train: trainRenderer, test: testRenderer,
-                                      normalization: normalization, progress: progress.map { p in { p.message($0) } })
+        let rows = try evaluation.run(backbone: backbone, train: trainRenderer, test: testRenderer, normalization: normalization,
+                                      testSets: testSets, progress: progress.map { p in { p.message($0) } })
         return CellResult(config: resolved, metrics: outcome.epochs, evaluations: rows, trainImages: train.count, testImages: test.count,
                           classes: train.classes, badSamples: train.skippedCount + test.skippedCount, stepsRun: outcome.stepsRun,
                           trainingSeconds: outcome.seconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart), resumed: resumed)
