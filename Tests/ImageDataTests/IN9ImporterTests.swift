@@ -78,3 +78,13 @@ import TestSupport
         }
     }
 }
+
+/// The importer reads an image's size from its PNG or JPEG header (no decoding).
+@Suite struct ImageHeaderTests {
+    @Test func readsPNGAndJPEGSizes() throws {
+        #expect(try ImageHeader.size(of: Fixtures.path("headers/size_5x3.JPEG")) == (5, 3))
+        #expect(try ImageHeader.size(of: Fixtures.path("headers/size_7x2_progressive.jpg")) == (7, 2))
+        #expect(try ImageHeader.size(of: Fixtures.path("in9/original/val/00_dog/dog_0.png")) == (32, 32))
+        #expect(throws: ImageDataError.self) { try ImageHeader.size(of: Fixtures.path("npy/f4_c_v1.npy")) }
+    }
+}
