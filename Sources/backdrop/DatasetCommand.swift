@@ -90,13 +90,14 @@ extension DatasetCommand {
                 throw ValidationError("--preset \(preset) is not valid; use symmetric, symmetric_weak, asymmetric or quick")
             }
             let data = try Dataset.load(root: dir, split: split,
-                                        options: DatasetOptions(size: size, maskFormat: try masks.format(), onBadSample: .skip))
+                                        options: DatasetOptions(size: size, maskFormat: try masks.format(), onBadSample: .skip, requireMasks: false))
             let renderer = ViewRenderer(split: data, options: ViewOptions(fill: fillKind, seed: seed), partnerSeed: seed)
             let sheet = ContactSheet.make(renderer: renderer, perClass: perClass, preset: presetKind, seed: seed)
             try PNGCodec.write(sheet, to: out)
             print("wrote \(sheet.width)×\(sheet.height) contact sheet to \(out)")
             print("columns: \(ContactSheet.columns.joined(separator: " | "))")
             if data.skippedCount > 0 { print("skipped \(data.skippedCount) bad sample(s); run `backdrop dataset check \(dir)`") }
+            if !data.hasMasks { print("the \(split) split has no masks: every mask is all foreground, so only the `full` column is meaningful") }
         }
     }
 
