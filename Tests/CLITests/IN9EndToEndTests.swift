@@ -10,7 +10,8 @@ struct IN9EndToEndTests {
     static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ImageDataTests/Fixtures/in9").path
 
-    static let tiny = ["--width", "4", "--epochs", "1", "--batch-size", "4", "--projector-hidden", "16", "--projector-output", "8", "--quiet"]
+    /// A run of seconds that leaves no packed cache in the working directory.
+    static let tiny = ["--width", "4", "--epochs", "1", "--batch-size", "4", "--projector-hidden", "16", "--projector-output", "8", "--quiet", "--no-cache"]
 
     @Test func importCheckTrainAndReproduceWithTestSets() throws {
         let dir = temporaryDirectory("in9")
