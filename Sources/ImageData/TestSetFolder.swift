@@ -1,6 +1,24 @@
 import Foundation
 
 extension Dataset {
+    /// Checks that the class folders of test set `name` at `folder` are exactly `classes`.
+    /// - Throws: `ImageDataError.invalidLayout` naming the folder, the missing and the extra class
+    ///   folders, and the dataset's classes.
+    public static func checkTestSetClasses(name: String, folder: String, classes: [String]) throws {
+        guard DatasetLayout.isDirectory(folder) else {
+            throw ImageDataError.invalidLayout(path: folder, problem: "test set `\(name)` not found; give a folder holding <class>/<image> for each of the dataset's classes")
+        }
+        let found = DatasetLayout.subfolders(folder)
+        let missing = classes.filter { !found.contains($0) }, extra = found.filter { !classes.contains($0) }
+        guard missing.isEmpty && extra.isEmpty else {
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing class folders \(missing.map { "`\($0)`" }.joined(separator: ", "))") }
+            if !extra.isEmpty { parts.append("class folders the dataset does not have \(extra.map { "`\($0)`" }.joined(separator: ", "))") }
+            throw ImageDataError.invalidLayout(path: folder, problem: "test set `\(name)` has \(parts.joined(separator: " and ")); "
+                                               + "its class folders must be the dataset's: \(classes.joined(separator: ", "))")
+        }
+    }
+
     /// Decodes a named test set: a folder in the plain layout `<folder>/<class>/<file>` (`.png`,
     /// `.jpg`, `.jpeg`; other files are ignored) whose class folders are exactly `classes` (the
     /// dataset's). Images are resized to `options.size` with `options.resize`; there are no
@@ -13,18 +31,7 @@ extension Dataset {
     ///   its class folders differ from `classes` (naming the missing and the extra ones);
     ///   `.badSamples` for unreadable images under `onBadSample: fail`.
     public static func loadTestSet(name: String, folder: String, classes: [String], options: DatasetOptions = DatasetOptions()) throws -> DatasetSplit {
-        guard DatasetLayout.isDirectory(folder) else {
-            throw ImageDataError.invalidLayout(path: folder, problem: "test set `\(name)` not found; give a folder holding <class>/<image> for each of the dataset's classes")
-        }
-        let found = DatasetLayout.subfolders(folder)
-        let missing = classes.filter { !found.contains($0) }, extra = found.filter { !classes.contains($0) }
-        if !missing.isEmpty || !extra.isEmpty {
-            var parts: [String] = []
-            if !missing.isEmpty { parts.append("missing class folders \(missing.map { "`\($0)`" }.joined(separator: ", "))") }
-            if !extra.isEmpty { parts.append("class folders the dataset does not have \(extra.map { "`\($0)`" }.joined(separator: ", "))") }
-            throw ImageDataError.invalidLayout(path: folder, problem: "test set `\(name)` has \(parts.joined(separator: " and ")); "
-                                               + "its class folders must be the dataset's: \(classes.joined(separator: ", "))")
-        }
+        try checkTestSetClasses(name: name, folder: folder, classes: classes)
         var files: [(path: String, label: Int)] = []
         for (label, c) in classes.enumerated() {
             for f in DatasetLayout.entries(DatasetLayout.join(folder, c)) where ImageFile.isImage(name: f) {

@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import ImageData
+import ResultsStore
 import TestSupport
 import Testing
 @testable import Harness
@@ -103,6 +104,31 @@ import Testing
                 let b = result.evaluations.first { $0.testView == "full" && $0.probeView == "full" && $0.evaluationProtocol.rawValue == p }?.top1
                 #expect(a != nil && a == b, "\(p): test set \(String(describing: a)) vs full view \(String(describing: b))")
             }
+        }
+    }
+}
+
+/// `backdrop reproduce` refuses a test set whose classes differ from the dataset's before any cell runs.
+@Suite struct TestSetReproductionTests {
+    @Test func aMismatchedSetStopsTheReproductionBeforeAnyCell() throws {
+        try withTemporaryDirectory { dir in
+            let classes = TestSetTests.tinyClasses
+            let folder = try TestSetTests.testSetFolder(dir, dropping: classes[2])
+            let spec = dir.appendingPathComponent("s.yaml").path
+            try (TestSetTests.spec("{in9-no-fg: \(folder)}") + "model: {width: 4}\ntrain: {epochs: 1, batchSize: 8}\n")
+                .write(toFile: spec, atomically: true, encoding: .utf8)
+            var options = MatrixRunner.Options(specPath: spec)
+            options.databasePath = dir.appendingPathComponent("r.sqlite").path
+            options.resultsDirectory = dir.appendingPathComponent("Results").path
+            do {
+                _ = try MatrixRunner(options: options, log: { _ in }).run()
+                Issue.record("the reproduction ran with a test set missing a class")
+            } catch let e as SpecError {
+                #expect(e.key == "evaluation.testSets.in9-no-fg" && e.location == spec, "\(e)")
+                #expect(e.message.contains("missing class folders `\(classes[2])`") && e.message.contains(folder), "\(e)")
+            }
+            let ran = FileManager.default.fileExists(atPath: options.databasePath) ? try ResultsDatabase(path: options.databasePath).experiments() : []
+            #expect(ran.isEmpty, "an experiment was recorded: \(ran)")
         }
     }
 }
