@@ -95,10 +95,11 @@ public enum NPYReader {
     /// Parses the bytes of a `.npy` file; `path` names it in errors.
     public static func parse(_ bytes: [UInt8], path: String) throws -> NPYArray {
         func fail(_ problem: String) -> NPYError { NPYError(path: path, problem: problem) }
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+        guard bytes.count >= 6, Array(bytes[0..<6]) == magic else {
             let found = bytes.prefix(6).map { String(format: "%02x", $0) }.joined(separator: " ")
             throw fail("not a NumPy .npy file: the file starts with [\(found)], expected the magic \\x93NUMPY (93 4e 55 4d 50 59); save the array with numpy.save")
         }
+        guard bytes.count >= 10 else { throw fail("truncated header: \(bytes.count) bytes, expected at least 10") }
         let major = Int(bytes[6]), minor = Int(bytes[7])
         let headerLength: Int, headerStart: Int
         switch major {
@@ -121,8 +122,14 @@ public enum NPYReader {
         guard let dtype = NPYArray.DType(rawValue: descr) ?? aliases[descr] else {
             throw fail("dtype '\(descr)' is not supported; expected one of \(NPYArray.DType.allCases.map(\.rawValue).joined(separator: ", ")) (bool, uint8, little-endian float32, float64 or int64)")
         }
-        let count = shape.reduce(1, *)
-        let needed = count * dtype.size
+        var count = 1
+        for n in shape + [dtype.size] {
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw fail("shape \(shapeText(shape)) is too large to read") }
+            count = product
+        }
+        let needed = count
+        count /= dtype.size
         guard bytes.count - dataStart >= needed else {
             throw fail("truncated data: shape \(shapeText(shape)) of \(descr) needs \(needed) bytes, the file holds \(bytes.count - dataStart)")
         }

@@ -51,6 +51,36 @@ import Testing
         #expect(throws: NPYError.self) { try NPYReader.parse([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 9, 0, 0, 0], path: "v9.npy") }
     }
 
+    /// A version-1.0 file with `header` and `data`, built by hand.
+    static func npy(header: String, data: [UInt8] = []) -> [UInt8] {
+        let h = Array(header.utf8)
+        return [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(h.count & 0xFF), UInt8(h.count >> 8)] + h + data
+    }
+
+    @Test(arguments: [
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }", "too large"),
+        ("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }", "not a non-negative integer"),
+        ("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", "no 'descr' string"),
+        ("{'descr': '<f4', 'fortran_order': maybe, 'shape': (2,), }", "expected True or False"),
+        ("{'descr': '<f4', 'fortran_order': False}", "no 'shape' tuple"),
+        ("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", "'<c8' is not supported"),
+    ])
+    func refusesBadHeadersWithoutCrashing(header: String, message: String) {
+        do {
+            _ = try NPYReader.parse(Self.npy(header: header), path: "hand.npy")
+            Issue.record("accepted \(header)")
+        } catch {
+            #expect("\(error)".hasPrefix("hand.npy: ") && "\(error)".contains(message), "\(error)")
+        }
+    }
+
+    @Test func readsAHandWrittenHeaderAndRefusesShortFiles() throws {
+        let array = try NPYReader.parse(Self.npy(header: "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }\n", data: [7, 8, 9]), path: "h")
+        #expect(array.shape == [3] && array.values == .uint8([7, 8, 9]))
+        #expect(throws: NPYError.self) { try NPYReader.parse([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1], path: "short.npy") }
+        #expect(throws: NPYError.self) { try NPYReader.parse(Array(Self.npy(header: "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }").dropLast(5)), path: "cut.npy") }
+    }
+
     @Test func masksThresholdEveryDtypeAndRefuseWrongShapes() throws {
         // (3, 4) bool: foreground where value % 3 == 0.
         let bool = try NPYReader.read(contentsOf: Fixtures.path("npy/bool_c_v1.npy")).binaryMask(width: 4, height: 3, path: "m")
