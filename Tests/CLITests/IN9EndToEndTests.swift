@@ -68,5 +68,10 @@ struct IN9EndToEndTests {
         #expect(matrix.status == 0, "\(matrix.stderr)")
         let header = matrix.stdout.split(separator: "\n").first.map(String.init) ?? ""
         #expect(header.contains("only-background-tiled") && header.contains("in9-mixed-rand") && header.contains("in9-only-bg-t"), "\(matrix.stdout)")
+        let reports = dir.appendingPathComponent("reports").path
+        let report = try Executables.run("backdrop", ["report", "--db", db, "--out", reports])
+        #expect(report.status == 0, "\(report.stderr)")
+        let table = try String(contentsOfFile: reports + "/in9-tiny/table.md", encoding: .utf8)
+        #expect(table.contains("| full | only-background-tiled | in9-mixed-rand | in9-only-bg-t |"), "\(table.prefix(2000))")
     }
 }
