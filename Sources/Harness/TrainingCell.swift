@@ -62,7 +62,7 @@ public enum TrainingCell {
         // Named test sets are read (and their classes checked) before anything is trained.
         var testSets: [String: DatasetSplit] = [:]
         for set in config.evaluation.testSets ?? [] {
-            testSets[set.name] = try Dataset.loadTestSet(name: set.name, folder: set.folder, classes: train.classes, options: options)
+            testSets[set.name] = try Dataset.loadTestSet(name: set.name, folder: set.folder, classes: train.classes, options: options, log: log)
         }
         // The encoder trains on the pretraining split when the dataset names one (STL-10's
         // `unlabeled`); the probes are fitted on `train` either way.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 extension Dataset {
@@ -26,11 +27,16 @@ extension Dataset {
     /// - Parameters:
     ///   - name: the set's name; it names the returned split's samples in messages, and the
     ///     split itself is called `test` (its rows belong to the test split).
-    ///   - options: size, filter and bad-sample policy (the mask format is not used).
+    ///   - options: size, filter and bad-sample policy (the mask format is not used); with
+    ///     `cacheDirectory`, the decoded set is packed there (`PackedCache`, split name
+    ///     `testset-<name>`, keyed by the folder, classes, size, filter, policy and every image's
+    ///     path, size and modification time) and mapped by later runs.
+    ///   - log: where the split came from (decoded and packed, or mapped).
     /// - Throws: `ImageDataError.invalidLayout` naming the folder when it is missing, empty, or
     ///   its class folders differ from `classes` (naming the missing and the extra ones);
     ///   `.badSamples` for unreadable images under `onBadSample: fail`.
-    public static func loadTestSet(name: String, folder: String, classes: [String], options: DatasetOptions = DatasetOptions()) throws -> DatasetSplit {
+    public static func loadTestSet(name: String, folder: String, classes: [String], options: DatasetOptions = DatasetOptions(),
+                                   log: ((String) -> Void)? = nil) throws -> DatasetSplit {
         try checkTestSetClasses(name: name, folder: folder, classes: classes)
         var files: [(path: String, label: Int)] = []
         for (label, c) in classes.enumerated() {
@@ -41,6 +47,26 @@ extension Dataset {
         guard !files.isEmpty else {
             throw ImageDataError.invalidLayout(path: folder, problem: "test set `\(name)` holds no images (.png, .jpg, .jpeg) in its class folders")
         }
+        guard let directory = options.cacheDirectory else { return try decodeTestSet(name: name, folder: folder, files: files, classes: classes, options: options) }
+        // Packed like a split: keyed by the folder, the classes, the size, filter and policy, and
+        // every image's path, size and modification time.
+        var hasher = SHA256()
+        func add(_ text: String) { hasher.update(data: Array(text.utf8) + [0]) }
+        for part in ["backdrop-testset-\(PackedCache.formatVersion)", URL(fileURLWithPath: folder).standardizedFileURL.path,
+                     "\(options.size)", "\(options.resize)", options.onBadSample.rawValue] + classes {
+            add(part)
+        }
+        for f in files { add(try PackedCache.fileStamp(f.path)) }
+        let key = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return try PackedCache(directory: directory).loadOrBuild(split: "testset-\(name)", key: key, memoryBudget: options.memoryBudgetBytes, log: log) {
+            try decodeTestSet(name: name, folder: folder, files: files, classes: classes, options: options)
+        }
+    }
+
+    /// Decodes the images of a test set (see `loadTestSet`).
+    static func decodeTestSet(name: String, folder: String, files: [(path: String, label: Int)], classes: [String],
+                              options: DatasetOptions) throws -> DatasetSplit {
+        let start = Date()
         let s = options.size, filter = options.resize, images = files
         let decoded = parallelMap(images.count) { i -> Result<[UInt8], ImageDataError> in
             do {
@@ -67,7 +93,9 @@ extension Dataset {
         guard !labels.isEmpty else {
             throw ImageDataError.invalidLayout(path: folder, problem: "test set `\(name)` has no readable image")
         }
-        return DatasetSplit(name: "test", classes: classes, size: s, pixels: pixels, masks: [UInt8](repeating: 0, count: labels.count * s * s),
-                            labels: labels, paths: paths, skippedCount: issues.count, issues: issues)
+        var split = DatasetSplit(name: "test", classes: classes, size: s, pixels: pixels, masks: [UInt8](repeating: 0, count: labels.count * s * s),
+                                 labels: labels, paths: paths, skippedCount: issues.count, issues: issues)
+        split.origin = .decoded(seconds: Date().timeIntervalSince(start))
+        return split
     }
 }

@@ -132,3 +132,32 @@ import Testing
         }
     }
 }
+
+/// A test set is packed into the dataset cache like a split, and decoded again when a file changes.
+@Suite struct TestSetCacheTests {
+    final class Lines { var all: [String] = [] }
+
+    @Test func aTestSetIsPackedThenMappedAndAnEditIsDecodedAgain() throws {
+        try withTemporaryDirectory { dir in
+            let folder = try TestSetTests.testSetFolder(dir)
+            var options = DatasetOptions()
+            options.cacheDirectory = dir.appendingPathComponent("cache").path
+            let classes = TestSetTests.tinyClasses
+            let lines = Lines()
+            func load() throws -> DatasetSplit {
+                try Dataset.loadTestSet(name: "in9-x", folder: folder, classes: classes, options: options) { lines.all.append($0) }
+            }
+            let first = try load(), second = try load()
+            #expect(lines.all.count == 2 && lines.all[0].hasPrefix("decoded testset-in9-x split: 16 images"), "\(lines.all)")
+            #expect(lines.all.last?.contains("mapped from the packed cache") == true && lines.all.last?.contains("testset-in9-x-") == true, "\(lines.all)")
+            let plain = try Dataset.loadTestSet(name: "in9-x", folder: folder, classes: classes)
+            #expect(second.count == plain.count && second.labels == plain.labels && second.name == "test")
+            #expect((0..<plain.count).allSatisfy { second.image(at: $0) == plain.image(at: $0) && first.image(at: $0) == plain.image(at: $0) })
+
+            let names = try #require(FileManager.default.subpaths(atPath: folder)?.filter { $0.hasSuffix(".png") }.sorted())
+            try Data(contentsOf: URL(fileURLWithPath: folder + "/" + names.last!)).write(to: URL(fileURLWithPath: folder + "/" + names[0]))
+            _ = try load()
+            #expect(lines.all.count == 3 && lines.all[2].hasPrefix("decoded testset-in9-x split"), "an edited set was read from the stale pack: \(lines.all)")
+        }
+    }
+}
