@@ -20,7 +20,7 @@ import TestSupport
     }
 
     @Test func everyVariantIsCovered() {
-        for required in ["baseline", "baseline444", "progressive", "gray", "cmyk"] {
+        for required in ["baseline", "baseline444", "progressive", "gray", "cmyk", "ycck"] {
             #expect(Self.fixtureNames.contains(required), "fixture \(required) missing; rerun scripts/fixtures/make_jpeg_fixtures.py")
         }
     }
