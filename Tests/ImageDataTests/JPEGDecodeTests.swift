@@ -102,6 +102,19 @@ import TestSupport
         }
     }
 
+    @Test func damagedScanDataIsAnErrorNotAGrayPatch() throws {
+        // An end-of-image marker in the middle of the entropy-coded data: libjpeg only warns
+        // ("premature end of data segment") and paints the rest gray; that must be an error.
+        var bytes = try Fixtures.bytes("jpeg/baseline444.jpg")
+        let scan = try #require((2..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA })
+        let middle = (scan + bytes.count) / 2
+        bytes[middle] = 0xFF; bytes[middle + 1] = 0xD9
+        #expect { try JPEGCodec.decode(bytes, name: "damaged.jpg") } throws: { error in
+            guard case let .corruptJPEG(named, message)? = error as? ImageDataError else { return false }
+            return named == "damaged.jpg" && message.lowercased().contains("corrupt jpeg data")
+        }
+    }
+
     /// Offset of the baseline frame header (SOF0, FF C0) in `bytes`.
     static func frameHeader(_ bytes: [UInt8]) -> Int? {
         (2..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xC0 }
