@@ -20,7 +20,7 @@ import TestSupport
     }
 
     @Test func everyVariantIsCovered() {
-        for required in ["baseline", "baseline444", "progressive", "gray", "cmyk"] {
+        for required in ["baseline", "baseline444", "progressive", "gray", "cmyk", "ycck"] {
             #expect(Self.fixtureNames.contains(required), "fixture \(required) missing; rerun scripts/fixtures/make_jpeg_fixtures.py")
         }
     }
@@ -99,6 +99,19 @@ import TestSupport
         #expect { try JPEGCodec.decode(noise, name: "noise.jpg") } throws: { error in
             guard case let .corruptJPEG(named, message)? = error as? ImageDataError else { return false }
             return named == "noise.jpg" && !message.isEmpty
+        }
+    }
+
+    @Test func damagedScanDataIsAnErrorNotAGrayPatch() throws {
+        // An end-of-image marker in the middle of the entropy-coded data: libjpeg only warns
+        // ("premature end of data segment") and paints the rest gray; that must be an error.
+        var bytes = try Fixtures.bytes("jpeg/baseline444.jpg")
+        let scan = try #require((2..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA })
+        let middle = (scan + bytes.count) / 2
+        bytes[middle] = 0xFF; bytes[middle + 1] = 0xD9
+        #expect { try JPEGCodec.decode(bytes, name: "damaged.jpg") } throws: { error in
+            guard case let .corruptJPEG(named, message)? = error as? ImageDataError else { return false }
+            return named == "damaged.jpg" && message.lowercased().contains("corrupt jpeg data")
         }
     }
 
