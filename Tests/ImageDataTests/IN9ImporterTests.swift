@@ -4,7 +4,7 @@ import TestSupport
 @testable import ImageData
 
 /// `IN9Importer` on the tiny IN-9 tree of `Fixtures/in9` (`scripts/fixtures/make_in9_fixture.py`):
-/// 3 classes × 5 originals, one image without a mask, one mask of the wrong shape, one of an
+/// 3 classes × 5 originals (32 × 32 `.JPEG`, as IN-9 ships them), one image without a mask, one mask of the wrong shape, one of an
 /// unsupported dtype, two images per class in each variant.
 @Suite struct IN9ImporterTests {
     static let classes = ["00_dog", "01_bird", "02_wheeled vehicle"]
@@ -24,9 +24,9 @@ import TestSupport
 
             let reasons = Dictionary(uniqueKeysWithValues: manifest.skipped.map { (($0.path as NSString).lastPathComponent, $0.reason) })
             #expect(reasons.count == 3, "\(manifest.skipped)")
-            #expect(reasons["bird_4.png"]?.contains("no foreground mask") == true)
-            #expect(reasons["vehicle_3.png"]?.contains("mask shape (16, 16) does not fit the 32×32 image") == true)
-            #expect(reasons["vehicle_4.png"]?.contains("'<i4' is not supported") == true)
+            #expect(reasons["bird_4.JPEG"]?.contains("no foreground mask") == true)
+            #expect(reasons["vehicle_3.JPEG"]?.contains("mask shape (16, 16) does not fit the 32×32 image") == true)
+            #expect(reasons["vehicle_4.JPEG"]?.contains("'<i4' is not supported") == true)
 
             // The output is a clean masked dataset whose masks are 0/255 and match the source masks.
             let report = try Dataset.check(root: out)
@@ -38,7 +38,7 @@ import TestSupport
             let written = [out + "/train/masks/00_dog/dog_0.png", out + "/test/masks/00_dog/dog_0.png"].first { FileManager.default.fileExists(atPath: $0) }
             let png = try PNGCodec.decode(contentsOf: try #require(written))
             #expect(png.rgb.enumerated().filter { $0.offset % 3 == 0 }.map(\.element) == dog0)
-            #expect(FileManager.default.fileExists(atPath: out + "/testsets/in9-only-bg-t/02_wheeled vehicle/vehicle_0.png"))
+            #expect(FileManager.default.fileExists(atPath: out + "/testsets/in9-only-bg-t/02_wheeled vehicle/vehicle_0.JPEG"))
 
             let json = try JSONDecoder().decode(IN9Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json")))
             #expect(json == manifest)
@@ -84,7 +84,8 @@ import TestSupport
     @Test func readsPNGAndJPEGSizes() throws {
         #expect(try ImageHeader.size(of: Fixtures.path("headers/size_5x3.JPEG")) == (5, 3))
         #expect(try ImageHeader.size(of: Fixtures.path("headers/size_7x2_progressive.jpg")) == (7, 2))
-        #expect(try ImageHeader.size(of: Fixtures.path("in9/original/val/00_dog/dog_0.png")) == (32, 32))
+        #expect(try ImageHeader.size(of: Fixtures.path("in9/original/val/00_dog/dog_0.JPEG")) == (32, 32))
+        #expect(try ImageHeader.size(of: Fixtures.path("in9-reference/00_dog/dog_0_original.png")) == (32, 32))
         #expect(throws: ImageDataError.self) { try ImageHeader.size(of: Fixtures.path("npy/f4_c_v1.npy")) }
     }
 }

@@ -68,13 +68,14 @@ import TensorCore
         for y in 0..<4 { for x in 1..<4 { #expect(Self.source(out3, y * 4 + x) == y * 4) } }
     }
 
-    /// The fixture's `only_bg_t` images were built by a NumPy transcription of IN-9's
-    /// `get_bg_tiled` (`scripts/fixtures/make_in9_fixture.py`); the view gives the same pixels.
+    /// The fixture's Only-BG-T images were built by a NumPy transcription of IN-9's
+    /// `get_bg_tiled` (`scripts/fixtures/make_in9_fixture.py`; lossless copies in
+    /// `in9-reference/`); the view gives the same pixels.
     @Test(arguments: ["00_dog/dog_0", "00_dog/dog_1", "01_bird/bird_0", "01_bird/bird_1", "02_wheeled vehicle/vehicle_0", "02_wheeled vehicle/vehicle_1"])
     func matchesTheIndependentNumPyReconstruction(name: String) throws {
-        let image = try PNGCodec.decode(contentsOf: Fixtures.path("in9/original/val/\(name).png"))
+        let image = try PNGCodec.decode(contentsOf: Fixtures.path("in9-reference/\(name)_original.png"))
         let mask = try NPYReader.read(contentsOf: Fixtures.path("in9/fg_mask/val/\(name).npy")).binaryMask(width: 32, height: 32, path: name)
-        let expected = try PNGCodec.decode(contentsOf: Fixtures.path("in9/only_bg_t/val/\(name).png"))
+        let expected = try PNGCodec.decode(contentsOf: Fixtures.path("in9-reference/\(name)_only_bg_t.png"))
         let out = Views.tileBackground(image.rgb, mask: mask, width: 32, height: 32, fill: [UInt8](repeating: 0, count: 32 * 32 * 3))
         #expect(out == expected.rgb, "\(name): differs from the NumPy reconstruction")
         #expect(out != image.rgb)
