@@ -2,10 +2,10 @@ import ArgumentParser
 import Foundation
 import ImageData
 
-extension DatasetCommand {
+extension DatasetCommand.Import {
     /// `backdrop dataset import in9 ROOT --out OUT`: the ImageNet-9 Backgrounds Challenge release
     /// as a masked train/test dataset plus one named test set per fixed variant.
-    struct ImportIN9: ParsableCommand {
+    struct IN9: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "in9",
             abstract: "Import ImageNet-9 (Backgrounds Challenge): original + fg_mask → train/test, the variants → testsets/in9-*.",
