@@ -59,6 +59,23 @@ import TestSupport
         }
     }
 
+    /// With `original/train` (IN-9's training data) present, it is the train split and all of
+    /// `original/val` the test split; train masks come from `fg_mask/train`.
+    @Test func usesATrainFolderWhenThereIsOne() throws {
+        try withTemporaryDirectory { dir in
+            let root = dir.appendingPathComponent("release").path
+            try FileManager.default.copyItem(atPath: Fixtures.path("in9"), toPath: root)
+            try FileManager.default.copyItem(atPath: root + "/original/val", toPath: root + "/original/train")
+            try FileManager.default.copyItem(atPath: root + "/fg_mask/val", toPath: root + "/fg_mask/train")
+            try FileManager.default.removeItem(atPath: root + "/fg_mask/train/00_dog/dog_0.npy")
+            let manifest = try IN9Importer.run(root: root, out: dir.appendingPathComponent("out").path)
+            #expect(manifest.splitSource == "train-folder")
+            #expect(manifest.counts["train"] == ["00_dog": 4, "01_bird": 4, "02_wheeled vehicle": 3])
+            #expect(manifest.counts["test"] == ["00_dog": 5, "01_bird": 4, "02_wheeled vehicle": 3])
+            #expect(manifest.skipped.contains { $0.path.hasSuffix("original/train/00_dog/dog_0.JPEG") && $0.reason.contains("fg_mask/train/00_dog/dog_0.npy") })
+        }
+    }
+
     @Test func refusesAMissingOriginalFolderAndANonEmptyOutput() throws {
         try withTemporaryDirectory { dir in
             do {
