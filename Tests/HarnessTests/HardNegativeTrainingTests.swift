@@ -15,7 +15,7 @@ import Testing
         let dir = temporaryDirectory("cli-hn")
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = dir.appendingPathComponent("run.json")
-        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--width", "4", "--epochs", "1", "--batch-size", "8", "--quiet",
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--no-cache", "--width", "4", "--epochs", "1", "--batch-size", "8", "--quiet",
                                                  "--projector-hidden", "16", "--projector-output", "8", "--json", json.path, "--set", Self.variant])
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as! [String: Any]
@@ -26,7 +26,7 @@ import Testing
         let rows = doc["evaluations"] as! [[String: Any]]
         #expect(rows.count == 20 && rows.allSatisfy { (0...1).contains($0["top1"] as! Double) })
 
-        let byol = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--method", "byol", "--set", Self.variant])
+        let byol = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--no-cache", "--method", "byol", "--set", Self.variant])
         #expect(byol.status != 0 && byol.stderr.contains("hardNegatives") && byol.stderr.contains("no negatives"), "\(byol.stderr)")
         #expect(!byol.stderr.contains("epoch 1/"))
     }

@@ -10,7 +10,7 @@ struct TrainCommandDiagnosticsTests {
         let dir = temporaryDirectory("cli-diag")
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = dir.appendingPathComponent("run.json")
-        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--width", "4", "--epochs", "2", "--batch-size", "8",
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--no-cache", "--width", "4", "--epochs", "2", "--batch-size", "8",
                                                  "--projector-hidden", "16", "--projector-output", "8", "--regularizer", "icl-msr",
                                                  "--msr-strata", "3", "--json", json.path,
                                                  "--set", "evaluation.testViews=[full]", "--set", "evaluation.epochDiagnostics.every=1"])
@@ -32,7 +32,7 @@ struct TrainCommandDiagnosticsTests {
     }
 
     @Test func aBadValueNamesTheSet() throws {
-        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--set", "evaluation.epochDiagnostics.every=-2"])
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--no-cache", "--set", "evaluation.epochDiagnostics.every=-2"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("Error: --set evaluation.epochDiagnostics.every=-2"), "\(r.stderr)")
     }

@@ -8,7 +8,7 @@ struct TrainCommandTests {
         let dir = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = dir.appendingPathComponent("run.json")
-        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--width", "4", "--epochs", "1", "--batch-size", "8",
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--no-cache", "--width", "4", "--epochs", "1", "--batch-size", "8",
                                  "--projector-hidden", "16", "--projector-output", "8", "--json", json.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("linear (full)") && r.stdout.contains("knn (full)") && r.stdout.contains("mixed-random"))
@@ -50,7 +50,7 @@ struct TrainCommandTests {
         let dir = temporaryDirectory("cli-set")
         defer { try? FileManager.default.removeItem(at: dir) }
         let json = dir.appendingPathComponent("run.json")
-        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--width", "4", "--epochs", "1", "--batch-size", "8", "--quiet",
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--no-cache", "--width", "4", "--epochs", "1", "--batch-size", "8", "--quiet",
                                  "--projector-hidden", "16", "--projector-output", "8", "--json", json.path,
                                  "--set", "evaluation.testViews=[full, foreground]", "--set", "train.fill=noise",
                                  "--set", "evaluation.knn.k=3", "--set", "schedule.finalLrFraction=0.5"])
