@@ -40,7 +40,7 @@ struct TrainCommandTests {
     ])
     func invalidOptionsFailBeforeTraining(arguments: [String], option: String) throws {
         // The dataset has 32 train images: --batch-size 64 is refused once the split is loaded.
-        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset] + arguments)
+        let r = try Executables.run("backdrop", ["train", "--data", tinyDataset, "--no-cache"] + arguments)
         #expect(r.status != 0)
         #expect(r.stderr.contains("Error: \(option)"), "\(r.stderr)")
         #expect(!r.stderr.contains("epoch 1/"))
