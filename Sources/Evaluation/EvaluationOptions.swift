@@ -30,7 +30,7 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
     /// The renderings of the train split the probes and kNN banks are fitted on, each evaluated
     /// on every test view.
     public var probeViews: [ProbeChoice] = Self.defaultProbeViews
-    public var testViews: [ViewKind] = ViewKind.allCases
+    public var testViews: [ViewKind] = ViewKind.standardTestViews
     public var knn = KNNOptions()
     public var probe = ProbeOptions()
     /// The per-epoch stratum–background check (`nil`: off; absent from the stored configuration,
@@ -40,7 +40,7 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
     /// The train view, and the fixed full and foreground probes.
     public static let defaultProbeViews: [ProbeChoice] = [.trainView, .view(.full), .view(.foreground)]
 
-    public init(probeViews: [ProbeChoice] = Self.defaultProbeViews, testViews: [ViewKind] = ViewKind.allCases,
+    public init(probeViews: [ProbeChoice] = Self.defaultProbeViews, testViews: [ViewKind] = ViewKind.standardTestViews,
                 knn: KNNOptions = KNNOptions(), probe: ProbeOptions = ProbeOptions(), epochDiagnostics: EpochDiagnosticsOptions? = nil) {
         (self.probeViews, self.testViews, self.knn, self.probe) = (probeViews, testViews, knn, probe)
         self.epochDiagnostics = epochDiagnostics

@@ -22,7 +22,7 @@ public struct FrozenEvaluation: Sendable {
     /// Images per backbone forward pass during feature extraction.
     public var batchSize: Int
 
-    public init(probeViews: [ViewKind] = [.full], testViews: [ViewKind] = ViewKind.allCases, sameAsTest: Bool = false,
+    public init(probeViews: [ViewKind] = [.full], testViews: [ViewKind] = ViewKind.standardTestViews, sameAsTest: Bool = false,
                 knn: KNNClassifier = KNNClassifier(), probe: LinearProbe = LinearProbe(), batchSize: Int = 256) {
         self.probeViews = probeViews
         self.testViews = testViews

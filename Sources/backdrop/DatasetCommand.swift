@@ -109,7 +109,7 @@ extension DatasetCommand {
         @Option(help: "Batches to time (after one warm-up batch).") var batches = 20
         @Option(help: "Image side.") var size = 32
         @Option(help: "Augmentation preset.") var preset = "symmetric"
-        @Option(help: "Training view: full or foreground.") var view = "full"
+        @Option(help: "Training view: full, foreground or foreground-crop.") var view = "full"
 
         func run() throws {
             guard let presetKind = AugmentationPreset(rawValue: preset), let viewKind = ViewKind(rawValue: view) else {
