@@ -38,7 +38,7 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
-        .target(name: "ImageData", dependencies: ["CPNG", "TensorCore"], swiftSettings: optimizedInDebug),
+        .target(name: "ImageData", dependencies: ["CPNG", "TensorCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: optimizedInDebug),
         .target(name: "Contrastive", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "ReferenceWorkloads", dependencies: ["Contrastive", "Evaluation", "NN"], swiftSettings: optimizedInDebug),

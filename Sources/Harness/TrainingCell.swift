@@ -41,7 +41,9 @@ public enum TrainingCell {
     ///     (and must come from the same configuration). `nil`: no checkpoints.
     ///   - sink: per-step metrics (nil: none).
     ///   - progress: progress lines (nil: silent).
-    ///   - datasetOptions: mask format and bad-sample policy (the size is `config.imageSize`).
+    ///   - datasetOptions: mask format, bad-sample policy, packed cache folder and pretraining split
+    ///     (the size is `config.imageSize`; masks are required exactly when the configuration
+    ///     needs them: `TrainConfig.maskRequirements()`).
     ///   - checkpointWritten: called after each checkpoint (cadence: `config.train.checkpointEverySteps`; see `CheckpointPolicy`).
     ///   - stepLimit: stop training before this global step and throw `TrainingInterrupted`
     ///     (tests of resumption); nil: train to the end.
@@ -52,16 +54,24 @@ public enum TrainingCell {
         try config.validate()
         var options = datasetOptions ?? DatasetOptions()
         options.size = config.imageSize
-        let train = try Dataset.load(root: config.data, split: "train", options: options)
-        let test = try Dataset.load(root: config.data, split: "test", options: options)
-        let resolved = config.resolved(trainImages: train.count)
-        guard resolved.train.batchSize <= train.count else {
-            throw InvalidOption(key: "train.batchSize", value: resolved.train.batchSize, reason: "larger than the train split (\(train.count) images)")
+        options.requireMasks = !config.maskRequirements().isEmpty
+        let log = progress.map { p in { (line: String) in p.message(line) } }
+        let train = try Dataset.load(root: config.data, split: "train", options: options, log: log)
+        let test = try Dataset.load(root: config.data, split: "test", options: options, log: log)
+        // The encoder trains on the pretraining split when the dataset names one (STL-10's
+        // `unlabeled`); the probes are fitted on `train` either way.
+        let pretrain = try options.pretrainSplit.map { try Dataset.load(root: config.data, split: $0, options: options, log: log) } ?? train
+        let resolved = config.resolved(trainImages: pretrain.count)
+        guard resolved.train.batchSize <= pretrain.count else {
+            throw InvalidOption(key: "train.batchSize", value: resolved.train.batchSize,
+                                reason: "larger than the \(pretrain.name) split (\(pretrain.count) images)")
         }
-        let normalization = Normalization(of: train)
+        let normalization = Normalization(of: pretrain)
         let viewOptions = ViewOptions(fill: resolved.train.fill, seed: resolved.partnerSeed)
         let trainRenderer = ViewRenderer(split: train, options: viewOptions, partnerSeed: resolved.partnerSeed)
         let testRenderer = ViewRenderer(split: test, options: viewOptions, partnerSeed: resolved.partnerSeed)
+        let pretrainRenderer = options.pretrainSplit == nil ? trainRenderer
+            : ViewRenderer(split: pretrain, options: viewOptions, partnerSeed: resolved.partnerSeed)
 
         let backbone: any Backbone
         let outcome: TrainingOutcome
@@ -76,7 +86,7 @@ public enum TrainingCell {
                 try EpochDiagnostics(options: $0, stepper: stepper, train: trainRenderer, test: testRenderer, normalization: normalization,
                                      probe: resolved.evaluation.linearProbe, datasetRoot: resolved.data, progress: progress)
             }
-            (outcome, resumed) = try Self.train(resolved, stepper: stepper, renderer: trainRenderer, normalization: normalization,
+            (outcome, resumed) = try Self.train(resolved, stepper: stepper, renderer: pretrainRenderer, normalization: normalization,
                                                 checkpointDirectory: checkpointDirectory, sink: sink, progress: progress,
                                                 checkpointWritten: checkpointWritten, stepLimit: stepLimit, observer: observer)
             backbone = stepper.method.backbone
@@ -86,7 +96,7 @@ public enum TrainingCell {
         let evaluation = resolved.evaluation.makeEvaluation(trainView: resolved.trainView.view)
         let rows = try evaluation.run(backbone: backbone, train: trainRenderer, test: testRenderer,
                                       normalization: normalization, progress: progress.map { p in { p.message($0) } })
-        return CellResult(config: resolved, metrics: outcome.epochs, evaluations: rows, trainImages: train.count, testImages: test.count,
+        return CellResult(config: resolved, metrics: outcome.epochs, evaluations: rows, trainImages: pretrain.count, testImages: test.count,
                           classes: train.classes, badSamples: train.skippedCount + test.skippedCount, stepsRun: outcome.stepsRun,
                           trainingSeconds: outcome.seconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart), resumed: resumed)
     }

@@ -90,13 +90,14 @@ extension DatasetCommand {
                 throw ValidationError("--preset \(preset) is not valid; use symmetric, symmetric_weak, asymmetric or quick")
             }
             let data = try Dataset.load(root: dir, split: split,
-                                        options: DatasetOptions(size: size, maskFormat: try masks.format(), onBadSample: .skip))
+                                        options: DatasetOptions(size: size, maskFormat: try masks.format(), onBadSample: .skip, requireMasks: false))
             let renderer = ViewRenderer(split: data, options: ViewOptions(fill: fillKind, seed: seed), partnerSeed: seed)
             let sheet = ContactSheet.make(renderer: renderer, perClass: perClass, preset: presetKind, seed: seed)
             try PNGCodec.write(sheet, to: out)
             print("wrote \(sheet.width)×\(sheet.height) contact sheet to \(out)")
             print("columns: \(ContactSheet.columns.joined(separator: " | "))")
             if data.skippedCount > 0 { print("skipped \(data.skippedCount) bad sample(s); run `backdrop dataset check \(dir)`") }
+            if !data.hasMasks { print("the \(split) split has no masks: every mask is all foreground, so only the `full` column is meaningful") }
         }
     }
 
@@ -110,15 +111,20 @@ extension DatasetCommand {
         @Option(help: "Image side.") var size = 32
         @Option(help: "Augmentation preset.") var preset = "symmetric"
         @Option(help: "Training view: full, foreground or foreground-crop.") var view = "full"
+        @Option(help: "Folder of the packed cache the split is read from (decoded into it on first use).") var cacheDir = "Results/datasets/cache"
+        @Flag(help: "Read the split in place from the mapped cache file, as a split over the memory budget is.") var streamed = false
 
         func run() throws {
             guard let presetKind = AugmentationPreset(rawValue: preset), let viewKind = ViewKind(rawValue: view) else {
                 throw ValidationError("unknown --preset or --view")
             }
+            var options = DatasetOptions(size: size, requireMasks: viewKind != .full, cacheDirectory: cacheDir)
+            if streamed { options.memoryBudgetBytes = 0 }
+            _ = try Dataset.load(root: dir, split: "train", options: options, log: { print($0) })   // packs it when the cache has no file yet
             let start = Date()
-            let data = try Dataset.load(root: dir, split: "train", options: DatasetOptions(size: size))
-            print(String(format: "decoded %d train images in %.2f s; cache %.1f MiB", data.count, Date().timeIntervalSince(start),
-                         Double(data.memoryBytes) / 1_048_576))
+            let data = try Dataset.load(root: dir, split: "train", options: options)
+            print(String(format: "read %d train images from the packed cache in %.3f s (%@); %.1f MiB", data.count, Date().timeIntervalSince(start),
+                         data.pixels.isMapped ? "streamed from the mapping" : "copied into memory", Double(data.memoryBytes) / 1_048_576))
             let loader = try BatchLoader(renderer: ViewRenderer(split: data),
                                          configuration: LoaderConfiguration(batchSize: batchSize, view: viewKind, preset: presetKind,
                                                                             normalization: Normalization(of: data)))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import ImageData
 
 /// `backdrop train`: one cell end to end (train, then evaluate on every test view).
 struct TrainCommand: ParsableCommand {
@@ -34,6 +35,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Fill of removed pixels in foreground / only-background views: gray, mean, black or noise.") var fill: String?
     @Option(help: "Folder for checkpoint.safetensors; an existing checkpoint of the same configuration is resumed.") var checkpointDir: String?
     @Option(help: "Write {config, metrics, evaluations} as JSON to this file.") var json: String?
+    @Option(help: "Folder of the packed dataset cache (decoded splits, reused by later runs).") var cacheDir = "Results/datasets/cache"
+    @Flag(help: "Decode the dataset without reading or writing the packed cache.") var noCache = false
     @Option(name: .customLong("set"), help: "Set any configuration key: key.path=value (repeatable, applied after the flags), e.g. --set train.fill=noise.")
     var overrides: [String] = []
     @Flag(help: "No progress lines.") var quiet = false
@@ -124,12 +127,19 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws { _ = try makeCell() }
 
+    /// The spec's dataset options with the packed cache (unless `--no-cache`).
+    func datasetOptions(_ single: SingleCellSpec) throws -> DatasetOptions {
+        var options = try single.spec.dataset.options(size: single.cell.config.imageSize)
+        options.cacheDirectory = noCache ? nil : cacheDir
+        return options
+    }
+
     func run() throws {
         let single = try makeCell()
         let result: CellResult
         do {
             result = try TrainingCell.run(single.cell.config, checkpointDirectory: checkpointDir, progress: quiet ? nil : ProgressReporter(),
-                                          datasetOptions: try single.spec.dataset.options(size: single.cell.config.imageSize))
+                                          datasetOptions: datasetOptions(single))
         } catch let e as InvalidOption {
             throw ValidationError(flagKeys.first { $0.key == e.key }.map { "\($0.flag): \(e.message)" } ?? "--set \(e.description)")
         }

@@ -55,9 +55,10 @@ import Testing
         let (_, mask) = renderer.renderWithMask(.foregroundCrop, sample: 0)
         #expect(mask.allSatisfy { $0 == 0 })
         // A soft mask with no weight above 128 has no box either.
-        let faint = DatasetSplit(name: "test", classes: ["a"], size: 8, pixels: split.pixels,
+        let image = split.image(at: 0).rgb
+        let faint = DatasetSplit(name: "test", classes: ["a"], size: 8, pixels: image,
                                  masks: [UInt8](repeating: 100, count: 64), labels: [0], paths: ["0"])
-        #expect(ViewRenderer(split: faint).render(.foregroundCrop, sample: 0) == split.pixels)
+        #expect(ViewRenderer(split: faint).render(.foregroundCrop, sample: 0) == image)
     }
 
     @Test func parsesAsTestAndTrainingView() throws {
@@ -68,8 +69,9 @@ import Testing
 
     @Test func loaderTrainsOnTheCropWithItsCroppedMask() throws {
         let split = Self.split(size: 16, rect: (4, 2, 9, 13), seed: 5)
-        let two = DatasetSplit(name: "train", classes: ["a"], size: 16, pixels: split.pixels + split.pixels,
-                               masks: split.masks + split.masks, labels: [0, 0], paths: ["0", "1"])
+        let image = split.image(at: 0).rgb, mask = split.mask(at: 0).weights
+        let two = DatasetSplit(name: "train", classes: ["a"], size: 16, pixels: image + image,
+                               masks: mask + mask, labels: [0, 0], paths: ["0", "1"])
         let loader = try BatchLoader(renderer: ViewRenderer(split: two),
                                      configuration: LoaderConfiguration(batchSize: 2, view: .foregroundCrop, preset: .quick))
         let batch = loader.batch(epoch: 0, index: 0)

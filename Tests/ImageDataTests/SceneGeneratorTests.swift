@@ -42,7 +42,7 @@ import TestSupport
             #expect(report.warnings.isEmpty)
             let split = try Dataset.load(root: dir, split: "train", options: DatasetOptions(size: 32))
             #expect(split.count == 12)
-            #expect(Set(split.masks) == [0, 255])
+            #expect(Set(split.masks.bytes) == [0, 255])
         }
     }
 

@@ -1,4 +1,5 @@
 import Evaluation
+import ImageData
 import Foundation
 import ResultsStore
 
@@ -27,6 +28,18 @@ public struct ReproductionContext: Sendable {
     public func checkpointDirectory(for cell: MatrixCell) -> String {
         URL(fileURLWithPath: resultsDirectory).appendingPathComponent("checkpoints").appendingPathComponent(spec.name)
             .appendingPathComponent(cell.directoryName).path
+    }
+
+    /// `Results/datasets/cache/`: the packed splits every cell maps.
+    public var cacheDirectory: String {
+        URL(fileURLWithPath: resultsDirectory).appendingPathComponent("datasets").appendingPathComponent("cache").path
+    }
+
+    /// How `cell` reads the dataset: the spec's mask format and policy, the cell's image size, the packed cache.
+    public func datasetOptions(for cell: MatrixCell) throws -> DatasetOptions {
+        var options = try cell.dataset.options(size: cell.config.imageSize)
+        options.cacheDirectory = cacheDirectory
+        return options
     }
 }
 
@@ -111,7 +124,7 @@ public enum CellRunner {
             config.data = context.datasetRoot
             let result = try TrainingCell.run(
                 config, checkpointDirectory: directory, sink: StoreMetricSink(writer: writer), progress: progress,
-                datasetOptions: try cell.dataset.options(size: cell.config.imageSize),
+                datasetOptions: try context.datasetOptions(for: cell),
                 checkpointWritten: { position, url in
                     let sha = try ContentHash.sha256Hex(fileAt: url)
                     try store.recordCheckpoint(epoch: position.epoch, path: url.path, sha256: sha, for: claim)

@@ -1,4 +1,5 @@
 import Foundation
+import ImageData
 import ResultsStore
 #if canImport(Glibc)
 import Glibc
@@ -57,11 +58,13 @@ public struct MatrixRunner {
 
     /// Loads the spec, prepares the dataset and computes the provenance shared by every cell.
     public func makeContext(datasetSHA256: String? = nil, git: (commit: String, dirty: Bool?)? = nil) throws -> ReproductionContext {
-        let spec = try ExperimentSpec.load(path: options.specPath, overrides: options.overrides)
+        var spec = try ExperimentSpec.load(path: options.specPath, overrides: options.overrides)
         try FileManager.default.createDirectory(atPath: options.resultsDirectory, withIntermediateDirectories: true)
         let dbFolder = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: dbFolder.isEmpty ? "." : dbFolder, withIntermediateDirectories: true)
         let (root, _) = try DatasetFiles.prepare(spec.dataset, resultsDirectory: options.resultsDirectory, log: log)
+        let withoutMasks = try DatasetLayout.scan(root: root).splitsWithoutMasks(maskFormat: try spec.dataset.options(size: spec.imageSize).maskFormat)
+        spec = try spec.fitted(toSplitsWithoutMasks: withoutMasks, root: options.specPath)
         let g = git ?? RunSources.git()
         let sha = try datasetSHA256 ?? DatasetFiles.sha256(root: root)
         return ReproductionContext(spec: spec, specPath: options.specPath, databasePath: options.databasePath,
@@ -91,6 +94,7 @@ public struct MatrixRunner {
         let total = cells.count
         let position = { (cell: MatrixCell) in "\((cells.firstIndex(of: cell) ?? 0) + 1)/\(total)" }
 
+        packSplits(of: todo, context: context)
         if options.jobs <= 1 || options.childCommand == nil {
             for cell in todo {
                 let outcome = try runInProcess(cell, position: position(cell), experimentID: experiment.id, store: store, context: context)
@@ -109,6 +113,25 @@ public struct MatrixRunner {
             if case .failed(let message) = outcome { log("  FAILED \(key): \(message)") }
         }
         return summary
+    }
+
+    /// Decodes the splits the cells to run read (once per image size) into the packed cache
+    /// before any cell starts, so that every cell maps them instead of decoding. A split that
+    /// cannot be loaded is left to the cells, which record the error.
+    func packSplits(of cells: [MatrixCell], context: ReproductionContext) {
+        var done: Set<String> = []
+        for cell in cells {
+            guard let options = try? context.datasetOptions(for: cell) else { continue }
+            var relaxed = options
+            relaxed.requireMasks = false
+            for split in ["train", "test"] + (options.pretrainSplit.map { [$0] } ?? []) where done.insert("\(split)@\(options.size)").inserted {
+                do {
+                    _ = try Dataset.load(root: context.datasetRoot, split: split, options: relaxed, log: log)
+                } catch {
+                    log("could not pack the \(split) split (\(options.size) px) ahead of the cells; each cell will report it")
+                }
+            }
+        }
     }
 
     /// Runs the one cell `key` of the spec in this process, as a child process of `run()` does

@@ -38,7 +38,7 @@ extension ExperimentSpec {
         if let n = r.node("regularizers") {
             spec.regularizers = try decodeRegularizers(n, base: base, methods: spec.methods, reader: r)
         }
-        if let v = try r.values("trainViews", TrainingView.self) { spec.trainViews = v }
+        if let v = try r.values("trainViews", TrainingView.self) { spec.trainViews = v; spec.statedKeys.insert("trainViews") }
         if let seeds = try r.strings("seeds") {
             spec.seeds = try seeds.map { s in
                 guard let v = UInt64(s) else { throw r.error("seeds", "expected non-negative integers, got '\(s)'") }
@@ -78,6 +78,7 @@ extension ExperimentSpec {
         }
         if let e = try r.map("evaluation") {
             spec.evaluation = try decodeEvaluation(e)
+            for key in ["testViews", "probeViews"] where e.has(key) { spec.statedKeys.insert("evaluation." + key) }
             try e.finish()
         }
         if let v = try r.uint64("partnerSeed") { spec.partnerSeed = v }
@@ -116,6 +117,7 @@ extension ExperimentSpec {
         if let v = try m.string("maskFormat", oneOf: DatasetSpec.maskFormats) { d.maskFormat = v }
         if let v = try m.value("trimapBoundary", TrimapBoundary.self) { d.trimapBoundary = v }
         if let v = try m.value("onBadSample", BadSamplePolicy.self) { d.onBadSample = v }
+        if let v = try m.string("pretrainSplit", oneOf: ["train", DatasetLayout.unlabeledSplit]) { d.pretrainSplit = v == "train" ? nil : v }
         try m.finish()
         if (d.builtin == nil) == (d.folder == nil) {
             throw m.error(d.builtin == nil ? "" : "folder", "give exactly one of `builtin:` (generator parameters) or `folder:` (a dataset root)")

@@ -57,6 +57,14 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     public var evaluation = EvaluationOptions()
     /// Seed of the mixed views' partner tables (the same for every cell).
     public var partnerSeed: UInt64 = 0
+    /// The view keys (`ExperimentSpec.viewKeys`) the spec or its overrides stated; not part of
+    /// the stored spec (it changes no cell), used by `fitted(toSplitsWithoutMasks:root:)`.
+    public var statedKeys: Set<String> = []
+
+    enum CodingKeys: String, CodingKey {
+        case name, dataset, imageSize, model, methods, methodOptions, regularizers, trainViews, seeds, controls, train, optimizer,
+             schedule, evaluation, partnerSeed
+    }
 
     public init(name: String, dataset: DatasetSpec) {
         self.name = name
@@ -74,6 +82,9 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         public var maskFormat: String = "binary"
         public var trimapBoundary: TrimapBoundary = .foreground
         public var onBadSample: BadSamplePolicy = .fail
+        /// The split the encoder trains on (`unlabeled`: STL-10's unlabeled images); nil: `train`.
+        /// The probes are fitted on `train` and tested on `test` either way.
+        public var pretrainSplit: String? = nil
 
         public init() {}
 
@@ -90,7 +101,8 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         public var builtinHash: String { CanonicalJSON.sha256(builtin) }
 
         public func options(size: Int) throws -> DatasetOptions {
-            DatasetOptions(size: size, maskFormat: try MaskFormat(name: maskFormat, trimapBoundary: trimapBoundary), onBadSample: onBadSample)
+            DatasetOptions(size: size, maskFormat: try MaskFormat(name: maskFormat, trimapBoundary: trimapBoundary), onBadSample: onBadSample,
+                           pretrainSplit: pretrainSplit)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ImageData
 
 /// A one-cell experiment over a dataset folder: how `backdrop train` states its configuration in
 /// the spec's keys, so one decoder, one validation and one error language serve both commands.
@@ -15,7 +16,12 @@ public struct SingleCellSpec: Sendable {
     ///   when the assignments list several values of an axis.
     public init(folder: String, assignments: [String]) throws {
         let quoted = String(decoding: try JSONEncoder().encode(folder), as: UTF8.self)
-        let spec = try ExperimentSpec.parse("name: train\ndataset: {folder: \(quoted)}\n", source: "train options", overrides: assignments)
+        var spec = try ExperimentSpec.parse("name: train\ndataset: {folder: \(quoted)}\n", source: "train options", overrides: assignments)
+        // On a folder without masks, views left at their defaults become `full`; stated ones that need masks are refused.
+        if let layout = try? DatasetLayout.scan(root: folder) {
+            spec = try spec.fitted(toSplitsWithoutMasks: layout.splitsWithoutMasks(maskFormat: try spec.dataset.options(size: spec.imageSize).maskFormat),
+                                   root: folder)
+        }
         if !spec.controls.isEmpty {
             throw SpecError(location: "train options", key: "controls", message: "controls are cells of an experiment spec, beside the methods it trains")
         }
