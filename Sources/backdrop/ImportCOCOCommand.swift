@@ -39,6 +39,7 @@ extension DatasetCommand.Import {
                 throw ValidationError(e.description)
             }
             let quiet = self.quiet
+            if !quiet { FileHandle.standardError.write(Data("reading \(annotations) …\n".utf8)) }
             let start = Date()
             let manifest: COCOManifest
             do {
