@@ -1,8 +1,8 @@
 # Backdrop — set-up, build, test and benchmarks. `make help` lists the targets.
 SHELL := /bin/bash
 SWIFT ?= swift
-SYSTEM_PACKAGES := pkg-config libopenblas-dev libpng-dev libsqlite3-dev
-PKGCONFIG_MODULES := openblas libpng sqlite3
+SYSTEM_PACKAGES := pkg-config libopenblas-dev libpng-dev libjpeg62-turbo-dev libsqlite3-dev
+PKGCONFIG_MODULES := openblas libpng libjpeg sqlite3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/release
 DATASET ?= Results/datasets/builtin

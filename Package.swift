@@ -38,7 +38,15 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]
         ),
-        .target(name: "ImageData", dependencies: ["CPNG", "TensorCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: optimizedInDebug),
+        .systemLibrary(
+            name: "CJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]
+        ),
+        // JPEG decoding in C: libjpeg's error recovery needs setjmp/longjmp, which Swift cannot call.
+        .target(name: "CJPEGDecode", dependencies: ["CJPEG"], cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(name: "ImageData", dependencies: ["CPNG", "CJPEGDecode", "TensorCore", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: optimizedInDebug),
         .target(name: "Contrastive", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "ReferenceWorkloads", dependencies: ["Contrastive", "Evaluation", "NN"], swiftSettings: optimizedInDebug),

@@ -10,7 +10,11 @@ public enum ImageDataError: Error, CustomStringConvertible, Equatable, Sendable 
     case truncatedPNG(path: String, size: Int)
     /// libpng rejected the file; `message` is libpng's own explanation.
     case corruptPNG(path: String, message: String)
-    /// The PNG header declares a zero or absurd width/height.
+    /// The file does not start with the JPEG start-of-image marker (FF D8 FF), or is empty.
+    case notJPEG(path: String)
+    /// libjpeg rejected the file, or its data ends early or is damaged; `message` is libjpeg's.
+    case corruptJPEG(path: String, message: String)
+    /// The image header declares a zero or absurd width/height.
     case invalidDimensions(path: String, width: Int, height: Int)
     /// Encoding a PNG failed.
     case encodeFailed(path: String, message: String)
@@ -31,6 +35,10 @@ public enum ImageDataError: Error, CustomStringConvertible, Equatable, Sendable 
             return "\(path): truncated PNG (\(size) bytes is too short to hold a header and image data); re-export or remove the file"
         case let .corruptPNG(path, message):
             return "\(path): corrupt PNG (libpng: \(message)); re-export or remove the file"
+        case let .notJPEG(path):
+            return "\(path): not a JPEG file (it does not start with the JPEG marker FF D8 FF); give it the extension of its real format, convert it to JPEG or PNG, or remove it"
+        case let .corruptJPEG(path, message):
+            return "\(path): corrupt or truncated JPEG (libjpeg: \(message)); re-download or re-export the file, or remove it"
         case let .invalidDimensions(path, width, height):
             return "\(path): invalid image size \(width)×\(height); every image needs a width and height between 1 and 65535"
         case let .encodeFailed(path, message):

@@ -25,7 +25,7 @@ public enum ImageFile {
         case "png":
             return try PNGCodec.decode(contentsOf: path)
         case "jpg", "jpeg":
-            throw ImageDataError.unreadableFile(path: path, reason: "JPEG decoding is not available in this build")
+            return try JPEGCodec.decode(contentsOf: path)
         default:
             throw ImageDataError.unreadableFile(path: path, reason: "unknown image format; use .png, .jpg or .jpeg")
         }

@@ -171,15 +171,20 @@ public enum PNGCodec {
         image.format = layout.format
         defer { png_image_free(&image) }
         let stride = Int32(width * layout.channels)
-        var size = 0
-        let sized = pixels.withUnsafeBytes { raw in
-            png_image_write_to_memory(&image, nil, &size, 0, raw.baseAddress, stride, nil)
-        }
-        guard sized != 0, size > 0 else { throw ImageDataError.encodeFailed(path: name, message: message(of: &image)) }
+        // Compress once into a buffer that holds any output (rows + filter bytes, zlib's stored-block
+        // and chunk overheads, headers); libpng says so and reports the size needed if it was not enough.
+        let raw = height * (width * layout.channels + 1)
+        var size = raw + raw / 64 + 4096
         var out = [UInt8](repeating: 0, count: size)
-        let written = out.withUnsafeMutableBytes { dst in
-            pixels.withUnsafeBytes { raw in
-                png_image_write_to_memory(&image, dst.baseAddress, &size, 0, raw.baseAddress, stride, nil)
+        var written = out.withUnsafeMutableBytes { dst in
+            pixels.withUnsafeBytes { px in png_image_write_to_memory(&image, dst.baseAddress, &size, 0, px.baseAddress, stride, nil) }
+        }
+        if written == 0 && size > out.count {
+            png_image_free(&image)
+            image.warning_or_error = 0
+            out = [UInt8](repeating: 0, count: size)
+            written = out.withUnsafeMutableBytes { dst in
+                pixels.withUnsafeBytes { px in png_image_write_to_memory(&image, dst.baseAddress, &size, 0, px.baseAddress, stride, nil) }
             }
         }
         guard written != 0 else { throw ImageDataError.encodeFailed(path: name, message: message(of: &image)) }

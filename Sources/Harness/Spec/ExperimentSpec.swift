@@ -18,7 +18,8 @@ import TensorCore
 /// name: table1-quick
 /// dataset:
 ///   builtin: {classes: 10, perClass: 100, testPerClass: 20, size: 32, confounding: 0.9, seed: 0}
-///   # or: folder: path/to/root, maskFormat: binary|soft|trimap|alpha, trimapBoundary: …, onBadSample: fail|skip
+///   # or: folder: path/to/root, maskFormat: binary|soft|trimap|alpha, trimapBoundary: …, onBadSample: fail|skip,
+///   #     pretrainSplit: train|unlabeled (the split the encoder trains on; probes use train)
 /// imageSize: 32
 /// model: {backbone: small-resnet, width: 16}
 /// methods: [simclr]
