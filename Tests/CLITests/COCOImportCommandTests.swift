@@ -18,19 +18,7 @@ struct COCOImportCommandTests {
         }
     }
 
-    /// Whether the built `backdrop` decodes JPEG (the fixture's images are JPEGs, as COCO's are).
-    /// False only when `dataset check` on the imported fixture says JPEG decoding is not in the
-    /// build; the tests that read the images are then disabled with that reason instead of failing.
-    static let decodesJPEG: Bool = {
-        let dir = temporaryDirectory("coco-jpeg-probe")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let root = dir.appendingPathComponent("coco").path
-        guard let imports = try? importFixture(into: root), imports.allSatisfy({ $0.status == 0 }),
-              let check = try? Executables.run("backdrop", ["dataset", "check", root]) else { return true }
-        return !check.stdout.contains("JPEG decoding is not available")
-    }()
-
-    @Test(.enabled(if: decodesJPEG, "JPEG decoding is not in this build yet")) func importCheckAndTrainOneEpoch() throws {
+    @Test func importCheckAndTrainOneEpoch() throws {
         let dir = temporaryDirectory("coco")
         defer { try? FileManager.default.removeItem(at: dir) }
         let root = dir.appendingPathComponent("coco").path

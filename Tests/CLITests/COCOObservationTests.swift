@@ -9,8 +9,7 @@ struct COCOObservationTests {
     static let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Experiments/coco-observation.yaml").standardized.path
 
-    @Test(.enabled(if: COCOImportCommandTests.decodesJPEG, "JPEG decoding is not in this build yet"))
-    func specRunsOnTheImportedFixture() throws {
+    @Test func specRunsOnTheImportedFixture() throws {
         let dir = temporaryDirectory("coco-observation")
         defer { try? FileManager.default.removeItem(at: dir) }
         let root = dir.appendingPathComponent("coco").path
