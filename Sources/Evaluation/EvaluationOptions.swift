@@ -30,17 +30,20 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
     /// The renderings of the train split the probes and kNN banks are fitted on, each evaluated
     /// on every test view.
     public var probeViews: [ProbeChoice] = Self.defaultProbeViews
-    public var testViews: [ViewKind] = ViewKind.standardTestViews
+    public var testViews: [ViewKind] = ViewKind.standard
     public var knn = KNNOptions()
     public var probe = ProbeOptions()
     /// The per-epoch stratum–background check (`nil`: off; absent from the stored configuration,
     /// so configurations without it keep their hashes).
     public var epochDiagnostics: EpochDiagnosticsOptions? = nil
+    /// Named folders of test images evaluated beside the test views, sorted by name (`nil`: none;
+    /// absent from the stored configuration, so configurations without them keep their hashes).
+    public var testSets: [TestSet]? = nil
 
     /// The train view, and the fixed full and foreground probes.
     public static let defaultProbeViews: [ProbeChoice] = [.trainView, .view(.full), .view(.foreground)]
 
-    public init(probeViews: [ProbeChoice] = Self.defaultProbeViews, testViews: [ViewKind] = ViewKind.standardTestViews,
+    public init(probeViews: [ProbeChoice] = Self.defaultProbeViews, testViews: [ViewKind] = ViewKind.standard,
                 knn: KNNOptions = KNNOptions(), probe: ProbeOptions = ProbeOptions(), epochDiagnostics: EpochDiagnosticsOptions? = nil) {
         (self.probeViews, self.testViews, self.knn, self.probe) = (probeViews, testViews, knn, probe)
         self.epochDiagnostics = epochDiagnostics
@@ -69,6 +72,10 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
         }
         guard probe.maxIterations >= 1 else { throw InvalidOption(key: "probe.maxIterations", value: probe.maxIterations, reason: "must be at least 1") }
         do { try epochDiagnostics?.validate() } catch let e as InvalidOption { throw e.scoped("epochDiagnostics") }
+        for set in testSets ?? [] { try set.validate() }
+        if let names = testSets?.map(\.name), Set(names).count != names.count {
+            throw InvalidOption(key: "testSets", message: "names a test set twice")
+        }
     }
 
     /// The linear probe `probe` describes.
@@ -82,7 +89,7 @@ public struct EvaluationOptions: Codable, Sendable, Equatable {
         }
         return FrozenEvaluation(probeViews: views, testViews: testViews, sameAsTest: probeViews.contains(.sameAsTest),
                          knn: KNNClassifier(k: knn.k, temperature: knn.temperature),
-                         probe: linearProbe)
+                         probe: linearProbe, testSets: (testSets ?? []).map(\.name))
     }
 }
 

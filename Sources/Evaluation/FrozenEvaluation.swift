@@ -21,15 +21,18 @@ public struct FrozenEvaluation: Sendable {
     public var probe: LinearProbe
     /// Images per backbone forward pass during feature extraction.
     public var batchSize: Int
+    /// Names of the test sets `run` must be given (`TestSet`), evaluated after the test views.
+    public var testSets: [String]
 
-    public init(probeViews: [ViewKind] = [.full], testViews: [ViewKind] = ViewKind.standardTestViews, sameAsTest: Bool = false,
-                knn: KNNClassifier = KNNClassifier(), probe: LinearProbe = LinearProbe(), batchSize: Int = 256) {
+    public init(probeViews: [ViewKind] = [.full], testViews: [ViewKind] = ViewKind.standard, sameAsTest: Bool = false,
+                knn: KNNClassifier = KNNClassifier(), probe: LinearProbe = LinearProbe(), batchSize: Int = 256, testSets: [String] = []) {
         self.probeViews = probeViews
         self.testViews = testViews
         self.sameAsTest = sameAsTest
         self.knn = knn
         self.probe = probe
         self.batchSize = batchSize
+        self.testSets = testSets
     }
 
     /// The probe views evaluated on `test`, each once: `probeViews`, then `test` itself with `sameAsTest`.
@@ -48,10 +51,16 @@ public struct FrozenEvaluation: Sendable {
     ///   - train: renderer of the train split (probe views and kNN banks).
     ///   - test: renderer of the test split (its partner table defines the mixed views).
     ///   - normalization: the per-channel normalization used in training.
+    ///   - testSets: the split of each name in `testSets` (its images as they are, in the `full`
+    ///     view; masks unused). Each is evaluated under every fixed probe view (not `same-as-test`:
+    ///     a test set has no rendering of the train split), its rows named by the set.
     ///   - progress: called with a line before each extraction (nil: silent).
-    /// - Returns: for each pair of `pairs`, the linear row then the kNN row.
+    /// - Returns: for each pair of `pairs`, the linear row then the kNN row; then the same for
+    ///   each test set and probe view.
     public func run(backbone: any Backbone, train: ViewRenderer, test: ViewRenderer, normalization: Normalization,
-                    progress: ((String) -> Void)? = nil) throws -> [EvaluationResult] {
+                    testSets sets: [String: DatasetSplit] = [:], progress: ((String) -> Void)? = nil) throws -> [EvaluationResult] {
+        let missing = testSets.filter { sets[$0] == nil }
+        precondition(missing.isEmpty, "FrozenEvaluation.run: no split given for test sets \(missing)")
         var trainFeatures: [ViewKind: FeatureSet] = [:]
         var probes: [ViewKind: LinearProbe.Model] = [:]
         var rows: [EvaluationResult] = []
@@ -69,6 +78,24 @@ public struct FrozenEvaluation: Sendable {
                 }
                 rows.append(probes[probeView]!.evaluate(testFeatures))
                 rows.append(knn.evaluate(train: trainFeatures[probeView]!, test: testFeatures))
+            }
+        }
+        for name in testSets {
+            let split = sets[name]!
+            progress?("features: test set \(name), \(split.count) images")
+            var features = try FeatureExtractor.extract(backbone: backbone, renderer: ViewRenderer(split: split), view: .full,
+                                                        normalization: normalization, batchSize: batchSize)
+            features.view = name
+            for probeView in probeViews {
+                if trainFeatures[probeView] == nil {
+                    progress?("features: train split, view \(probeView.rawValue), \(train.split.count) images")
+                    let f = try FeatureExtractor.extract(backbone: backbone, renderer: train, view: probeView,
+                                                         normalization: normalization, batchSize: batchSize)
+                    trainFeatures[probeView] = f
+                    probes[probeView] = probe.fit(f)
+                }
+                rows.append(probes[probeView]!.evaluate(features))
+                rows.append(knn.evaluate(train: trainFeatures[probeView]!, test: features))
             }
         }
         return rows

@@ -13,7 +13,8 @@ public struct TrainingInterrupted: Error, CustomStringConvertible {
 
 /// Runs one cell end to end: load the dataset, build the method (+ ICL-MSR), train with
 /// checkpoint/resume (with `evaluation.epochDiagnostics`, measuring the stratum–background check
-/// at epoch ends: `EpochDiagnostics`), evaluate the frozen backbone on every test view.
+/// at epoch ends: `EpochDiagnostics`), evaluate the frozen backbone on every test view and named
+/// test set (`evaluation.testSets`).
 public enum TrainingCell {
     /// The checkpoint file of a cell inside `directory`.
     public static func checkpointURL(in directory: String) -> URL {
@@ -58,6 +59,11 @@ public enum TrainingCell {
         let log = progress.map { p in { (line: String) in p.message(line) } }
         let train = try Dataset.load(root: config.data, split: "train", options: options, log: log)
         let test = try Dataset.load(root: config.data, split: "test", options: options, log: log)
+        // Named test sets are read (and their classes checked) before anything is trained.
+        var testSets: [String: DatasetSplit] = [:]
+        for set in config.evaluation.testSets ?? [] {
+            testSets[set.name] = try Dataset.loadTestSet(name: set.name, folder: set.folder, classes: train.classes, options: options, log: log)
+        }
         // The encoder trains on the pretraining split when the dataset names one (STL-10's
         // `unlabeled`); the probes are fitted on `train` either way.
         let pretrain = try options.pretrainSplit.map { try Dataset.load(root: config.data, split: $0, options: options, log: log) } ?? train
@@ -94,8 +100,8 @@ public enum TrainingCell {
 
         let evaluationStart = Date()
         let evaluation = resolved.evaluation.makeEvaluation(trainView: resolved.trainView.view)
-        let rows = try evaluation.run(backbone: backbone, train: trainRenderer, test: testRenderer,
-                                      normalization: normalization, progress: progress.map { p in { p.message($0) } })
+        let rows = try evaluation.run(backbone: backbone, train: trainRenderer, test: testRenderer, normalization: normalization,
+                                      testSets: testSets, progress: progress.map { p in { p.message($0) } })
         return CellResult(config: resolved, metrics: outcome.epochs, evaluations: rows, trainImages: pretrain.count, testImages: test.count,
                           classes: train.classes, badSamples: train.skippedCount + test.skippedCount, stepsRun: outcome.stepsRun,
                           trainingSeconds: outcome.seconds, evaluationSeconds: Date().timeIntervalSince(evaluationStart), resumed: resumed)

@@ -74,6 +74,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "kNN neighbours (default 20).") var knnK: Int?
     @Option(help: "kNN vote temperature (default 0.07).") var knnTemperature: Float?
     @Option(help: "Linear-probe weight decay λ (penalty λ/2‖W‖²; default 1e-4).") var probeWeightDecay: Double?
+    @Option(name: .customLong("test-set"), help: "A named test set NAME=FOLDER (repeatable): FOLDER/<class>/<image> evaluated as is beside the test views, e.g. --test-set in9-mixed-rand=in9/testsets/in9-mixed-rand (evaluation.testSets).")
+    var testSets: [String] = []
 
     /// Every flag that sets a configuration key, with that key: the one place this command spells
     /// spec keys as flags. Errors about a key name the flag that set it.
@@ -104,9 +106,21 @@ struct TrainCommand: ParsableCommand {
          ("--probe-weight-decay", "evaluation.probe.weightDecay", probeWeightDecay)]
     }
 
+    /// `--test-set NAME=FOLDER` as `evaluation.testSets.NAME` assignments (the folder quoted).
+    func testSetAssignments() throws -> [(flag: String, key: String, value: String)] {
+        try testSets.map { given in
+            guard let eq = given.firstIndex(of: "="), eq != given.startIndex, given.index(after: eq) != given.endIndex else {
+                throw ValidationError("--test-set \(given): expected NAME=FOLDER, e.g. --test-set in9-mixed-rand=in9/testsets/in9-mixed-rand")
+            }
+            let name = String(given[..<eq]), folder = String(given[given.index(after: eq)...])
+            let quoted = String(decoding: try JSONEncoder().encode(folder), as: UTF8.self)
+            return ("--test-set", "evaluation.testSets.\(name)", quoted)
+        }
+    }
+
     /// The run's configuration, or a `ValidationError` naming the flag (or `--set`) at fault.
     func makeCell() throws -> SingleCellSpec {
-        let given = flagKeys.compactMap { f in f.value.map { (f.flag, f.key, $0.description) } }
+        let given = flagKeys.compactMap { f in f.value.map { (f.flag, f.key, $0.description) } } + (try testSetAssignments())
         if regularizer != "icl-msr", let msr = given.first(where: { $0.1.hasPrefix("iclmsr.") }) {
             throw ValidationError("\(msr.0) applies only with --regularizer icl-msr")
         }

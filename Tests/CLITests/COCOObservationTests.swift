@@ -24,9 +24,9 @@ struct COCOObservationTests {
         let q = try Executables.run("backdrop", ["query", "--db", db, "--format", "csv",
                                                  "SELECT COUNT(DISTINCT run_id), COUNT(DISTINCT test_view), SUM(test_view = 'foreground-crop') FROM evaluations"])
         #expect(q.status == 0, "\(q.stderr)")
-        // full and foreground, each beside its seed-matched untrained control; six test views; foreground-crop rows for each.
+        // full and foreground, each beside its seed-matched untrained control; seven test views; foreground-crop rows for each.
         let row = q.stdout.split(separator: "\n").dropFirst().first.map(String.init) ?? ""
         let values = row.split(separator: ",").compactMap { Int($0) }
-        #expect(values.count == 3 && values[0] == 4 && values[1] == 6 && values[2] == 16, "\(q.stdout)")
+        #expect(values.count == 3 && values[0] == 4 && values[1] == 7 && values[2] == 16, "\(q.stdout)")
     }
 }

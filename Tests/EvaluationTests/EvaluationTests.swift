@@ -203,8 +203,8 @@ func tinySplit(name: String, count: Int, classes: Int, size: Int = 8, seed: UInt
         let rows = try FrozenEvaluation(probeViews: [.foreground], knn: KNNClassifier(k: 5))
             .run(backbone: backbone, train: ViewRenderer(split: train), test: ViewRenderer(split: test),
                  normalization: Normalization(of: train))
-        #expect(rows.count == 2 * ViewKind.standardTestViews.count)
-        #expect(rows.map(\.testView) == ViewKind.standardTestViews.flatMap { [$0.rawValue, $0.rawValue] })
+        #expect(rows.count == 2 * ViewKind.standard.count)
+        #expect(rows.map(\.testView) == ViewKind.standard.flatMap { [$0.rawValue, $0.rawValue] })
         #expect(rows.allSatisfy { $0.probeView == "foreground" && $0.n == 6 && $0.trainCount == 12 && $0.featureDimension == 8 })
         #expect(rows.filter { $0.evaluationProtocol == .knn }.allSatisfy { $0.k == 5 && $0.probe == nil })
         #expect(rows.filter { $0.evaluationProtocol == .linear }.allSatisfy { $0.probe != nil && $0.k == nil })

@@ -91,7 +91,7 @@ func tinyConfig(method: MethodName = .simclr) -> TrainConfig {
         #expect(result.stepsRun == 4 && !result.resumed)
         #expect(result.metrics.count == 1 && result.metrics[0].mean["loss"]?.isFinite == true)
         #expect(result.evaluations.count == 20)
-        for view in ViewKind.standardTestViews {
+        for view in ViewKind.standard {
             for p in ["linear", "knn"] {
                 let row = result.evaluations.first { $0.testView == view.rawValue && $0.evaluationProtocol.rawValue == p }
                 #expect(row != nil, "\(p) row for \(view.rawValue) missing")

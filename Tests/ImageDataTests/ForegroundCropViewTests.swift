@@ -64,7 +64,7 @@ import Testing
     @Test func parsesAsTestAndTrainingView() throws {
         #expect(ViewKind(rawValue: "foreground-crop") == .foregroundCrop)
         #expect(TrainingView(rawValue: "foreground-crop")?.view == .foregroundCrop)
-        #expect(!ViewKind.standardTestViews.contains(.foregroundCrop), "opt-in: default test views keep their five rows")
+        #expect(!ViewKind.standard.contains(.foregroundCrop), "opt-in: default test views keep their five rows")
     }
 
     @Test func loaderTrainsOnTheCropWithItsCroppedMask() throws {

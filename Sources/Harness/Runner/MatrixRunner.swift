@@ -65,6 +65,7 @@ public struct MatrixRunner {
         let (root, _) = try DatasetFiles.prepare(spec.dataset, resultsDirectory: options.resultsDirectory, log: log)
         let withoutMasks = try DatasetLayout.scan(root: root).splitsWithoutMasks(maskFormat: try spec.dataset.options(size: spec.imageSize).maskFormat)
         spec = try spec.fitted(toSplitsWithoutMasks: withoutMasks, root: options.specPath)
+        try spec.checkTestSets(against: root, location: options.specPath)
         let g = git ?? RunSources.git()
         let sha = try datasetSHA256 ?? DatasetFiles.sha256(root: root)
         return ReproductionContext(spec: spec, specPath: options.specPath, databasePath: options.databasePath,

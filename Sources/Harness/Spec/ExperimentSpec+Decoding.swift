@@ -236,6 +236,27 @@ extension ExperimentSpec {
             try p.finish()
         }
         o.epochDiagnostics = try decodeEpochDiagnostics(e)
+        if let m = try e.map("testSets") { o.testSets = try decodeTestSets(m) }
         return o
+    }
+
+    /// `evaluation.testSets: {<name>: <folder>, …}`: each folder (relative to the working
+    /// directory, like `dataset.folder`) is hashed now, so its content is part of every cell's
+    /// configuration hash. Sorted by name; an empty mapping is no test set.
+    static func decodeTestSets(_ m: SpecReader) throws -> [TestSet]? {
+        var sets: [TestSet] = []
+        for name in m.keys.sorted() {
+            guard let folder = try m.string(name) else { continue }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw m.error(name, "\(folder) is not a folder; give a folder of <class>/<image> (e.g. testsets/in9-mixed-rand written by "
+                                  + "`backdrop dataset import in9`), absolute or relative to the working directory")
+            }
+            let set = TestSet(name: name, folder: folder, sha256: try DatasetFiles.sha256(root: folder))
+            do { try set.validate() } catch let e as InvalidOption { throw m.error(name, e.message) }
+            sets.append(set)
+        }
+        try m.finish()
+        return sets.isEmpty ? nil : sets
     }
 }

@@ -34,7 +34,8 @@ import TensorCore
 /// optimizer: {kind: lars, lr: 0.4, weightDecay: 1.0e-5, momentum: 0.9}   # over the method's recipe
 /// schedule: {warmupEpochs: 2, finalLrFraction: 0}
 /// evaluation: {testViews: [...], probeViews: [train-view, full, foreground], knn: {k: 20, temperature: 0.07},
-///              probe: {weightDecay: 1.0e-4, maxIterations: 1000}}
+///              probe: {weightDecay: 1.0e-4, maxIterations: 1000},
+///              testSets: {in9-mixed-rand: data/in9/testsets/in9-mixed-rand}}   # named folders <set>/<class>/<image>
 /// ```
 ///
 /// Unknown keys and bad values are `SpecError`s naming the key and its line

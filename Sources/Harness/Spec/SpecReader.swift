@@ -55,6 +55,10 @@ final class SpecReader {
 
     func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
 
+    /// The keys of this mapping in the order written (for mappings keyed by names, such as
+    /// `evaluation.testSets`).
+    var keys: [String] { entries.map(\.key) }
+
     func scalar(_ key: String, _ what: String) throws -> String? {
         guard let n = node(key) else { return nil }
         guard case let .scalar(s, _, _) = n else { throw error(key, "expected \(what), got a \(n.kindName)") }
