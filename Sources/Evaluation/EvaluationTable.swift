@@ -10,10 +10,11 @@ public enum EvaluationTable {
             if !keys.contains(key) { keys.append(key) }
         }
         let width = max(16, (views.map(\.count).max() ?? 0) + 2)
+        let keyWidth = max(24, (keys.map(\.count).max() ?? 0) + 2)
         func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
-        var lines = [pad("protocol (probe view)", 24) + views.map { pad($0, width) }.joined()]
+        var lines = [pad("protocol (probe view)", keyWidth) + views.map { pad($0, width) }.joined()]
         for key in keys {
-            var line = pad(key, 24)
+            var line = pad(key, keyWidth)
             for v in views {
                 if let r = rows.first(where: { "\($0.evaluationProtocol.rawValue) (\($0.probeView))" == key && $0.testView == v }) {
                     line += pad("\(EvaluationResult.percent(r.top1)) / \(EvaluationResult.percent(r.top5))", width)

@@ -102,12 +102,16 @@ public struct BackgroundIntervention: Codable, Sendable, Equatable {
     }
 
     /// The training view `viewIndex` (0 or 1) of sample `i` in `epoch` after the intervention.
-    /// - Parameter pixels: the sample rendered in the training view (`size × size × 3`).
-    public func apply(to pixels: [UInt8], sample i: Int, view viewIndex: Int, epoch: Int, seed: UInt64, renderer: ViewRenderer) -> [UInt8] {
+    /// - Parameters:
+    ///   - pixels: the sample rendered in the training view (`size × size × 3`).
+    ///   - viewMask: the mask that goes with `pixels` (`size × size`; `ViewRenderer.renderWithMask`),
+    ///     nil for the sample's own mask.
+    public func apply(to pixels: [UInt8], sample i: Int, view viewIndex: Int, epoch: Int, seed: UInt64, renderer: ViewRenderer,
+                      mask viewMask: [UInt8]? = nil) -> [UInt8] {
         var rng = SeededRNG(seed: seed, streams: 0xB6_5A_C3, UInt64(epoch), UInt64(i), UInt64(viewIndex))
         guard rng.chance(probability) else { return pixels }
         let split = renderer.split, s = split.size, plane = s * s
-        let mask = Array(split.masks[(i * plane)..<((i + 1) * plane)])
+        let mask = viewMask ?? Array(split.masks[(i * plane)..<((i + 1) * plane)])
         switch kind {
         case .remove:
             return Views.keep(.foreground, of: pixels, mask: mask, fill: renderer.fillPixels(sample: i))

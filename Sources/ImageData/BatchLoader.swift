@@ -132,11 +132,10 @@ public final class BatchLoader: Sendable {
         let renderer = self.renderer
         DispatchQueue.concurrentPerform(iterations: n) { k in
             let i = indices[k]
-            let pixels = renderer.render(view, sample: i)
-            let mask = Array(renderer.split.masks[(i * plane)..<((i + 1) * plane)])
+            let (pixels, mask) = renderer.renderWithMask(view, sample: i)
             for (viewIndex, params) in [(0, a1), (1, a2)] {
                 var rng = SeededRNG(seed: seed, streams: UInt64(epoch), UInt64(i), UInt64(viewIndex))
-                let image = intervention?.apply(to: pixels, sample: i, view: viewIndex, epoch: epoch, seed: seed, renderer: renderer) ?? pixels
+                let image = intervention?.apply(to: pixels, sample: i, view: viewIndex, epoch: epoch, seed: seed, renderer: renderer, mask: mask) ?? pixels
                 let out = Augmenter.apply(params, image: image, mask: mask, size: s, rng: &rng)
                 let dst = viewIndex == 0 ? p1 : p2, mdst = viewIndex == 0 ? q1 : q2
                 norm.store(out.pixels, into: dst, sample: k, plane: plane)

@@ -6,6 +6,9 @@ public enum ViewKind: String, CaseIterable, Codable, Sendable {
     case full
     /// The background removed (filled, or cropped away in `crop` mode).
     case foreground
+    /// The mask's bounding box with the background inside it, stretched back to the image size
+    /// (the paper's "foreground areas" read as box crops; `Views.cropToBox`).
+    case foregroundCrop = "foreground-crop"
     /// The foreground filled, the background kept.
     case onlyBackground = "only-background"
     /// The foreground's bounding box filled by tiling the largest background strip beside it
@@ -23,13 +26,20 @@ public enum ViewKind: String, CaseIterable, Codable, Sendable {
 }
 
 /// The views a model can be trained on: the image as is, or its foreground (Table 1's two
-/// training regimes). A subset of `ViewKind`.
+/// training regimes), or the foreground's box crop. A subset of `ViewKind`.
 public enum TrainingView: String, CaseIterable, Codable, Sendable {
     case full
     case foreground
+    case foregroundCrop = "foreground-crop"
 
     /// The view rendered for training.
-    public var view: ViewKind { self == .full ? .full : .foreground }
+    public var view: ViewKind {
+        switch self {
+        case .full: .full
+        case .foreground: .foreground
+        case .foregroundCrop: .foregroundCrop
+        }
+    }
 }
 
 /// What replaces removed pixels in the `foreground` and `only-background` views.
@@ -142,6 +152,8 @@ public struct ViewRenderer: Sendable {
                 return Views.cropToForeground(image, mask: mask, width: s, height: s, padding: padding)
             }
             return Views.keep(.foreground, of: image, mask: mask, fill: fillPixels(sample: i))
+        case .foregroundCrop:
+            return Views.cropToBox(image, mask: mask, size: s).pixels
         case .onlyBackground:
             return Views.keep(.background, of: image, mask: mask, fill: fillPixels(sample: i))
         case .onlyBackgroundTiled:

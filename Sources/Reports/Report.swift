@@ -68,8 +68,8 @@ public struct Report: Sendable {
     public let options: ReportOptions
 
     /// Canonical orders; values not listed follow alphabetically.
-    public static let testViewOrder = ["full", "foreground", "only-background", "only-background-tiled", "mixed-same", "mixed-random"]
-    public static let trainViewOrder = ["full", "foreground"]
+    public static let testViewOrder = ["full", "foreground", "foreground-crop", "only-background", "only-background-tiled", "mixed-same", "mixed-random"]
+    public static let trainViewOrder = ["full", "foreground", "foreground-crop"]
     public static let methodOrder = [untrained, "simclr", "mocov2", "byol", "simsiam", "barlowtwins"]
     /// The `method` of the untrained-encoder control cells.
     public static let untrained = "untrained"

@@ -110,7 +110,7 @@ extension DatasetCommand {
         @Option(help: "Batches to time (after one warm-up batch).") var batches = 20
         @Option(help: "Image side.") var size = 32
         @Option(help: "Augmentation preset.") var preset = "symmetric"
-        @Option(help: "Training view: full or foreground.") var view = "full"
+        @Option(help: "Training view: full, foreground or foreground-crop.") var view = "full"
         @Option(help: "Folder of the packed cache the split is read from (decoded into it on first use).") var cacheDir = "Results/datasets/cache"
         @Flag(help: "Read the split in place from the mapped cache file, as a split over the memory budget is.") var streamed = false
 

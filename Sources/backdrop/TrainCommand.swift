@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dataset folder holding train/ and test/ (see `backdrop dataset generate`).") var data: String
     @Option(help: "simclr, mocov2, byol, simsiam or barlowtwins.") var method = "simclr"
     @Option(help: "none, icl-msr, background-swap or background-remove; a variant by --set, e.g. --set 'regularizers=[{name: background-swap-hn, kind: background-swap, hardNegatives: true}]' (same-background hard negatives, simclr and mocov2).") var regularizer = "none"
-    @Option(help: "Training view: full or foreground.") var trainView = "full"
+    @Option(help: "Training view: full, foreground or foreground-crop (the mask's bounding box stretched to the image size).") var trainView = "full"
     @Option(help: "Training epochs (default 20).") var epochs: Int?
     @Option(help: "Images per batch (at least 2; default 128).") var batchSize: Int?
     @Option(help: "Base learning rate per 256 images (default: the method's solo-learn recipe).") var lr: Float?
