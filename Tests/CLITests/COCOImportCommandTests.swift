@@ -32,7 +32,7 @@ struct COCOImportCommandTests {
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
 
         let json = dir.appendingPathComponent("run.json")
-        let train = try Executables.run("backdrop", ["train", "--data", root, "--width", "4", "--epochs", "1", "--batch-size", "4",
+        let train = try Executables.run("backdrop", ["train", "--data", root, "--no-cache", "--width", "4", "--epochs", "1", "--batch-size", "4",
                                                      "--image-size", "32", "--projector-hidden", "16", "--projector-output", "8",
                                                      "--train-view", "foreground-crop", "--quiet", "--json", json.path,
                                                      "--set", "evaluation.testViews=[full, foreground, foreground-crop, only-background]",
