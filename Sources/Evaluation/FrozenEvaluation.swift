@@ -64,18 +64,21 @@ public struct FrozenEvaluation: Sendable {
         var trainFeatures: [ViewKind: FeatureSet] = [:]
         var probes: [ViewKind: LinearProbe.Model] = [:]
         var rows: [EvaluationResult] = []
+        /// Extracts the train split's features in `probeView` and fits its probe, once.
+        func fitProbe(_ probeView: ViewKind) throws {
+            guard trainFeatures[probeView] == nil else { return }
+            progress?("features: train split, view \(probeView.rawValue), \(train.split.count) images")
+            let features = try FeatureExtractor.extract(backbone: backbone, renderer: train, view: probeView,
+                                                        normalization: normalization, batchSize: batchSize)
+            trainFeatures[probeView] = features
+            probes[probeView] = probe.fit(features)
+        }
         for view in testViews {
             progress?("features: test split, view \(view.rawValue), \(test.split.count) images")
             let testFeatures = try FeatureExtractor.extract(backbone: backbone, renderer: test, view: view,
                                                             normalization: normalization, batchSize: batchSize)
             for probeView in probeViews(for: view) {
-                if trainFeatures[probeView] == nil {
-                    progress?("features: train split, view \(probeView.rawValue), \(train.split.count) images")
-                    let features = try FeatureExtractor.extract(backbone: backbone, renderer: train, view: probeView,
-                                                                normalization: normalization, batchSize: batchSize)
-                    trainFeatures[probeView] = features
-                    probes[probeView] = probe.fit(features)
-                }
+                try fitProbe(probeView)
                 rows.append(probes[probeView]!.evaluate(testFeatures))
                 rows.append(knn.evaluate(train: trainFeatures[probeView]!, test: testFeatures))
             }
@@ -87,13 +90,7 @@ public struct FrozenEvaluation: Sendable {
                                                         normalization: normalization, batchSize: batchSize)
             features.view = name
             for probeView in probeViews {
-                if trainFeatures[probeView] == nil {
-                    progress?("features: train split, view \(probeView.rawValue), \(train.split.count) images")
-                    let f = try FeatureExtractor.extract(backbone: backbone, renderer: train, view: probeView,
-                                                         normalization: normalization, batchSize: batchSize)
-                    trainFeatures[probeView] = f
-                    probes[probeView] = probe.fit(f)
-                }
+                try fitProbe(probeView)
                 rows.append(probes[probeView]!.evaluate(features))
                 rows.append(knn.evaluate(train: trainFeatures[probeView]!, test: features))
             }

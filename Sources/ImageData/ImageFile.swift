@@ -18,6 +18,16 @@ public enum ImageFile {
         ((name as NSString).lastPathComponent as NSString).deletingPathExtension
     }
 
+    /// The whole file at `path`.
+    /// - Throws: `ImageDataError.unreadableFile` naming `path`.
+    static func bytes(of path: String) throws -> [UInt8] {
+        do {
+            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw ImageDataError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
     /// Decodes the image at `path` with the decoder its extension names.
     /// - Throws: `ImageDataError` naming `path` (unreadable, corrupt, truncated, unknown format).
     public static func decode(contentsOf path: String) throws -> Image {

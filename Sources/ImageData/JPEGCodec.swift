@@ -23,13 +23,7 @@ public enum JPEGCodec {
     /// Decodes the JPEG file at `path`.
     /// - Throws: `ImageDataError` naming `path` for unreadable, non-JPEG, truncated or corrupt files.
     public static func decode(contentsOf path: String) throws -> Image {
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw ImageDataError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
-        }
-        return try decode(bytes, name: path)
+        try decode(ImageFile.bytes(of: path), name: path)
     }
 
     /// Decodes JPEG bytes already in memory; `name` is used in error messages.
