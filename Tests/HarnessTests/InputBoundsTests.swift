@@ -41,7 +41,7 @@ import Testing
 
     @Test func namesTheLineOfASpecValue() throws {
         let e = try #require(refusal([], text: sampleSpec.replacingOccurrences(of: "epochs: 2", with: "epochs: 1000000000")))
-        #expect(e.description == "sample.yaml:11: train.epochs: invalid value 1000000000: at most 100 000 epochs are allowed")
+        #expect(e.description == "sample.yaml:12: train.epochs: invalid value 1000000000: at most 100 000 epochs are allowed")
     }
 
     @Test func largestSeedIsAcceptedAndRecorded() throws {
@@ -93,14 +93,20 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 10)
     }
 
-    @Test(arguments: [
-        String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000),
-        String(repeating: "{a: ", count: 20_000) + "1" + String(repeating: "}", count: 20_000),
-        (0..<100).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + " 1",
-        String(repeating: "- ", count: 20_000) + "x",
-    ])
-    func refusesDeepNesting(body: String) throws {
-        let e = try #require(refusal([], text: "name: deep\nx: " + (body.hasPrefix("-") || body.hasPrefix(" ") ? "\n" : "") + body))
+    /// 20 000 levels of flow lists, flow mappings, compact block lists; 100 indented mappings.
+    static func deep(_ kind: String) -> String {
+        switch kind {
+        case "flow lists": return String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
+        case "flow mappings": return String(repeating: "{a: ", count: 20_000) + "1" + String(repeating: "}", count: 20_000)
+        case "indented mappings": return "\n" + (1...100).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + " 1"
+        default: return "\n" + String(repeating: "- ", count: 20_000) + "x"
+        }
+    }
+
+    @Test(arguments: ["flow lists", "flow mappings", "indented mappings", "compact lists"])
+    func refusesDeepNesting(kind: String) throws {
+        let body = Self.deep(kind)
+        let e = try #require(refusal([], text: "name: deep\nx: " + body))
         #expect(e.message.contains("nests deeper than 64 levels"), "\(e)")
         #expect(e.location.hasPrefix("sample.yaml:"), "\(e)")
         let set = try #require(refusal(["train.epochs=" + body]))

@@ -82,7 +82,7 @@ import Testing
         var g = Generator(state: 13)
         let seeds = [try Self.repositoryFile("Experiments/table1-quick.yaml"), sampleSpec]
         let start = Date()
-        for i in 0..<3_000 where Date().timeIntervalSince(start) < 12 {
+        for i in 0..<6_000 where Date().timeIntervalSince(start) < 12 {
             let text = Self.mutate(g.pick(seeds), &g)
             // A test set is a folder that is hashed while parsing: not the validators' business.
             if text.contains("testSets") || text.contains("folder") { continue }
@@ -94,7 +94,7 @@ import Testing
     @Test func mutatedSetStringsAndOptionValuesFailCleanly() {
         var g = Generator(state: 6)
         let start = Date()
-        for i in 0..<3_000 where Date().timeIntervalSince(start) < 12 {
+        for i in 0..<6_000 where Date().timeIntervalSince(start) < 12 {
             let assignments = (0..<(1 + g.below(4))).map { _ -> String in
                 let value = g.below(3) == 0 ? Self.mutate(g.pick(Self.values), &g) : g.pick(Self.values)
                 let key = g.below(8) == 0 ? Self.mutate(g.pick(Self.keys), &g) : g.pick(Self.keys)
