@@ -91,9 +91,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         return c
     }
 
-    /// Checks every option; each room checks the options it owns.
+    /// Checks every option; each room checks the options it owns, then `TrainLimits` the sizes
+    /// (epochs, head, queue and strata sizes, seeds, the estimated peak memory).
+    /// - Parameter memoryBytes: the memory a run may use (default: the machine's physical memory).
     /// - Throws: `InvalidOption` naming the first bad key (`train.batchSize`, `iclmsr.strata`).
-    public func validate() throws {
+    public func validate(memoryBytes: UInt64 = ProcessInfo.processInfo.physicalMemory) throws {
         func bad(_ key: String, _ value: Any, _ reason: String) -> InvalidOption { InvalidOption(key: key, value: value, reason: reason) }
         func scoped(_ prefix: String, _ check: () throws -> Void) throws {
             do { try check() } catch let e as InvalidOption { throw e.scoped(prefix) }
@@ -117,6 +119,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if let o = optimizer { try scoped("optimizer") { try o.validate() } }
         try scoped("schedule") { try schedule.validate() }
         try scoped("evaluation") { try evaluation.validate() }
+        try TrainLimits.check(self, memoryBytes: memoryBytes)
     }
 
     /// The configuration as canonical JSON.

@@ -130,7 +130,7 @@ struct TrainCommand: ParsableCommand {
             // The last assignment of the key wins, so it is the one to blame: a --set, else a flag.
             let sets = { (assignment: String) in assignment.hasPrefix(e.key + "=") || assignment.hasPrefix(e.key + ".") }
             if let o = overrides.last(where: { e.location == "--set \($0)" || sets($0) }) {
-                throw ValidationError("--set \(o): \(e.key): \(e.message)")
+                throw ValidationError("--set \(o): \(e.key.isEmpty ? "" : "\(e.key): ")\(e.message)")
             }
             if let f = given.last(where: { e.key == $0.1 || e.key.hasPrefix($0.1 + ".") || e.key.hasPrefix($0.1 + "[") }) {
                 throw ValidationError("\(f.0): \(e.message)")

@@ -41,7 +41,9 @@ extension ExperimentSpec {
         if let v = try r.values("trainViews", TrainingView.self) { spec.trainViews = v; spec.statedKeys.insert("trainViews") }
         if let seeds = try r.strings("seeds") {
             spec.seeds = try seeds.map { s in
-                guard let v = UInt64(s) else { throw r.error("seeds", "expected non-negative integers, got '\(s)'") }
+                guard let v = UInt64(s), v <= TrainLimits.maxSeed else {
+                    throw r.error("seeds", "expected integers in 0…\(TrainLimits.maxSeed) (0…2^63−1), got '\(s)'")
+                }
                 return v
             }
             if spec.seeds.isEmpty { throw r.error("seeds", "the list is empty") }

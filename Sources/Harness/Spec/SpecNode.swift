@@ -54,7 +54,11 @@ indirect enum SpecNode: Equatable {
     ///   - text: the document.
     ///   - source: the file name used in locations (`spec.yaml` → `spec.yaml:12`), or a fixed
     ///     location for every node (`--set a.b=c`) when `fixedLocation` is true.
+    /// - Throws: `SpecError` for invalid YAML, for text nested deeper than
+    ///   `YAMLLimits.maxDepth` (checked on the raw text, before the YAML parser recurses) and for
+    ///   a document of more than `YAMLLimits.maxValues` values once its aliases are expanded.
     static func parse(_ text: String, source: String, fixedLocation: Bool = false) throws -> SpecNode {
+        try YAMLLimits.checkDepth(of: text, source: source, fixedLocation: fixedLocation)
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw SpecError(location: source, key: "", message: "not valid YAML: \(error)")
@@ -64,22 +68,32 @@ indirect enum SpecNode: Equatable {
             if fixedLocation { return source }
             return n.mark.map { "\(source):\($0.line)" } ?? source
         }
-        func convert(_ n: Node) throws -> SpecNode {
+        var values = 0
+        func convert(_ n: Node, depth: Int = 1) throws -> SpecNode {
+            values += 1
+            if values > YAMLLimits.maxValues {
+                throw SpecError(location: origin(n), key: "",
+                                message: "the spec expands to more than \(TrainLimits.grouped(YAMLLimits.maxValues)) values (YAML aliases?); no spec needs so many")
+            }
+            if depth > YAMLLimits.maxDepth {
+                throw SpecError(location: origin(n), key: "", message: "the spec nests deeper than \(YAMLLimits.maxDepth) levels")
+            }
             switch n {
             case .scalar(let s):
                 return .scalar(s.string, origin: origin(n), quoted: s.style != .plain && s.style != .any)
             case .sequence(let seq):
-                return .sequence(try seq.map(convert), origin: origin(n))
+                return .sequence(try seq.map { try convert($0, depth: depth + 1) }, origin: origin(n))
             case .mapping(let map):
                 var entries: [(key: String, origin: String, value: SpecNode)] = []
+                var seen = Set<String>()
                 for (k, v) in map {
                     guard case .scalar(let ks) = k else {
                         throw SpecError(location: origin(k), key: "", message: "mapping keys must be plain words")
                     }
-                    if entries.contains(where: { $0.key == ks.string }) {
+                    if !seen.insert(ks.string).inserted {
                         throw SpecError(location: origin(k), key: ks.string, message: "duplicate key")
                     }
-                    entries.append((ks.string, origin(k), try convert(v)))
+                    entries.append((ks.string, origin(k), try convert(v, depth: depth + 1)))
                 }
                 return .mapping(entries, origin: origin(n))
             }
@@ -96,6 +110,9 @@ indirect enum SpecNode: Equatable {
             throw SpecError(location: location, key: "", message: "expected key.path=value, e.g. --set train.epochs=5")
         }
         let path = assignment[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if path.count > YAMLLimits.maxPathComponents {
+            throw SpecError(location: location, key: "", message: "the key path has more than \(YAMLLimits.maxPathComponents) components")
+        }
         if path.contains(where: \.isEmpty) {
             throw SpecError(location: location, key: String(assignment[..<eq]), message: "empty component in the key path")
         }

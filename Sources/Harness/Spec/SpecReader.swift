@@ -92,7 +92,12 @@ final class SpecReader {
         return v
     }
 
-    func float(_ key: String) throws -> Float? { try double(key).map(Float.init) }
+    /// A number that fits a 32-bit float (|x| ≤ 3.4e38; `1e300` would become infinity).
+    func float(_ key: String) throws -> Float? {
+        guard let v = try double(key) else { return nil }
+        guard Float(v).isFinite else { throw error(key, "expected a number of magnitude at most \(Float.greatestFiniteMagnitude), got \(v)") }
+        return Float(v)
+    }
 
     func bool(_ key: String) throws -> Bool? {
         guard let s = try scalar(key, "true or false") else { return nil }

@@ -96,7 +96,10 @@ public struct ScheduleSpec: Codable, Sendable, Equatable {
     public func warmupSteps(stepsPerEpoch: Int, epochs: Int) -> Int {
         let total = stepsPerEpoch * epochs
         let w = warmupEpochs ?? min(10, 0.1 * Double(epochs))
-        return max(0, min(Int((w * Double(stepsPerEpoch)).rounded()), total - 1))
+        // Clamped in Double first: a huge or non-finite warm-up must not trap in the Int conversion.
+        let steps = (w * Double(stepsPerEpoch)).rounded()
+        guard steps.isFinite, steps < Double(total) else { return max(0, total - 1) }
+        return max(0, min(Int(steps), total - 1))
     }
 
     /// The per-step schedule of a run peaking at `peak`.
