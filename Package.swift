@@ -53,9 +53,12 @@ let package = Package(
         .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN", "ResultsStore", "TensorCore", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "ImageData", "ResultsStore", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Harness", "ImageData", "ResultsStore", "Reports", "CProcessControl",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
+        // prctl(PR_SET_PDEATHSIG) for the per-cell child processes (a variadic C call Swift cannot make).
+        .target(name: "CProcessControl"),
         .executableTarget(
             name: "backdrop-bench",
             dependencies: ["ReferenceWorkloads", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -68,7 +71,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReferenceWorkloadsTests", dependencies: ["ReferenceWorkloads", "Contrastive", "NN", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["backdrop", "backdrop-bench", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["backdrop", "backdrop-bench", "ResultsStore", "TestSupport"]),
         .testTarget(name: "ContrastiveTests", dependencies: ["Contrastive", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "ImageData", "Reports", "ResultsStore", "TestSupport"]),

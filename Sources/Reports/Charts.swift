@@ -32,7 +32,8 @@ enum SVG {
     /// A sequential blue scale (ColorBrewer "Blues") for t in [0, 1].
     static func blues(_ t: Double) -> String {
         let stops: [(Double, Double, Double)] = [(247, 251, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181), (8, 48, 107)]
-        let x = min(max(t, 0), 1) * Double(stops.count - 1)
+        // A non-finite t (from a hand-edited database) draws as the lowest stop instead of trapping.
+        let x = (t.isFinite ? min(max(t, 0), 1) : 0) * Double(stops.count - 1)
         let i = min(Int(x), stops.count - 2)
         let f = x - Double(i)
         let (a, b) = (stops[i], stops[i + 1])

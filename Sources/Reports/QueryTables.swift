@@ -31,6 +31,12 @@ public struct RunsTable: Sendable, Equatable {
     /// The listing as read by ``ResultsStore/ResultsDatabase/runListing(experimentID:)``.
     public init(_ runs: [RunListing]) { self.runs = runs }
 
+    /// Elapsed seconds rounded to an integer; a value no integer holds (a hand-edited timestamp
+    /// far out of range, NaN) is shown as stored instead of trapping.
+    static func seconds(_ value: Double) -> QueryValue {
+        Int64(exactly: value.rounded()).map(QueryValue.integer) ?? .real(value)
+    }
+
     /// Columns `id, cell_key, status, attempts, seconds` (rounded), `bad_samples`, `config` (first
     /// 12 hex digits), `git` (first 10 characters), `dirty` (0/1), `error` (empty when none).
     public var queryResult: QueryResult {
@@ -38,7 +44,7 @@ public struct RunsTable: Sendable, Equatable {
             columns: ["id", "cell_key", "status", "attempts", "seconds", "bad_samples", "config", "git", "dirty", "error"],
             rows: runs.map { r in
                 [.integer(r.id), .text(r.cellKey), .text(r.status.rawValue), .integer(Int64(r.attempts)),
-                 r.elapsedSeconds.map { .integer(Int64($0.rounded())) } ?? .null, .integer(Int64(r.badSamples)),
+                 r.elapsedSeconds.map(Self.seconds) ?? .null, .integer(Int64(r.badSamples)),
                  .text(String(r.configSHA256.prefix(12))), r.gitCommit.map { .text(String($0.prefix(10))) } ?? .null,
                  r.gitDirty.map { .integer($0 ? 1 : 0) } ?? .null, .text(r.error ?? "")]
             })

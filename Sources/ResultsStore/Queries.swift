@@ -73,7 +73,10 @@ extension ResultsDatabase {
         try writer.read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM params WHERE run_id = ?", arguments: [runID])
             var result: [String: String] = [:]
-            for row in rows { result[row["key"]] = row["value"] }
+            for row in rows {
+                let r = StoredRow(row, table: "params", identity: "run_id \(runID)")
+                result[try r.value("key")] = try r.value("value")
+            }
             return result
         }
     }
@@ -103,7 +106,10 @@ extension ResultsDatabase {
                 WHERE r.experiment_id = ? AND m.key = ? ORDER BY m.run_id, m.step
                 """, arguments: [experimentID, key])
             var result: [Int64: [Metric]] = [:]
-            for row in rows { result[row["run_id"], default: []].append(try Metric(row: row)) }
+            for row in rows {
+                let runID: Int64 = try StoredRow(row, table: "metrics").value("run_id")
+                result[runID, default: []].append(try Metric(row: row))
+            }
             return result
         }
     }

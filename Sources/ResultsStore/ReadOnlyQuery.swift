@@ -67,32 +67,71 @@ extension ResultsDatabase {
     /// `ANALYZE`, transaction control, and setting pragmas, as well as
     /// `SELECT 1; DELETE FROM runs`. A query must hold exactly one statement.
     ///
+    /// The file is opened read-only (immutable when its folder cannot be written, see
+    /// ``ReadOnlyAccess``), and the statement is bounded by `limits`: more than `maxRows` rows
+    /// fail with ``ResultsStoreError/tooManyRows(limit:)``, running past `timeout` (or
+    /// `interruption` being triggered, e.g. by Ctrl-C) fails with
+    /// ``ResultsStoreError/queryInterrupted(seconds:)``. Rows are read one at a time, so an
+    /// endless statement stops at the row limit instead of filling memory.
+    ///
     /// - Parameters:
     ///   - path: The SQLite file.
     ///   - sql: One statement, e.g. `SELECT method, AVG(top1) FROM matrix_cells GROUP BY method`.
+    ///   - limits: Row and time limits (default: none).
+    ///   - interruption: A handle another thread can use to stop the query.
     /// - Returns: Column names and rows.
     /// - Throws: ``ResultsStoreError/notReadOnly(statement:)`` naming the refused statement,
     ///   ``ResultsStoreError/multipleStatements(count:)``, ``ResultsStoreError/emptyQuery``,
-    ///   ``ResultsStoreError/missingDatabase(path:)``, or SQLite's error for invalid SQL.
-    public static func readOnlyQuery(path: String, sql: String) throws -> QueryResult {
-        guard FileManager.default.fileExists(atPath: path) else { throw ResultsStoreError.missingDatabase(path: path) }
+    ///   ``ResultsStoreError/missingDatabase(path:)``, the limit errors above, or SQLite's error
+    ///   for invalid SQL.
+    public static func readOnlyQuery(path: String, sql: String, limits: QueryLimits = .unlimited,
+                                     interruption: QueryInterruption? = nil) throws -> QueryResult {
         var configuration = Configuration()
-        configuration.readonly = true
         configuration.busyMode = .timeout(10)
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        return try queue.read { db in try guardedQuery(db, sql: sql) }
+        let queue = try openReadOnly(path: path, configuration: configuration)
+        return try bounded(queue, limits: limits, interruption: interruption) { db in
+            try guardedQuery(db, sql: sql, maxRows: limits.maxRows)
+        }
     }
 
-    /// Runs one read-only SQL statement (see ``readOnlyQuery(path:sql:)`` for the guard).
+    /// Runs one read-only SQL statement (see ``readOnlyQuery(path:sql:limits:interruption:)``).
     ///
     /// For a file the query runs on a fresh `SQLITE_OPEN_READONLY` connection; for an in-memory
     /// store it runs in a read-only transaction (`PRAGMA query_only`) of the store's connection.
-    public func readOnlyQuery(sql: String) throws -> QueryResult {
-        if let path { return try Self.readOnlyQuery(path: path, sql: sql) }
-        return try writer.read { db in try Self.guardedQuery(db, sql: sql) }
+    public func readOnlyQuery(sql: String, limits: QueryLimits = .unlimited,
+                              interruption: QueryInterruption? = nil) throws -> QueryResult {
+        if let path { return try Self.readOnlyQuery(path: path, sql: sql, limits: limits, interruption: interruption) }
+        return try Self.bounded(writer, limits: limits, interruption: interruption) { db in
+            try Self.guardedQuery(db, sql: sql, maxRows: limits.maxRows)
+        }
     }
 
-    static func guardedQuery(_ db: Database, sql: String) throws -> QueryResult {
+    /// Reads through `reader` while a timer (for `limits.timeout`) and `interruption` may
+    /// interrupt it; maps SQLite's interrupt to ``ResultsStoreError/queryInterrupted(seconds:)``.
+    static func bounded<T>(_ reader: any DatabaseReader, limits: QueryLimits, interruption: QueryInterruption?,
+                           _ body: (Database) throws -> T) throws -> T {
+        let handle = interruption ?? QueryInterruption()
+        handle.attach(reader)
+        defer { handle.detach() }
+        let timedOut = QueryInterruption()
+        var timer: DispatchSourceTimer?
+        if let timeout = limits.timeout {
+            let source = DispatchSource.makeTimerSource(queue: .global())
+            // Repeats: an interrupt only stops statements running at that moment.
+            source.schedule(deadline: .now() + timeout, repeating: 0.25)
+            source.setEventHandler { timedOut.interrupt(); handle.interrupt() }
+            source.resume()
+            timer = source
+        }
+        defer { timer?.cancel() }
+        do {
+            return try reader.read(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
+            throw ResultsStoreError.queryInterrupted(seconds: timedOut.wasRequested ? limits.timeout : nil)
+        }
+    }
+
+    static func guardedQuery(_ db: Database, sql: String, maxRows: Int = .max) throws -> QueryResult {
         var statements: [Statement] = []
         let cursor = try db.allStatements(sql: sql)
         while let statement = try cursor.next() {
@@ -104,9 +143,13 @@ extension ResultsDatabase {
         }
         guard let statement = statements.first else { throw ResultsStoreError.emptyQuery }
         if statements.count > 1 { throw ResultsStoreError.multipleStatements(count: statements.count) }
-        let rows = try Row.fetchAll(statement)
-        return QueryResult(columns: statement.columnNames,
-                           rows: rows.map { row in row.databaseValues.map(QueryValue.init) })
+        var rows: [[QueryValue]] = []
+        let rowCursor = try Row.fetchCursor(statement)
+        while let row = try rowCursor.next() {
+            if rows.count >= maxRows { throw ResultsStoreError.tooManyRows(limit: maxRows) }
+            rows.append(row.databaseValues.map(QueryValue.init))
+        }
+        return QueryResult(columns: statement.columnNames, rows: rows)
     }
 }
 

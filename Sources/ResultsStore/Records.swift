@@ -103,37 +103,50 @@ public struct Run: Sendable, Equatable, Identifiable {
 }
 
 extension Run: FetchableRecord {
+    /// Decodes a `runs` row; a value of the wrong type throws
+    /// ``ResultsStoreError/unusableValue(table:row:column:value:expected:)``.
     public init(row: Row) throws {
-        id = row["id"]
-        experimentID = row["experiment_id"]
-        cell = RunCell(cellKey: row["cell_key"], dataset: row["dataset"], trainView: row["train_view"],
-                       method: row["method"], regularizer: row["regularizer"], seed: row["seed"])
-        status = RunStatus(rawValue: row["status"]) ?? .failed
-        let versionsJSON: String = row["versions_json"]
-        provenance = RunProvenance(configJSON: row["config_json"], configSHA256: row["config_sha256"],
-                                   gitCommit: row["git_commit"], gitDirty: row["git_dirty"],
-                                   datasetSHA256: row["dataset_sha256"], versions: JSONText.decodeObject(versionsJSON),
-                                   badSamples: row["bad_samples"])
-        host = row["host"]
-        ownerHost = row["owner_host"]
-        ownerPID = row["owner_pid"]
-        ownerToken = row["owner_token"]
-        heartbeatAt = (row["heartbeat_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-        attempts = row["attempts"]
-        startedAt = (row["started_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-        finishedAt = (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:))
-        error = row["error"]
+        let r = StoredRow(row, table: "runs")
+        id = try r.value("id")
+        experimentID = try r.value("experiment_id")
+        cell = try RunCell(storedRow: r)
+        status = RunStatus(rawValue: try r.value("status")) ?? .failed
+        let versionsJSON: String = try r.value("versions_json")
+        provenance = RunProvenance(configJSON: try r.value("config_json"), configSHA256: try r.value("config_sha256"),
+                                   gitCommit: try r.optional("git_commit"), gitDirty: try r.optional("git_dirty"),
+                                   datasetSHA256: try r.optional("dataset_sha256"),
+                                   versions: JSONText.decodeObject(versionsJSON), badSamples: try r.value("bad_samples"))
+        host = try r.optional("host")
+        ownerHost = try r.optional("owner_host")
+        ownerPID = try r.optional("owner_pid")
+        ownerToken = try r.optional("owner_token")
+        heartbeatAt = try r.optionalDate("heartbeat_at")
+        attempts = try r.value("attempts")
+        startedAt = try r.optionalDate("started_at")
+        finishedAt = try r.optionalDate("finished_at")
+        error = try r.optional("error")
+    }
+}
+
+extension RunCell {
+    /// The cell columns of a `runs` row (or of a view that carries them).
+    init(storedRow r: StoredRow) throws {
+        self.init(cellKey: try r.value("cell_key"), dataset: try r.value("dataset"), trainView: try r.value("train_view"),
+                  method: try r.value("method"), regularizer: try r.value("regularizer"), seed: try r.value("seed"))
     }
 }
 
 extension Experiment: FetchableRecord {
+    /// Decodes an `experiments` row; a value of the wrong type throws
+    /// ``ResultsStoreError/unusableValue(table:row:column:value:expected:)``.
     public init(row: Row) throws {
-        id = row["id"]
-        name = row["name"]
-        specPath = row["spec_path"]
-        specSHA256 = row["spec_sha256"]
-        specText = row["spec_text"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        let r = StoredRow(row, table: "experiments")
+        id = try r.value("id")
+        name = try r.value("name")
+        specPath = try r.value("spec_path")
+        specSHA256 = try r.value("spec_sha256")
+        specText = try r.value("spec_text")
+        createdAt = try r.date("created_at")
     }
 }
 
@@ -165,12 +178,15 @@ public struct Metric: Sendable, Equatable {
 }
 
 extension Metric: FetchableRecord {
+    /// Decodes a `metrics` row (NULL value: NaN); a value of the wrong type throws
+    /// ``ResultsStoreError/unusableValue(table:row:column:value:expected:)``.
     public init(row: Row) throws {
-        key = row["key"]
-        step = row["step"]
-        epoch = row["epoch"]
-        value = (row["value"] as Double?) ?? .nan
-        wallTime = row["wall_time"]
+        let r = StoredRow(row, table: "metrics")
+        key = try r.value("key")
+        step = try r.value("step")
+        epoch = try r.value("epoch")
+        value = try r.double(orNaN: "value")
+        wallTime = try r.value("wall_time")
     }
 }
 
@@ -236,13 +252,18 @@ public struct EvaluationRecord: Sendable, Equatable {
 }
 
 extension EvaluationRecord: FetchableRecord {
+    /// Decodes an `evaluations` row; a value of the wrong type throws
+    /// ``ResultsStoreError/unusableValue(table:row:column:value:expected:)``.
     public init(row: Row) throws {
-        self.init(protocolName: row["protocol"], probeView: row["probe_view"], testView: row["test_view"],
-                  split: row["split"], top1: row["top1"], top5: row["top5"], topK: row["top_k"], n: row["n"],
-                  trainCount: row["train_count"], classCount: row["class_count"],
-                  featureDimension: row["feature_dimension"], k: row["k"], temperature: row["temperature"],
-                  featureSource: row["feature_source"], protocolParams: row["protocol_params"],
-                  runID: row["run_id"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+        let r = StoredRow(row, table: "evaluations")
+        self.init(protocolName: try r.value("protocol"), probeView: try r.value("probe_view"), testView: try r.value("test_view"),
+                  split: try r.value("split"), top1: try r.value("top1"), top5: try r.value("top5"),
+                  topK: try r.value("top_k"), n: try r.value("n"),
+                  trainCount: try r.optional("train_count"), classCount: try r.optional("class_count"),
+                  featureDimension: try r.optional("feature_dimension"), k: try r.optional("k"),
+                  temperature: try r.optional("temperature"),
+                  featureSource: try r.value("feature_source"), protocolParams: try r.value("protocol_params"),
+                  runID: try r.value("run_id"), createdAt: try r.date("created_at"))
     }
 }
 
@@ -259,12 +280,15 @@ public struct Checkpoint: Sendable, Equatable {
 }
 
 extension Checkpoint: FetchableRecord {
+    /// Decodes a `checkpoints` row; a value of the wrong type throws
+    /// ``ResultsStoreError/unusableValue(table:row:column:value:expected:)``.
     public init(row: Row) throws {
-        runID = row["run_id"]
-        epoch = row["epoch"]
-        path = row["path"]
-        sha256 = row["sha256"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        let r = StoredRow(row, table: "checkpoints")
+        runID = try r.value("run_id")
+        epoch = try r.value("epoch")
+        path = try r.value("path")
+        sha256 = try r.value("sha256")
+        createdAt = try r.date("created_at")
     }
 }
 
@@ -305,13 +329,25 @@ public struct MatrixRow: Sendable, Equatable {
 }
 
 extension MatrixRow: FetchableRecord {
+    /// Decodes a `matrix_series` row. A value of the wrong type throws
+    /// ``ResultsStoreError/unusableValue(table:row:column:value:expected:)`` naming the table it
+    /// comes from: `runs` (cell columns, by run id) or `evaluations` (accuracy columns, by run id
+    /// and evaluation key).
     public init(row: Row) throws {
-        self.init(experimentID: row["experiment_id"], runID: row["run_id"],
-                  cell: RunCell(cellKey: row["cell_key"], dataset: row["dataset"], trainView: row["train_view"],
-                                method: row["method"], regularizer: row["regularizer"], seed: row["seed"]),
-                  protocolName: row["protocol"], probeView: row["probe_view"], testView: row["test_view"],
-                  split: row["split"], top1: row["top1"], top5: row["top5"], topK: row["top_k"], n: row["n"],
-                  k: row["k"], temperature: row["temperature"])
+        let runID: Int64 = try StoredRow(row, table: "matrix_series", keyColumns: ["run_id"]).value("run_id")
+        let run = StoredRow(row, table: "runs", identity: "id \(runID)")
+        let keys = ["protocol", "probe_view", "test_view", "split"].map { column -> String in
+            let value: DatabaseValue = row[column] ?? .null
+            return "\(column) \(StoredRow.text(of: value))"
+        }
+        let evaluation = StoredRow(row, table: "evaluations", identity: "run_id \(runID), " + keys.joined(separator: ", "))
+        self.init(experimentID: try run.value("experiment_id"), runID: runID,
+                  cell: try RunCell(storedRow: run),
+                  protocolName: try evaluation.value("protocol"), probeView: try evaluation.value("probe_view"),
+                  testView: try evaluation.value("test_view"), split: try evaluation.value("split"),
+                  top1: try evaluation.value("top1"), top5: try evaluation.value("top5"),
+                  topK: try evaluation.value("top_k"), n: try evaluation.value("n"),
+                  k: try evaluation.optional("k"), temperature: try evaluation.optional("temperature"))
     }
 }
 

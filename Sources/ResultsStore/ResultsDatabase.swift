@@ -21,7 +21,12 @@ public final class ResultsDatabase: Sendable {
         /// Create the file if needed, migrate the schema, allow writes (WAL, busy timeout).
         case readWrite
         /// `SQLITE_OPEN_READONLY`: the file must exist and be fully migrated; writes fail.
+        /// Opened immutable (no side files) when the database's folder cannot be written, shared
+        /// otherwise (see ``ReadOnlyAccess``).
         case readOnly
+        /// Read-only and immutable whatever the folder: no locks, no `-wal`/`-shm` files. Only
+        /// for a file nothing writes while it is open (read-only media, an archived copy).
+        case immutable
     }
 
     /// The file path, or nil for an in-memory database.
@@ -59,11 +64,10 @@ public final class ResultsDatabase: Sendable {
                 try Self.migrate(pool)
                 return pool
             }
-        case .readOnly:
+        case .readOnly, .immutable:
             isReadOnly = true
-            guard FileManager.default.fileExists(atPath: path) else { throw ResultsStoreError.missingDatabase(path: path) }
-            configuration.readonly = true
-            writer = try DatabaseQueue(path: path, configuration: configuration)
+            writer = try Self.openReadOnly(path: path, configuration: configuration,
+                                           access: mode == .immutable ? .immutable : nil)
             try Self.checkSchemaIsCurrent(writer)
         }
     }
@@ -224,6 +228,13 @@ public enum ResultsStoreError: Error, Equatable, CustomStringConvertible, Locali
     case multipleStatements(count: Int)
     /// The query held no statement.
     case emptyQuery
+    /// A stored value a reader cannot use: `table`, the row (`id 3`), the column, the value as an
+    /// SQL literal and what was expected (`an integer`, `a number`, `text`).
+    case unusableValue(table: String, row: String, column: String, value: String, expected: String)
+    /// A query returned more rows than its limit allows.
+    case tooManyRows(limit: Int)
+    /// A query ran longer than its time limit (or was interrupted).
+    case queryInterrupted(seconds: Double?)
 
     public var description: String {
         switch self {
@@ -243,6 +254,16 @@ public enum ResultsStoreError: Error, Equatable, CustomStringConvertible, Locali
             return "refused: the query holds \(count) statements; give exactly one statement"
         case .emptyQuery:
             return "the query is empty; give one SQL statement, e.g. \"SELECT * FROM runs\""
+        case .unusableValue(let table, let row, let column, let value, let expected):
+            return "unusable value in table \(table), row \(row), column \(column): \(value) is not \(expected); "
+                + "correct or delete that row with a SQLite tool (backdrop never writes such values)"
+        case .tooManyRows(let limit):
+            return "the query returned more than \(limit) rows; add a LIMIT or WHERE clause, or raise --max-rows"
+        case .queryInterrupted(let seconds):
+            if let seconds {
+                return "the query was stopped after its time limit of \(String(format: "%g", seconds)) s; narrow it or raise --timeout"
+            }
+            return "the query was interrupted"
         }
     }
 

@@ -38,11 +38,16 @@ public struct RunListing: Sendable, Equatable {
 }
 
 extension RunListing: FetchableRecord {
+    /// Decodes a listing row; a value of the wrong type throws
+    /// ``ResultsStoreError/unusableValue(table:row:column:value:expected:)`` naming the `runs` row.
     public init(row: Row) throws {
-        self.init(id: row["id"], cellKey: row["cell_key"], status: RunStatus(rawValue: row["status"]) ?? .failed,
-                  attempts: row["attempts"], elapsedSeconds: row["elapsed_seconds"], badSamples: row["bad_samples"],
-                  configSHA256: row["config_sha256"], gitCommit: row["git_commit"], gitDirty: row["git_dirty"],
-                  error: row["error"])
+        let r = StoredRow(row, table: "runs")
+        self.init(id: try r.value("id"), cellKey: try r.value("cell_key"),
+                  status: RunStatus(rawValue: try r.value("status")) ?? .failed,
+                  attempts: try r.value("attempts"), elapsedSeconds: try r.optional("elapsed_seconds"),
+                  badSamples: try r.value("bad_samples"), configSHA256: try r.value("config_sha256"),
+                  gitCommit: try r.optional("git_commit"), gitDirty: try r.optional("git_dirty"),
+                  error: try r.optional("error"))
     }
 }
 

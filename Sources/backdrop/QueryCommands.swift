@@ -40,10 +40,28 @@ struct QueryCommand: ParsableCommand {
         """)
 
     @Argument(help: "One SQL statement.") var sql: String
+    @Option(help: "Most rows the result may hold; a query returning more fails (add LIMIT or raise this).")
+    var maxRows = QueryLimits.standard.maxRows
+    @Option(help: "Seconds the statement may run before it is stopped (0: no limit). Ctrl-C also stops it.")
+    var timeout = QueryLimits.standard.timeout ?? 0
+
     @OptionGroup var output: QueryOutputOptions
 
+    func validate() throws {
+        guard maxRows >= 1 else { throw ValidationError("--max-rows must be at least 1 (got \(maxRows))") }
+        guard timeout.isFinite, timeout >= 0, timeout <= 31_536_000 else {
+            throw ValidationError("--timeout must be between 0 (no limit) and 31536000 seconds (got \(timeout))")
+        }
+    }
+
     func run() throws {
-        try output.print { try ResultsDatabase.readOnlyQuery(path: output.db, sql: sql) }
+        let limits = QueryLimits(maxRows: maxRows, timeout: timeout > 0 ? timeout : nil)
+        let interruption = QueryInterruption()
+        let sigint = InterruptOnSIGINT(interruption)
+        defer { sigint.cancel() }
+        try output.print {
+            try ResultsDatabase.readOnlyQuery(path: output.db, sql: sql, limits: limits, interruption: interruption)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Harness
+import CProcessControl
 
 /// Options shared by `reproduce` and its hidden per-cell child.
 struct ReproduceOptions: ParsableArguments {
@@ -10,6 +11,7 @@ struct ReproduceOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: "Override a spec value: key.path=value (repeatable), e.g. --set train.epochs=5.")
     var overrides: [String] = []
     @Option(help: .hidden) var killAfterSteps: Int?
+    @Option(help: .hidden) var crashAfterSteps: Int?
 
     func runnerOptions() -> MatrixRunner.Options {
         var o = MatrixRunner.Options(specPath: spec)
@@ -17,6 +19,7 @@ struct ReproduceOptions: ParsableArguments {
         o.databasePath = db
         o.resultsDirectory = resultsDir
         o.killAfterSteps = killAfterSteps
+        o.crashAfterSteps = crashAfterSteps
         return o
     }
 
@@ -26,6 +29,7 @@ struct ReproduceOptions: ParsableArguments {
         var shared = [spec, "--db", db, "--results-dir", resultsDir]
         for o in overrides { shared += ["--set", o] }
         if let k = killAfterSteps { shared += ["--kill-after-steps", String(k)] }
+        if let k = crashAfterSteps { shared += ["--crash-after-steps", String(k)] }
         return { [shared] r in
             var arguments = [executable, "reproduce-cell"] + shared
             arguments += ["--cell", r.cellKey, "--position", r.position,
@@ -46,8 +50,9 @@ struct ReproduceCommand: ParsableCommand {
         (train view × method × regularizer × seed), skips cells already finished with the same configuration \
         hash, resumes interrupted cells from their last checkpoint (Results/checkpoints/<experiment>/<cell>/), and \
         evaluates every finished model on every test view. Several reproductions may share one database. \
-        A failing cell is recorded with its error and the others continue; the exit status is the number of \
-        failed cells (at most 100).
+        Every cell runs in its own child process (one at a time with --jobs 1), so a cell that crashes is recorded \
+        failed with its signal and last output lines while the others continue; the exit status is the number of \
+        failed cells (at most 100). Killing the reproduction stops its cells too.
         """)
 
     @OptionGroup var options: ReproduceOptions
@@ -95,6 +100,7 @@ struct ReproduceCellCommand: ParsableCommand {
     @Option(help: "git dirty flag computed by the parent.") var gitDirty: Bool?
 
     func run() throws {
+        Self.stopWithParent()
         let runner = MatrixRunner(options: options.runnerOptions())
         let outcome: CellOutcome
         do {
@@ -106,6 +112,18 @@ struct ReproduceCellCommand: ParsableCommand {
         case .failed: throw ExitCode(MatrixRunner.ChildStatus.failed)
         case .busy: throw ExitCode(MatrixRunner.ChildStatus.busy)
         default: return
+        }
+    }
+
+    /// Asks the kernel to send SIGTERM to this child when the `reproduce` that started it dies
+    /// (even by `kill -9`), so no cell keeps training as an orphan; its claim is then taken over
+    /// by the next reproduction. A parent already gone before the request took effect (this
+    /// process was re-parented) ends the child at once.
+    static func stopWithParent() {
+        let parent = getppid()
+        if backdrop_set_parent_death_signal(SIGTERM) == 0, getppid() != parent || parent == 1 {
+            FileHandle.standardError.write(Data("reproduce-cell: the reproduction that started this cell is gone; stopping\n".utf8))
+            Foundation.exit(MatrixRunner.ChildStatus.failed)
         }
     }
 }

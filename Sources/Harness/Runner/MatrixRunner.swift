@@ -6,10 +6,12 @@ import Glibc
 #endif
 
 /// Runs an experiment's whole matrix: prepares the dataset, plans every cell in the database,
-/// then runs the cells that are not finished — in this process (`jobs == 1`) or in up to `jobs`
-/// child processes (whose command line the caller provides: `Options.childCommand`), which the
+/// then runs the cells that are not finished in up to `jobs` child processes (whose command line
+/// the caller provides: `Options.childCommand`; `jobs == 1` runs them one at a time), which the
 /// store's atomic claims keep from ever running a cell twice, even across concurrent
-/// reproductions of the same spec.
+/// reproductions of the same spec. A child that crashes (a trap, a signal) takes only its cell
+/// down: the cell is recorded `failed` with the signal and the child's last output lines. Without
+/// a child command (tests, library use) every cell runs in this process.
 public struct MatrixRunner {
     public struct Options: Sendable {
         public var specPath: String
@@ -18,8 +20,12 @@ public struct MatrixRunner {
         public var resultsDirectory: String = "Results"
         public var jobs: Int = 1
         /// Tests: each cell stops before this step and the process kills itself with SIGKILL.
+        /// With `jobs == 1` the cells then run in this process, so the runner itself is killed.
         public var killAfterSteps: Int? = nil
-        /// The command line (executable first) of a child process that runs one cell (`jobs > 1`);
+        /// Tests: each cell stops before this step and its process traps (`fatalError`), as a
+        /// crash inside training would.
+        public var crashAfterSteps: Int? = nil
+        /// The command line (executable first) of a child process that runs one cell;
         /// nil: every cell runs in this process. The front end that owns the command line builds it.
         public var childCommand: (@Sendable (ChildRequest) -> [String])? = nil
         /// Only these cell keys (nil: all).
@@ -96,7 +102,7 @@ public struct MatrixRunner {
         let position = { (cell: MatrixCell) in "\((cells.firstIndex(of: cell) ?? 0) + 1)/\(total)" }
 
         packSplits(of: todo, context: context)
-        if options.jobs <= 1 || options.childCommand == nil {
+        if options.childCommand == nil || (options.jobs <= 1 && options.killAfterSteps != nil) {
             for cell in todo {
                 let outcome = try runInProcess(cell, position: position(cell), experimentID: experiment.id, store: store, context: context)
                 outcomes[cell.key] = outcome
@@ -162,7 +168,10 @@ public struct MatrixRunner {
         let progress = ProgressReporter { log("\(prefix) \($0)") }
         log("\(prefix) starting")
         let outcome = try CellRunner.run(cell, experimentID: experimentID, store: store, context: context, progress: progress,
-                                         stepLimit: options.killAfterSteps)
+                                         stepLimit: options.killAfterSteps ?? options.crashAfterSteps)
+        if outcome == .interrupted, let step = options.crashAfterSteps, options.killAfterSteps == nil {
+            fatalError("\(prefix) crashing at step \(step) (test option --crash-after-steps)")
+        }
         if outcome == .interrupted, options.killAfterSteps != nil {
             log("\(prefix) stopping at step \(options.killAfterSteps!) with SIGKILL (test option)")
             kill(getpid(), SIGKILL)
@@ -175,27 +184,33 @@ public struct MatrixRunner {
         return outcome
     }
 
-    /// Runs cells in child processes, at most `jobs` at a time.
+    /// Runs cells in child processes, at most `jobs` at a time. Each child's standard error is
+    /// passed through to `log` line by line; its last lines explain a crash.
     func runChildren(_ cells: [MatrixCell], position: (MatrixCell) -> String, context: ReproductionContext, experimentID: Int64,
                      store: ResultsDatabase) throws -> [String: CellOutcome] {
         var queue = cells[...]
-        var running: [(cell: MatrixCell, process: Process)] = []
+        var running: [(cell: MatrixCell, process: Process, output: ChildOutput)] = []
         var outcomes: [String: CellOutcome] = [:]
         while !queue.isEmpty || !running.isEmpty {
-            while running.count < options.jobs, let cell = queue.popFirst() {
+            while running.count < max(options.jobs, 1), let cell = queue.popFirst() {
                 let command = options.childCommand!(ChildRequest(cellKey: cell.key, position: position(cell), sources: context.sources))
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: command[0])
                 process.arguments = Array(command.dropFirst())
+                let output = ChildOutput(log: log)
+                process.standardError = output.pipe
                 try process.run()
-                running.append((cell, process))
+                running.append((cell, process, output))
             }
             Thread.sleep(forTimeInterval: 0.1)
-            var still: [(cell: MatrixCell, process: Process)] = []
+            var still: [(cell: MatrixCell, process: Process, output: ChildOutput)] = []
             for entry in running {
                 if entry.process.isRunning { still.append(entry); continue }
+                entry.process.waitUntilExit()
+                let lastLines = entry.output.finish()
                 outcomes[entry.cell.key] = try childOutcome(entry.cell, status: entry.process.terminationStatus,
-                                                            reason: entry.process.terminationReason, experimentID: experimentID, store: store)
+                                                            reason: entry.process.terminationReason, lastLines: lastLines,
+                                                            experimentID: experimentID, store: store)
             }
             running = still
         }
@@ -204,8 +219,8 @@ public struct MatrixRunner {
 
     /// Reads back what a child did; a child that died without releasing its claim has the cell
     /// recorded as failed (a rerun resumes it from its checkpoint).
-    func childOutcome(_ cell: MatrixCell, status: Int32, reason: Process.TerminationReason, experimentID: Int64,
-                      store: ResultsDatabase) throws -> CellOutcome {
+    func childOutcome(_ cell: MatrixCell, status: Int32, reason: Process.TerminationReason, lastLines: [String] = [],
+                      experimentID: Int64, store: ResultsDatabase) throws -> CellOutcome {
         let run = try store.run(experimentID: experimentID, cellKey: cell.key)
         switch run?.status {
         case .finished?:
@@ -214,7 +229,7 @@ public struct MatrixRunner {
         case .failed?: return .failed(run?.error ?? "failed")
         case .running?:
             if status == ChildStatus.busy { return .busy }
-            let how = reason == .uncaughtSignal ? "was killed by signal \(status)" : "exited with status \(status)"
+            let how = Self.describeDeath(status: status, bySignal: reason == .uncaughtSignal, lastLines: lastLines)
             // The child is gone, so its claim is stale: take it over and record the failure.
             let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256)
             if options.killAfterSteps != nil { return .interrupted }
@@ -225,6 +240,16 @@ public struct MatrixRunner {
         default:
             return .failed("the cell's process exited with status \(status) before claiming the cell")
         }
+    }
+
+    /// "was killed by signal 4 (SIGILL); last output: …" or "exited with status 2; …": how a
+    /// child ended, with the last lines it wrote to standard error (at most 5).
+    static func describeDeath(status: Int32, bySignal: Bool, lastLines: [String]) -> String {
+        var text = bySignal ? "was killed by signal \(status)\(ChildOutput.signalName(status).map { " (\($0))" } ?? "")"
+                            : "exited with status \(status)"
+        let tail = lastLines.suffix(5).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !tail.isEmpty { text += "; last output: " + tail.joined(separator: " | ") }
+        return text
     }
 
     /// Exit statuses of a child process that runs one cell.
