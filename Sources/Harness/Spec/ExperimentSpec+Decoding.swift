@@ -42,7 +42,7 @@ extension ExperimentSpec {
         if let seeds = try r.strings("seeds") {
             spec.seeds = try seeds.map { s in
                 guard let v = UInt64(s), v <= TrainLimits.maxSeed else {
-                    throw r.error("seeds", "expected integers in 0…\(TrainLimits.maxSeed) (0…2^63−1), got '\(s)'")
+                    throw r.error("seeds", "expected non-negative integers in 0…\(TrainLimits.maxSeed) (2^63−1), got '\(s)'")
                 }
                 return v
             }
