@@ -72,7 +72,8 @@ struct QueryLimitsTests {
         #expect(try store.readOnlyQuery(sql: "SELECT COUNT(*) FROM runs").rows == [[.integer(1)]])
         #expect(throws: (any Error).self) { try store.execute(sql: "DELETE FROM runs") }
         try store.close()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["copy.sqlite"])
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        #expect(files == ["copy.sqlite"], "\(files)")
     }
 
     @Test("the immutable name is a percent-encoded file URI; writable folders keep shared access")
