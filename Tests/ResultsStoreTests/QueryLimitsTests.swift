@@ -100,3 +100,22 @@ struct QueryLimitsTests {
         #expect(try ResultsDatabase.readOnlyQuery(path: path, sql: "SELECT COUNT(*) FROM evaluations").rows == [[.integer(1)]])
     }
 }
+
+/// Owners that are gone: a zombie process counts as dead for the takeover rule.
+@Suite struct DeadOwnerTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/stat")))
+    func aZombieIsNotAlive() throws {
+        // Spawned without Foundation (which would reap it): posix_spawn, and no wait until the end.
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup("exit 0"), nil]
+        defer { argv.forEach { free($0) } }
+        #expect(posix_spawn(&pid, "/bin/sh", nil, nil, argv, nil) == 0)
+        var waited = 0
+        while !RunOwner.isZombie(Int(pid)) && waited < 100 { Thread.sleep(forTimeInterval: 0.05); waited += 1 }
+        #expect(RunOwner.isZombie(Int(pid)))
+        #expect(!RunOwner.processIsAlive(Int(pid)))
+        #expect(RunOwner.processIsAlive(Int(getpid())))
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+}
