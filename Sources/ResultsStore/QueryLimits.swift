@@ -58,3 +58,21 @@ public final class QueryInterruption: @unchecked Sendable {
         lock.withLock { reader = nil }
     }
 }
+
+/// What the progress handler of one bounded query consults: the deadline and the interruption.
+final class QueryWatch: @unchecked Sendable {
+    let deadline: Date?
+    let handle: QueryInterruption
+    private(set) var timedOut = false
+
+    init(deadline: Date?, handle: QueryInterruption) {
+        self.deadline = deadline
+        self.handle = handle
+    }
+
+    /// Called on the query's thread only.
+    func shouldStop() -> Bool {
+        if let deadline, Date() >= deadline { timedOut = true; return true }
+        return handle.wasRequested
+    }
+}

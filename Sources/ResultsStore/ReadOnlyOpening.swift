@@ -16,10 +16,14 @@ public enum ReadOnlyAccess: Sendable, Equatable {
     /// `SQLITE_OPEN_READONLY` on the `file:…?immutable=1` URI: no locks, no side files.
     case immutable
 
-    /// `.immutable` when the folder holding `path` cannot be written by this process, else `.shared`.
+    /// `.immutable` when the folder holding `path` cannot be written by this process and no
+    /// non-empty `-wal` file lies next to it (immutable would not see the changes in it; SQLite
+    /// reads such a pair read-only when its `-shm` file is there too), else `.shared`.
     public static func choose(forDatabaseAt path: String) -> ReadOnlyAccess {
         let folder = (absolute(path) as NSString).deletingLastPathComponent
-        return access(folder, W_OK) == 0 ? .shared : .immutable
+        if access(folder, W_OK) == 0 { return .shared }
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? NSNumber
+        return (wal?.intValue ?? 0) > 0 ? .shared : .immutable
     }
 
     /// The name to hand SQLite: the path itself, or a `file:` URI with `immutable=1` (the path

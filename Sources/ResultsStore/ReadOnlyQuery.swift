@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// One value of a query result, as SQLite stored it.
 public enum QueryValue: Sendable, Equatable, CustomStringConvertible {
@@ -96,38 +97,43 @@ extension ResultsDatabase {
 
     /// Runs one read-only SQL statement (see ``readOnlyQuery(path:sql:limits:interruption:)``).
     ///
-    /// For a file the query runs on a fresh `SQLITE_OPEN_READONLY` connection; for an in-memory
-    /// store it runs in a read-only transaction (`PRAGMA query_only`) of the store's connection.
+    /// For a file opened read-write the query runs on a fresh `SQLITE_OPEN_READONLY` connection;
+    /// a read-only store uses its own connection (as opened: shared or immutable); an in-memory
+    /// store runs it in a read-only transaction (`PRAGMA query_only`) of its connection.
     public func readOnlyQuery(sql: String, limits: QueryLimits = .unlimited,
                               interruption: QueryInterruption? = nil) throws -> QueryResult {
-        if let path { return try Self.readOnlyQuery(path: path, sql: sql, limits: limits, interruption: interruption) }
+        if let path, !isReadOnly {
+            return try Self.readOnlyQuery(path: path, sql: sql, limits: limits, interruption: interruption)
+        }
         return try Self.bounded(writer, limits: limits, interruption: interruption) { db in
             try Self.guardedQuery(db, sql: sql, maxRows: limits.maxRows)
         }
     }
 
-    /// Reads through `reader` while a timer (for `limits.timeout`) and `interruption` may
-    /// interrupt it; maps SQLite's interrupt to ``ResultsStoreError/queryInterrupted(seconds:)``.
+    /// Reads through `reader` with SQLite's progress handler installed: every 1000 virtual
+    /// machine steps it checks `limits.timeout` and `interruption`, and stops the statement when
+    /// either says so (`SQLITE_INTERRUPT`, mapped to ``ResultsStoreError/queryInterrupted(seconds:)``).
     static func bounded<T>(_ reader: any DatabaseReader, limits: QueryLimits, interruption: QueryInterruption?,
                            _ body: (Database) throws -> T) throws -> T {
         let handle = interruption ?? QueryInterruption()
         handle.attach(reader)
         defer { handle.detach() }
-        let timedOut = QueryInterruption()
-        var timer: DispatchSourceTimer?
-        if let timeout = limits.timeout {
-            let source = DispatchSource.makeTimerSource(queue: .global())
-            // Repeats: an interrupt only stops statements running at that moment.
-            source.schedule(deadline: .now() + timeout, repeating: 0.25)
-            source.setEventHandler { timedOut.interrupt(); handle.interrupt() }
-            source.resume()
-            timer = source
-        }
-        defer { timer?.cancel() }
+        let watch = QueryWatch(deadline: limits.timeout.map { Date().addingTimeInterval($0) }, handle: handle)
         do {
-            return try reader.read(body)
+            return try reader.read { db in
+                let context = Unmanaged.passRetained(watch)
+                sqlite3_progress_handler(db.sqliteConnection, 1000, { pointer in
+                    guard let pointer else { return 0 }
+                    return Unmanaged<QueryWatch>.fromOpaque(pointer).takeUnretainedValue().shouldStop() ? 1 : 0
+                }, context.toOpaque())
+                defer {
+                    sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil)
+                    context.release()
+                }
+                return try body(db)
+            }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
-            throw ResultsStoreError.queryInterrupted(seconds: timedOut.wasRequested ? limits.timeout : nil)
+            throw ResultsStoreError.queryInterrupted(seconds: watch.timedOut ? limits.timeout : nil)
         }
     }
 

@@ -156,8 +156,13 @@ public final class ResultsDatabase: Sendable {
 
     /// Closes the database connections now (they also close when the store is released).
     /// Any later use of the store throws.
+    /// A read-write store first copies the WAL into the database file (`wal_checkpoint(TRUNCATE)`,
+    /// best effort), so that the file alone holds every row — what a copy read immutable sees.
     public func close() throws {
-        if let pool = writer as? DatabasePool { try pool.close() }
+        if let pool = writer as? DatabasePool {
+            try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try pool.close()
+        }
         if let queue = writer as? DatabaseQueue { try queue.close() }
     }
 

@@ -70,11 +70,20 @@ public struct RunOwner: Sendable, Equatable {
         return !Self.processIsAlive(pid)
     }
 
-    /// Whether a process with id `pid` exists on this machine (`kill(pid, 0)`; EPERM counts as alive).
+    /// Whether a process with id `pid` runs on this machine (`kill(pid, 0)`; EPERM counts as
+    /// alive). A zombie — exited, but not yet reaped, as the killed children of a killed
+    /// reproduction stay where nothing reaps orphans — is not alive (`/proc/<pid>/stat`, Linux).
     static func processIsAlive(_ pid: Int) -> Bool {
         guard pid > 0 else { return false }
-        if kill(pid_t(pid), 0) == 0 { return true }
-        return errno == EPERM
+        if kill(pid_t(pid), 0) != 0 { return errno == EPERM }
+        return !isZombie(pid)
+    }
+
+    /// Whether `/proc/<pid>/stat` gives state `Z` (false where there is no `/proc`).
+    static func isZombie(_ pid: Int) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 }
 

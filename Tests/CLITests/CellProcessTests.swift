@@ -64,3 +64,4 @@ import Testing
         #expect(try ReproduceCommandTests.scalar(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == "4")
     }
 }
+

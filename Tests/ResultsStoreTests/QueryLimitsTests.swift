@@ -72,7 +72,8 @@ struct QueryLimitsTests {
         #expect(try store.readOnlyQuery(sql: "SELECT COUNT(*) FROM runs").rows == [[.integer(1)]])
         #expect(throws: (any Error).self) { try store.execute(sql: "DELETE FROM runs") }
         try store.close()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["copy.sqlite"])
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        #expect(files == ["copy.sqlite"], "\(files)")
     }
 
     @Test("the immutable name is a percent-encoded file URI; writable folders keep shared access")
@@ -97,5 +98,24 @@ struct QueryLimitsTests {
         let store = try ResultsDatabase(path: path, mode: .readOnly)
         #expect(try store.experiments().count == 1)
         #expect(try ResultsDatabase.readOnlyQuery(path: path, sql: "SELECT COUNT(*) FROM evaluations").rows == [[.integer(1)]])
+    }
+}
+
+/// Owners that are gone: a zombie process counts as dead for the takeover rule.
+@Suite struct DeadOwnerTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/self/stat")))
+    func aZombieIsNotAlive() throws {
+        // Spawned without Foundation (which would reap it): posix_spawn, and no wait until the end.
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup("exit 0"), nil]
+        defer { argv.forEach { free($0) } }
+        #expect(posix_spawn(&pid, "/bin/sh", nil, nil, argv, nil) == 0)
+        var waited = 0
+        while !RunOwner.isZombie(Int(pid)) && waited < 100 { Thread.sleep(forTimeInterval: 0.05); waited += 1 }
+        #expect(RunOwner.isZombie(Int(pid)))
+        #expect(!RunOwner.processIsAlive(Int(pid)))
+        #expect(RunOwner.processIsAlive(Int(getpid())))
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
     }
 }

@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 /// The standard error of one child process: each complete line is passed on to the runner's
-/// log as it arrives, and the last few are kept to explain a crash ("Fatal error: …").
+/// log as it arrives, and the last 400 are kept to explain a crash ("Fatal error: …" comes before
+/// a backtrace of many lines).
 final class ChildOutput: @unchecked Sendable {
     /// Give this to `Process.standardError`.
     let pipe = Pipe()
@@ -12,7 +13,7 @@ final class ChildOutput: @unchecked Sendable {
     private let lock = NSLock()
     private var partial = Data()
     private var last: [String] = []
-    private static let kept = 20
+    private static let kept = 400
 
     init(log: @escaping @Sendable (String) -> Void) {
         self.log = log

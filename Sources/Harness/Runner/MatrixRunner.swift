@@ -243,11 +243,14 @@ public struct MatrixRunner {
     }
 
     /// "was killed by signal 4 (SIGILL); last output: …" or "exited with status 2; …": how a
-    /// child ended, with the last lines it wrote to standard error (at most 5).
+    /// child ended, with its trap message or else the last lines it wrote to standard error (at most 5).
     static func describeDeath(status: Int32, bySignal: Bool, lastLines: [String]) -> String {
         var text = bySignal ? "was killed by signal \(status)\(ChildOutput.signalName(status).map { " (\($0))" } ?? "")"
                             : "exited with status \(status)"
-        let tail = lastLines.suffix(5).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let lines = lastLines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // A trap prints its message and then a long backtrace: the message is what explains it.
+        let fatal = lines.last { $0.contains("Fatal error") || $0.contains("Precondition failed") || $0.contains("Assertion failed") }
+        let tail = fatal.map { [$0] } ?? Array(lines.suffix(5))
         if !tail.isEmpty { text += "; last output: " + tail.joined(separator: " | ") }
         return text
     }
