@@ -21,9 +21,12 @@ public struct RunListing: Sendable, Equatable {
     public var gitDirty: Bool?
     /// The error of the last failed attempt.
     public var error: String?
+    /// SHA-256 (hex) of the dataset folder the run trained on (nil when not recorded).
+    public var datasetSHA256: String?
 
     public init(id: Int64, cellKey: String, status: RunStatus, attempts: Int, elapsedSeconds: Double?, badSamples: Int,
-                configSHA256: String, gitCommit: String? = nil, gitDirty: Bool? = nil, error: String? = nil) {
+                configSHA256: String, gitCommit: String? = nil, gitDirty: Bool? = nil, error: String? = nil,
+                datasetSHA256: String? = nil) {
         self.id = id
         self.cellKey = cellKey
         self.status = status
@@ -34,6 +37,7 @@ public struct RunListing: Sendable, Equatable {
         self.gitCommit = gitCommit
         self.gitDirty = gitDirty
         self.error = error
+        self.datasetSHA256 = datasetSHA256
     }
 }
 
@@ -42,7 +46,7 @@ extension RunListing: FetchableRecord {
         self.init(id: row["id"], cellKey: row["cell_key"], status: RunStatus(rawValue: row["status"]) ?? .failed,
                   attempts: row["attempts"], elapsedSeconds: row["elapsed_seconds"], badSamples: row["bad_samples"],
                   configSHA256: row["config_sha256"], gitCommit: row["git_commit"], gitDirty: row["git_dirty"],
-                  error: row["error"])
+                  error: row["error"], datasetSHA256: row["dataset_sha256"])
     }
 }
 
@@ -55,7 +59,7 @@ extension ResultsDatabase {
         try writer.read { db in
             try RunListing.fetchAll(db, sql: """
                 SELECT id, cell_key, status, attempts, COALESCE(finished_at, heartbeat_at) - started_at AS elapsed_seconds,
-                       bad_samples, config_sha256, git_commit, git_dirty, error
+                       bad_samples, config_sha256, git_commit, git_dirty, error, dataset_sha256
                 FROM runs WHERE experiment_id = ? ORDER BY id
                 """, arguments: [experimentID])
         }
