@@ -45,7 +45,7 @@ struct ReproduceCommand: ParsableCommand {
         Generates the built-in dataset when the spec uses it and it is absent, expands the matrix \
         (train view × method × regularizer × seed), skips cells already finished with the same configuration \
         and dataset hashes (a cell finished on an edited dataset is trained again), resumes interrupted cells \
-        from their last checkpoint (Results/checkpoints/<experiment>/<cell>-<config hash>/, verified against the \
+        from their last checkpoint (Results/checkpoints/<experiment>-<spec hash>/<cell>-<config hash>/, verified against the \
         sha256 recorded for it; a damaged one is set aside and the cell restarts from scratch), and \
         evaluates every finished model on every test view. Several reproductions may share one database. \
         A failing cell is recorded with its error and the others continue; the exit status is the number of \

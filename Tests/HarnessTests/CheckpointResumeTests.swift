@@ -61,7 +61,7 @@ func isFinished(_ outcome: CellOutcome?, resumed: Bool) -> Bool {
 }
 
 @Suite(.serialized) struct CheckpointResumeTests {
-    @Test func checkpointDirectoryIsKeyedByTheConfigHash() throws {
+    @Test func checkpointDirectoryIsKeyedByTheRun() throws {
         let (dir, spec) = try reproductionFolder("ckpt-dir")
         defer { try? FileManager.default.removeItem(at: dir) }
         var options = runnerOptions(dir, spec: spec)
@@ -71,7 +71,13 @@ func isFinished(_ outcome: CellOutcome?, resumed: Bool) -> Bool {
         let (a, b) = (context.spec.cells()[0], variant.spec.cells()[0])
         #expect(a.key == b.key && a.configSHA256 != b.configSHA256)
         #expect(context.checkpointDirectory(for: a) != variant.checkpointDirectory(for: b))
-        #expect(context.checkpointDirectory(for: a).hasSuffix("/checkpoints/sample/\(a.directoryName)-\(a.configSHA256.prefix(16))"))
+        #expect(context.checkpointDirectory(for: a)
+                .hasSuffix("/checkpoints/sample-\(context.spec.specSHA256.prefix(12))/\(a.directoryName)-\(a.configSHA256.prefix(16))"))
+        // An override that leaves this cell's configuration alone still makes another run.
+        options.overrides = ["seeds=[0, 1]"]
+        let more = try MatrixRunner(options: options, log: { _ in }).makeContext()
+        #expect(more.spec.cells()[0].configSHA256 == a.configSHA256)
+        #expect(more.checkpointDirectory(for: more.spec.cells()[0]) != context.checkpointDirectory(for: a))
     }
 
     /// (a) A `--set` variant of an interrupted experiment leaves the original's checkpoint alone.

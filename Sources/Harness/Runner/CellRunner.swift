@@ -24,13 +24,15 @@ public struct ReproductionContext: Sendable {
         self.sources = sources
     }
 
-    /// `Results/checkpoints/<experiment>/<cell>-<first 16 hex digits of the cell's config hash>/`.
+    /// `Results/checkpoints/<experiment>-<spec hash, 12 hex>/<cell>-<config hash, 16 hex>/`.
     ///
-    /// Keyed by the configuration, not only the names: a `--set` variant of an experiment (same
-    /// name and cell keys, another config hash, its own row in `experiments`) never reads,
-    /// replaces or deletes the checkpoint of the original.
+    /// One folder per run, never per name: a run is one cell of one `experiments` row, which the
+    /// name and the spec hash identify. A `--set` variant (same name and cell keys, another spec
+    /// hash, its own row) never reads, replaces or deletes the original's checkpoint, even for a
+    /// cell whose configuration the override left unchanged.
     public func checkpointDirectory(for cell: MatrixCell) -> String {
-        URL(fileURLWithPath: resultsDirectory).appendingPathComponent("checkpoints").appendingPathComponent(spec.name)
+        URL(fileURLWithPath: resultsDirectory).appendingPathComponent("checkpoints")
+            .appendingPathComponent("\(spec.name)-\(spec.specSHA256.prefix(12))")
             .appendingPathComponent("\(cell.directoryName)-\(cell.configSHA256.prefix(16))").path
     }
 
