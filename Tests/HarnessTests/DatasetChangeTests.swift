@@ -43,24 +43,4 @@ import Testing
         #expect(try count(db, "SELECT COUNT(*) FROM evaluations") == 40)
     }
 
-    /// The store's side: a finished run is claimed again only for another dataset hash.
-    @Test func beginRunReclaimsAFinishedRunOnlyForAnotherDataset() throws {
-        let dir = temporaryDirectory("dataset-claim")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try ResultsDatabase(path: dir.appendingPathComponent("db.sqlite").path)
-        let e = try store.upsertExperiment(name: "x", specSHA256: "s")
-        let cell = RunCell(cellKey: "k", dataset: "d", trainView: "full", method: "simclr", regularizer: "none", seed: 0)
-        let old = RunProvenance(configJSON: "{}", configSHA256: "c", datasetSHA256: "old")
-        let claim = try #require(try store.beginRun(experimentID: e.id, cell: cell, provenance: old).claim)
-        try store.recordEvaluation(EvaluationRecord(protocolName: "knn", probeView: "full", testView: "full", split: "test",
-                                                    top1: 0.5, top5: 1, n: 4), for: claim)
-        try store.finishRun(claim)
-        if case .finished = try store.beginRun(experimentID: e.id, cell: cell, provenance: old) {} else { Issue.record("same dataset must stay finished") }
-        var new = old
-        new.datasetSHA256 = "new"
-        let again = try #require(try store.beginRun(experimentID: e.id, cell: cell, provenance: new).claim)
-        #expect(again.previousStatus == .finished && again.previousDatasetSHA256 == "old" && again.attempt == 2)
-        #expect(try store.evaluations(runID: again.runID).isEmpty)
-        #expect(try store.run(id: again.runID)?.provenance.datasetSHA256 == "new")
-    }
 }
