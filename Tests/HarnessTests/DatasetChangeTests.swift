@@ -19,7 +19,7 @@ import Testing
 
         // Replace one training image by another one of the folder (still a valid image).
         let images = FileManager.default.enumerator(atPath: root)!.compactMap { $0 as? String }
-            .filter { $0.hasPrefix("train/") && $0.hasSuffix(".png") && !$0.contains("mask") }.sorted()
+            .filter { $0.hasPrefix("train/images/") && $0.hasSuffix(".png") }.sorted()
         #expect(images.count >= 2)
         let target = URL(fileURLWithPath: root).appendingPathComponent(images[0])
         try Data(contentsOf: URL(fileURLWithPath: root).appendingPathComponent(images[images.count - 1])).write(to: target)
