@@ -37,15 +37,18 @@ public struct RunsTable: Sendable, Equatable {
         Int64(exactly: value.rounded()).map(QueryValue.integer) ?? .real(value)
     }
 
-    /// Columns `id, cell_key, status, attempts, seconds` (rounded), `bad_samples`, `config` (first
-    /// 12 hex digits), `git` (first 10 characters), `dirty` (0/1), `error` (empty when none).
+    /// Columns `id, cell_key, status, attempts, seconds` (rounded), `bad_samples`, `config` and
+    /// `dataset` (first 12 hex digits of the config and dataset hashes; a cell finished on an
+    /// edited dataset is rerun, so this says which data its results came from), `git` (first 10
+    /// characters), `dirty` (0/1), `error` (empty when none).
     public var queryResult: QueryResult {
         QueryResult(
-            columns: ["id", "cell_key", "status", "attempts", "seconds", "bad_samples", "config", "git", "dirty", "error"],
+            columns: ["id", "cell_key", "status", "attempts", "seconds", "bad_samples", "config", "dataset", "git", "dirty", "error"],
             rows: runs.map { r in
                 [.integer(r.id), .text(r.cellKey), .text(r.status.rawValue), .integer(Int64(r.attempts)),
                  r.elapsedSeconds.map(Self.seconds) ?? .null, .integer(Int64(r.badSamples)),
-                 .text(String(r.configSHA256.prefix(12))), r.gitCommit.map { .text(String($0.prefix(10))) } ?? .null,
+                 .text(String(r.configSHA256.prefix(12))),
+                 r.datasetSHA256.map { .text(String($0.prefix(12))) } ?? .null, r.gitCommit.map { .text(String($0.prefix(10))) } ?? .null,
                  r.gitDirty.map { .integer($0 ? 1 : 0) } ?? .null, .text(r.error ?? "")]
             })
     }

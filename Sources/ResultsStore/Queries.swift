@@ -68,6 +68,19 @@ extension ResultsDatabase {
         }
     }
 
+    /// The finished cells of an experiment: cell key → the config and dataset SHA-256 they
+    /// finished with. A runner skips a cell only when both match (see `beginRun`).
+    public func finishedCellHashes(experimentID: Int64) throws -> [String: (config: String, dataset: String?)] {
+        try writer.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT cell_key, config_sha256, dataset_sha256 FROM runs WHERE experiment_id = ? AND status = 'finished'
+                """, arguments: [experimentID])
+            var result: [String: (config: String, dataset: String?)] = [:]
+            for row in rows { result[row["cell_key"]] = (row["config_sha256"], row["dataset_sha256"]) }
+            return result
+        }
+    }
+
     /// The resolved options of a run (`params`).
     public func params(runID: Int64) throws -> [String: String] {
         try writer.read { db in

@@ -21,9 +21,12 @@ public struct RunListing: Sendable, Equatable {
     public var gitDirty: Bool?
     /// The error of the last failed attempt.
     public var error: String?
+    /// SHA-256 (hex) of the dataset folder the run trained on (nil when not recorded).
+    public var datasetSHA256: String?
 
     public init(id: Int64, cellKey: String, status: RunStatus, attempts: Int, elapsedSeconds: Double?, badSamples: Int,
-                configSHA256: String, gitCommit: String? = nil, gitDirty: Bool? = nil, error: String? = nil) {
+                configSHA256: String, gitCommit: String? = nil, gitDirty: Bool? = nil, error: String? = nil,
+                datasetSHA256: String? = nil) {
         self.id = id
         self.cellKey = cellKey
         self.status = status
@@ -34,6 +37,7 @@ public struct RunListing: Sendable, Equatable {
         self.gitCommit = gitCommit
         self.gitDirty = gitDirty
         self.error = error
+        self.datasetSHA256 = datasetSHA256
     }
 }
 
@@ -47,7 +51,7 @@ extension RunListing: FetchableRecord {
                   attempts: try r.value("attempts"), elapsedSeconds: try r.optional("elapsed_seconds"),
                   badSamples: try r.value("bad_samples"), configSHA256: try r.value("config_sha256"),
                   gitCommit: try r.optional("git_commit"), gitDirty: try r.optional("git_dirty"),
-                  error: try r.optional("error"))
+                  error: try r.optional("error"), datasetSHA256: try r.optional("dataset_sha256"))
     }
 }
 
@@ -60,7 +64,7 @@ extension ResultsDatabase {
         try writer.read { db in
             try RunListing.fetchAll(db, sql: """
                 SELECT id, cell_key, status, attempts, COALESCE(finished_at, heartbeat_at) - started_at AS elapsed_seconds,
-                       bad_samples, config_sha256, git_commit, git_dirty, error
+                       bad_samples, config_sha256, git_commit, git_dirty, error, dataset_sha256
                 FROM runs WHERE experiment_id = ? ORDER BY id
                 """, arguments: [experimentID])
         }

@@ -24,6 +24,9 @@ public struct RunClaim: Sendable, Hashable {
     /// The config hash the row held before this claim; when it differs from the new one the
     /// earlier attempt's checkpoints were made from another configuration.
     public var previousConfigSHA256: String?
+    /// The dataset hash the row held before this claim; when it differs from the new one the
+    /// earlier attempt trained on other data and its checkpoints must not be resumed.
+    public var previousDatasetSHA256: String? = nil
 }
 
 /// The result of trying to claim a cell.
@@ -131,7 +134,9 @@ extension ResultsDatabase {
     /// processes claiming the same cell at the same time exactly one gets `.claimed`:
     /// - no row → a `running` row is inserted (`INSERT … ON CONFLICT DO NOTHING`): claimed;
     /// - `pending` or `failed` → taken over: claimed (`attempt` + 1 when it had run before);
-    /// - `finished` → `.finished(run)`;
+    /// - `finished` → `.finished(run)`, unless both it and `provenance` name a dataset hash and
+    ///   they differ: then its metrics, evaluations and checkpoint rows are deleted and it is
+    ///   claimed again (`previousStatus == .finished`), so results always match the data;
     /// - `running` → **stale-claim takeover rule**: the claim is taken over when its heartbeat is
     ///   older than `staleAfter`, or when its owner is on this host and its process no longer
     ///   exists (`kill(pid, 0)` fails with `ESRCH`, e.g. after `kill -9`) or is this process
@@ -165,7 +170,12 @@ extension ResultsDatabase {
             }
             switch run.status {
             case .finished:
-                return .finished(run)
+                guard Self.datasetChanged(run, provenance) else { return .finished(run) }
+                // Finished on other data: its results no longer describe this dataset. They are
+                // replaced, never kept next to the new ones.
+                for table in ["metrics", "evaluations", "checkpoints"] {
+                    try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ?", arguments: [run.id])
+                }
             case .running:
                 let heartbeat = run.heartbeatAt?.timeIntervalSince1970 ?? 0
                 let stale = now - heartbeat > staleAfter
@@ -187,7 +197,24 @@ extension ResultsDatabase {
             let previous: RunStatus? = run.status == .pending && run.attempts == 0 ? nil : run.status
             return .claimed(RunClaim(runID: run.id, experimentID: experimentID, cellKey: cell.cellKey, token: token,
                                      attempt: attempt, previousStatus: previous,
-                                     previousConfigSHA256: run.provenance.configSHA256))
+                                     previousConfigSHA256: run.provenance.configSHA256,
+                                     previousDatasetSHA256: run.provenance.datasetSHA256))
+        }
+    }
+
+    /// Whether a finished run was trained on another dataset than `provenance` names (both
+    /// hashes known and different): `beginRun` then claims it again instead of skipping it.
+    static func datasetChanged(_ run: Run, _ provenance: RunProvenance) -> Bool {
+        guard let now = provenance.datasetSHA256, let then = run.provenance.datasetSHA256 else { return false }
+        return now != then
+    }
+
+    /// Deletes the run's `checkpoints` rows: called when it restarts from scratch, so no record
+    /// of an abandoned attempt's checkpoint outlives it.
+    public func forgetCheckpoints(for claim: RunClaim) throws {
+        try writeImmediate { db in
+            try touch(db, claim)
+            try db.execute(sql: "DELETE FROM checkpoints WHERE run_id = ?", arguments: [claim.runID])
         }
     }
 

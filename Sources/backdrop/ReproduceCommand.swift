@@ -48,7 +48,9 @@ struct ReproduceCommand: ParsableCommand {
         discussion: """
         Generates the built-in dataset when the spec uses it and it is absent, expands the matrix \
         (train view × method × regularizer × seed), skips cells already finished with the same configuration \
-        hash, resumes interrupted cells from their last checkpoint (Results/checkpoints/<experiment>/<cell>/), and \
+        and dataset hashes (a cell finished on an edited dataset is trained again), resumes interrupted cells \
+        from their last checkpoint (Results/checkpoints/<experiment>-<spec hash>/<cell>-<config hash>/, verified against the \
+        sha256 recorded for it; a damaged one is set aside and the cell restarts from scratch), and \
         evaluates every finished model on every test view. Several reproductions may share one database. \
         Every cell runs in its own child process (one at a time with --jobs 1), so a cell that crashes is recorded \
         failed with its signal and last output lines while the others continue; the exit status is the number of \

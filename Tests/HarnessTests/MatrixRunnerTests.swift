@@ -46,7 +46,10 @@ func count(_ db: String, _ sql: String) throws -> Int64 {
         #expect(try count(db, "SELECT COUNT(*) FROM runs WHERE json_extract(versions_json, '$.convolution') IN ('avx512-implicit', 'im2col-openblas')") == 2)
         let metrics = try count(db, "SELECT COUNT(*) FROM metrics")
         #expect(metrics > 0)
-        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Results/checkpoints/sample/full-simclr-none-seed0/checkpoint.safetensors").path))
+        let context = try MatrixRunner(options: options, log: { _ in }).makeContext()
+        let cell = context.spec.cells()[0]
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("Results/checkpoints/sample-\(context.spec.specSHA256.prefix(12))/"
+            + "full-simclr-none-seed0-\(cell.configSHA256.prefix(16))/checkpoint.safetensors").path))
 
         let again = try MatrixRunner(options: options, log: { _ in }).run()
         #expect(again.trained == 0 && again.outcomes.allSatisfy { $0.outcome == .skipped })

@@ -24,10 +24,16 @@ public struct ReproductionContext: Sendable {
         self.sources = sources
     }
 
-    /// `Results/checkpoints/<experiment>/<cell>/`.
+    /// `Results/checkpoints/<experiment>-<spec hash, 12 hex>/<cell>-<config hash, 16 hex>/`.
+    ///
+    /// One folder per run, never per name: a run is one cell of one `experiments` row, which the
+    /// name and the spec hash identify. A `--set` variant (same name and cell keys, another spec
+    /// hash, its own row) never reads, replaces or deletes the original's checkpoint, even for a
+    /// cell whose configuration the override left unchanged.
     public func checkpointDirectory(for cell: MatrixCell) -> String {
-        URL(fileURLWithPath: resultsDirectory).appendingPathComponent("checkpoints").appendingPathComponent(spec.name)
-            .appendingPathComponent(cell.directoryName).path
+        URL(fileURLWithPath: resultsDirectory).appendingPathComponent("checkpoints")
+            .appendingPathComponent("\(spec.name)-\(spec.specSHA256.prefix(12))")
+            .appendingPathComponent("\(cell.directoryName)-\(cell.configSHA256.prefix(16))").path
     }
 
     /// `Results/datasets/cache/`: the packed splits every cell maps.
@@ -108,17 +114,10 @@ public enum CellRunner {
         }
 
         let directory = context.checkpointDirectory(for: cell)
-        let checkpoint = TrainingCell.checkpointURL(in: directory)
-        // A checkpoint is resumed only when this run's earlier attempt, with the same
-        // configuration, wrote it; anything else starts over so the stored metrics are complete.
-        let resumable = claim.previousStatus != nil && (claim.previousConfigSHA256 ?? cell.configSHA256) == cell.configSHA256
-        if !resumable, FileManager.default.fileExists(atPath: checkpoint.path) {
-            try FileManager.default.removeItem(at: checkpoint)
-        }
-
         let writer = store.metricWriter(for: claim)
         let started = Date()
         do {
+            try prepareCheckpoint(in: directory, cell: cell, claim: claim, store: store, context: context, progress: progress)
             try store.recordParams(Self.params(of: cell), for: claim)
             var config = cell.config
             config.data = context.datasetRoot
@@ -148,6 +147,40 @@ public enum CellRunner {
             try? store.failRun(claim, error: message)
             return .failed(message)
         }
+    }
+
+    /// Leaves in `directory` only a checkpoint the claimed run may resume, or none.
+    ///
+    /// Stale temporaries of an interrupted write are removed. A checkpoint is kept only when an
+    /// earlier unfinished attempt of this run, with the same configuration and dataset hashes,
+    /// wrote it (anything else starts over, so the stored metrics are complete) and it passes
+    /// `CheckpointGuard.problem(with:expectedSHA256:)` against the sha256 the run recorded; a
+    /// checkpoint that fails is reported, set aside as `*.rejected-<time>` and the run restarts
+    /// from scratch.
+    static func prepareCheckpoint(in directory: String, cell: MatrixCell, claim: RunClaim, store: ResultsDatabase,
+                                  context: ReproductionContext, progress: ProgressReporter?) throws {
+        for path in CheckpointGuard.removeStaleTemporaries(in: directory) {
+            progress?.message("removed \(path): a temporary file left by an interrupted checkpoint write")
+        }
+        let checkpoint = TrainingCell.checkpointURL(in: directory)
+        let dataset = context.sources.datasetSHA256
+        let resumable = (claim.previousStatus == .failed || claim.previousStatus == .running)
+            && (claim.previousConfigSHA256 ?? cell.configSHA256) == cell.configSHA256
+            && (claim.previousDatasetSHA256 ?? dataset) == dataset
+        if claim.previousStatus != nil, !resumable || !FileManager.default.fileExists(atPath: checkpoint.path) {
+            try store.forgetCheckpoints(for: claim)
+        }
+        guard FileManager.default.fileExists(atPath: checkpoint.path) else { return }
+        guard resumable else {
+            try FileManager.default.removeItem(at: checkpoint)
+            return
+        }
+        let expected = try store.latestCheckpoint(runID: claim.runID)?.sha256
+        guard let problem = CheckpointGuard.problem(with: checkpoint, expectedSHA256: expected) else { return }
+        let aside = try CheckpointGuard.setAside(checkpoint)
+        try store.forgetCheckpoints(for: claim)
+        progress?.message("checkpoint \(checkpoint.path) cannot be resumed: \(problem); moved it to \(aside.lastPathComponent) "
+            + "and restarting the cell from scratch")
     }
 
     /// Every resolved option of the cell as dotted keys (`train.optimizer.baseLearningRate`).

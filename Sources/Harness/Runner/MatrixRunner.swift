@@ -88,11 +88,18 @@ public struct MatrixRunner {
         let experiment = try upsertExperiment(context, store: store)
         var cells = spec.cells()
         if let keys = options.cellKeys { cells = cells.filter { keys.contains($0.key) } }
-        let finished = try store.finishedCells(experimentID: experiment.id)
+        let finished = try store.finishedCellHashes(experimentID: experiment.id)
         var outcomes: [String: CellOutcome] = [:]
         var todo: [MatrixCell] = []
         for cell in cells {
-            if finished[cell.key] == cell.configSHA256 { outcomes[cell.key] = .skipped } else { todo.append(cell) }
+            // Skipped only when it finished with this configuration on this dataset (a finished
+            // run without a dataset hash predates it being recorded and counts as current).
+            if let done = finished[cell.key], done.config == cell.configSHA256,
+               (done.dataset ?? context.sources.datasetSHA256) == context.sources.datasetSHA256 {
+                outcomes[cell.key] = .skipped
+            } else {
+                todo.append(cell)
+            }
         }
         let controls = spec.controls.isEmpty ? "" : " + \(spec.controls.map(\.rawValue).joined(separator: ", ")) controls"
         log("experiment \(spec.name): \(cells.count) cells (\(spec.trainViews.count) train views × (\(spec.methods.count) methods × "
