@@ -73,11 +73,8 @@ extension COCOImporter {
         let source = (imagesDir as NSString).appendingPathComponent(c.image.fileName)
         let imageOut = (splitDir as NSString).appendingPathComponent("images/\(folder)/\(name)")
         let maskOut = (splitDir as NSString).appendingPathComponent("masks/\(folder)/\(ImageFile.stem(of: name)).png")
-        let fm = FileManager.default
-        if (try? fm.linkItem(atPath: source, toPath: imageOut)) == nil {
-            do { try fm.copyItem(atPath: source, toPath: imageOut) } catch {
-                throw COCOImportError.writeFailed(path: imageOut, reason: (error as NSError).localizedDescription)
-            }
+        do { try ImportFiles.linkOrCopy(source, to: imageOut) } catch {
+            throw COCOImportError.writeFailed(path: imageOut, reason: "\(error)")
         }
         do { try PNGCodec.writeGray(mask, width: w, height: h, to: maskOut) } catch {
             throw COCOImportError.writeFailed(path: maskOut, reason: "\(error)")

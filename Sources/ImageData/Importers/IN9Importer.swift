@@ -113,7 +113,7 @@ public enum IN9Importer {
                         if !DatasetLayout.isDirectory(source) { skipped.append(.init(path: source, reason: "not an image file (.png, .jpg, .jpeg)")) }
                         continue
                     }
-                    try link(source, to: DatasetLayout.join(out, "testsets", name, c, file))
+                    try ImportFiles.linkOrCopy(source, to: DatasetLayout.join(out, "testsets", name, c, file))
                     n += 1
                 }
                 perClass[c] = n
@@ -184,23 +184,10 @@ public enum IN9Importer {
     }
 
     static func write(_ s: Sample, split: String, className c: String, out: String) throws {
-        try link(s.path, to: DatasetLayout.join(out, split, "images", c, s.file))
+        try ImportFiles.linkOrCopy(s.path, to: DatasetLayout.join(out, split, "images", c, s.file))
         let maskFolder = DatasetLayout.join(out, split, "masks", c)
         try FileManager.default.createDirectory(atPath: maskFolder, withIntermediateDirectories: true)
         let maskPath = DatasetLayout.join(maskFolder, ImageFile.stem(of: s.file) + ".png")
         try PNGCodec.writeGray(s.mask, width: s.width, height: s.height, to: maskPath)
-    }
-
-    /// Hard-links `source` to `destination` (creating folders), copying when linking fails.
-    static func link(_ source: String, to destination: String) throws {
-        let folder = (destination as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        do {
-            try FileManager.default.linkItem(atPath: source, toPath: destination)
-        } catch {
-            do { try FileManager.default.copyItem(atPath: source, toPath: destination) } catch {
-                throw ImageDataError.unreadableFile(path: source, reason: "could not link or copy it to \(destination): \(error.localizedDescription)")
-            }
-        }
     }
 }
