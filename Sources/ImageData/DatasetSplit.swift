@@ -130,10 +130,13 @@ extension Dataset {
     }
 
     /// Decodes every sample of `listing` in parallel (chunks of 512, a progress line every few seconds).
-    static func decode(layout: DatasetLayout, listing: SplitListing, options: DatasetOptions, log: ((String) -> Void)?) throws -> DatasetSplit {
+    /// - Parameter layoutIssues: the folder's layout problems to report with the samples' (nil:
+    ///   `layout.issues`, none for `unlabeled`).
+    static func decode(layout: DatasetLayout, listing: SplitListing, options: DatasetOptions, log: ((String) -> Void)?,
+                       layoutIssues: [DatasetIssue]? = nil) throws -> DatasetSplit {
         let start = Date()
         let root = layout.root, split = listing.name
-        let layoutIssues = split == DatasetLayout.unlabeledSplit ? [] : layout.issues(maskFormat: options.maskFormat)
+        let layoutIssues = layoutIssues ?? (split == DatasetLayout.unlabeledSplit ? [] : layout.issues(maskFormat: options.maskFormat))
         let samples = listing.samples
         let format = options.maskFormat, s = options.size, filter = options.resize
         var issues = layoutIssues

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 extension Dataset {
@@ -38,64 +37,23 @@ extension Dataset {
     public static func loadTestSet(name: String, folder: String, classes: [String], options: DatasetOptions = DatasetOptions(),
                                    log: ((String) -> Void)? = nil) throws -> DatasetSplit {
         try checkTestSetClasses(name: name, folder: folder, classes: classes)
-        var files: [(path: String, label: Int)] = []
+        // The set is a plain-layout split whose labels are the dataset's: decoded, keyed and packed
+        // like any split.
+        var samples: [SampleFile] = []
         for (label, c) in classes.enumerated() {
             for f in DatasetLayout.entries(DatasetLayout.join(folder, c)) where ImageFile.isImage(name: f) {
-                files.append((DatasetLayout.join(folder, c, f), label))
+                samples.append(SampleFile(className: c, label: label, imagePath: DatasetLayout.join(folder, c, f), maskPath: nil))
             }
         }
-        guard !files.isEmpty else {
+        guard !samples.isEmpty else {
             throw ImageDataError.invalidLayout(path: folder, problem: "test set `\(name)` holds no images (.png, .jpg, .jpeg) in its class folders")
         }
-        guard let directory = options.cacheDirectory else { return try decodeTestSet(name: name, folder: folder, files: files, classes: classes, options: options) }
-        // Packed like a split: keyed by the folder, the classes, the size, filter and policy, and
-        // every image's path, size and modification time.
-        var hasher = SHA256()
-        func add(_ text: String) { hasher.update(data: Array(text.utf8) + [0]) }
-        for part in ["backdrop-testset-\(PackedCache.formatVersion)", URL(fileURLWithPath: folder).standardizedFileURL.path,
-                     "\(options.size)", "\(options.resize)", options.onBadSample.rawValue] + classes {
-            add(part)
-        }
-        for f in files { add(try PackedCache.fileStamp(f.path)) }
-        let key = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return try PackedCache(directory: directory).loadOrBuild(split: "testset-\(name)", key: key, memoryBudget: options.memoryBudgetBytes, log: log) {
-            try decodeTestSet(name: name, folder: folder, files: files, classes: classes, options: options)
-        }
-    }
-
-    /// Decodes the images of a test set (see `loadTestSet`).
-    static func decodeTestSet(name: String, folder: String, files: [(path: String, label: Int)], classes: [String],
-                              options: DatasetOptions) throws -> DatasetSplit {
-        let start = Date()
-        let s = options.size, filter = options.resize, images = files
-        let decoded = parallelMap(images.count) { i -> Result<[UInt8], ImageDataError> in
-            do {
-                let image = try ImageFile.decode(contentsOf: images[i].path)
-                return .success(Resize.resize(image.rgb, width: image.width, height: image.height, channels: 3, to: s, s, filter: filter))
-            } catch let e as ImageDataError {
-                return .failure(e)
-            } catch {
-                return .failure(.unreadableFile(path: images[i].path, reason: "\(error)"))
-            }
-        }
-        var pixels: [UInt8] = [], labels: [Int] = [], paths: [String] = [], issues: [DatasetIssue] = []
-        for (i, result) in decoded.enumerated() {
-            switch result {
-            case .success(let px):
-                pixels += px
-                labels.append(files[i].label)
-                paths.append(files[i].path)
-            case .failure(let e):
-                issues.append(DatasetIssue(.error, .unreadableImage, files[i].path, e.description))
-            }
-        }
-        if options.onBadSample == .fail && !issues.isEmpty { throw ImageDataError.badSamples(issues) }
-        guard !labels.isEmpty else {
-            throw ImageDataError.invalidLayout(path: folder, problem: "test set `\(name)` has no readable image")
-        }
-        var split = DatasetSplit(name: "test", classes: classes, size: s, pixels: pixels, masks: [UInt8](repeating: 0, count: labels.count * s * s),
-                                 labels: labels, paths: paths, skippedCount: issues.count, issues: issues)
-        split.origin = .decoded(seconds: Date().timeIntervalSince(start))
-        return split
+        let listing = SplitListing(name: "test", layout: .plain, classFolders: classes, samples: samples, strayFiles: [])
+        let layout = DatasetLayout(root: folder, classes: classes, splits: ["test": listing])
+        let decode = { try Dataset.decode(layout: layout, listing: listing, options: options, log: log, layoutIssues: []) }
+        guard let directory = options.cacheDirectory else { return try decode() }
+        let key = try PackedCache.key(root: folder, listing: listing, options: options)
+        return try PackedCache(directory: directory).loadOrBuild(split: "testset-\(name)", key: key, memoryBudget: options.memoryBudgetBytes,
+                                                                 log: log, decode: decode)
     }
 }

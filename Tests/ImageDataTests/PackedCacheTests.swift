@@ -77,6 +77,24 @@ import TestSupport
         }
     }
 
+    @Test func aClassAddedToAnotherSplitShiftsTheLabelsAndSoTheKey() throws {
+        try withTemporaryDirectory { url in
+            let root = url.appendingPathComponent("data").path, cache = url.appendingPathComponent("cache").path
+            try Self.writeDataset(root)
+            // `skip`: the new class is missing from `test`, a layout error that `fail` would throw.
+            let options = DatasetOptions(size: 4, onBadSample: .skip, cacheDirectory: cache)
+            let before = try Dataset.load(root: root, split: "test", options: options)
+            #expect(before.labels == [0, 0, 0, 1, 1, 1])
+            // A class sorting first, in train only: every test label moves up by one.
+            try makeDirectory("\(root)/train/images/0first")
+            try makeDirectory("\(root)/train/masks/0first")
+            try PNGCodec.write(Image(width: 6, height: 6, filledWith: (5, 5, 5)), to: "\(root)/train/images/0first/z.png")
+            try PNGCodec.writeGray([UInt8](repeating: 255, count: 36), width: 6, height: 6, to: "\(root)/train/masks/0first/z.png")
+            let after = try Dataset.load(root: root, split: "test", options: options)
+            #expect(after.labels == [1, 1, 1, 2, 2, 2], "labels read from a stale pack: \(after.labels)")
+        }
+    }
+
     @Test func aDamagedCacheFileIsDecodedAgainAndLeftoversAreRemoved() throws {
         try withTemporaryDirectory { url in
             let root = url.appendingPathComponent("data").path, cache = url.appendingPathComponent("cache").path

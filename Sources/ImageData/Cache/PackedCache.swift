@@ -16,8 +16,9 @@ import Foundation
 /// ```
 /// The key (`key(root:listing:options:)`) is the SHA-256 of the format version, the dataset
 /// folder's absolute path, the split, the size, the resize filter, the mask format, the bad-sample
-/// policy and every image and mask file's path, byte size and modification time: a changed,
-/// added or removed file gives another key, so a stale file is never read. A file is written
+/// policy and every sample's label and class and its image and mask files' paths, byte sizes and
+/// modification times: a changed, added or removed file (or a class folder added to another
+/// split, which shifts the labels) gives another key, so a stale file is never read. A file is written
 /// under a lock (`<name>.lock`, `flock`), into `<name>.partial-<pid>` first, then renamed, so
 /// concurrent cells decode once and never read half a file.
 public struct PackedCache: Sendable {
@@ -61,6 +62,7 @@ public struct PackedCache: Sendable {
         add("\(options.maskFormat)")
         add(options.onBadSample.rawValue)
         for sample in listing.samples {
+            add("\(sample.label) \(sample.className)")   // a class added elsewhere shifts the labels
             add(try fileStamp(sample.imagePath))
             add(try sample.maskPath.map { FileManager.default.fileExists(atPath: $0) ? try fileStamp($0) : "\($0) missing" } ?? "no mask")
         }
