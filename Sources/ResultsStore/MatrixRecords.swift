@@ -110,6 +110,14 @@ enum JSONText {
         CanonicalJSON.string(object)
     }
 
+    /// A JSON list of strings (`[]` for none).
+    static func encodeList(_ list: [String]) -> String { CanonicalJSON.string(list) }
+
+    static func decodeList(_ text: String) -> [String] {
+        guard let data = text.data(using: .utf8), let list = try? JSONSerialization.jsonObject(with: data) as? [Any] else { return [] }
+        return list.map { "\($0)" }
+    }
+
     static func decodeObject(_ text: String) -> [String: String] {
         guard let data = text.data(using: .utf8),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }

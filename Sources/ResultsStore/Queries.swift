@@ -22,29 +22,22 @@ extension ResultsDatabase {
         try writer.read { db in try Experiment.fetchOne(db, sql: "SELECT * FROM experiments WHERE id = ?", arguments: [id]) }
     }
 
-    /// The experiment called `name` (latest of that name), or the most recent experiment when
-    /// `name` is nil.
-    ///
-    /// - Throws: ``ResultsStoreError/unknownExperiment(_:known:)`` naming the known experiments.
-    public func resolveExperiment(_ name: String?) throws -> Experiment {
-        let all = try experiments()
-        let found = name.map { n in all.last(where: { $0.name == n }) } ?? all.last
-        guard let experiment = found else {
-            var names: [String] = []
-            for e in all where !names.contains(e.name) { names.append(e.name) }
-            throw ResultsStoreError.unknownExperiment(name ?? "(latest)", known: names)
-        }
-        return experiment
-    }
-
     // MARK: Runs
 
-    /// The runs of an experiment in creation order.
+    /// The runs of an experiment in creation order: its own and those it links (an identical cell
+    /// finished by another experiment), each with this experiment's cell key and sweep label.
     public func runs(experimentID: Int64) throws -> [Run] {
         try writer.read { db in
-            try Run.fetchAll(db, sql: "SELECT * FROM runs WHERE experiment_id = ? ORDER BY id", arguments: [experimentID])
+            try Run.fetchAll(db, sql: "\(Self.memberRunsSQL) WHERE c.experiment_id = ? ORDER BY r.id", arguments: [experimentID])
         }
     }
+
+    /// The rows of `runs` as members of an experiment: the membership columns (`experiment_cells`)
+    /// first, so they win over the run's own `experiment_id`, `cell_key` and `sweep` when decoded.
+    static let memberRunsSQL = """
+        SELECT c.experiment_id, c.cell_key, c.sweep, r.experiment_id AS owner_experiment_id, r.*
+        FROM experiment_cells c JOIN runs r ON r.id = c.run_id
+        """
 
     /// One run by id.
     public func run(id: Int64) throws -> Run? {
@@ -60,8 +53,10 @@ extension ResultsDatabase {
     /// whose key is here with the same config hash.
     public func finishedCells(experimentID: Int64) throws -> [String: String] {
         try writer.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT cell_key, config_sha256 FROM runs WHERE experiment_id = ? AND status = 'finished'",
-                                        arguments: [experimentID])
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT c.cell_key, r.config_sha256 FROM experiment_cells c JOIN runs r ON r.id = c.run_id
+                WHERE c.experiment_id = ? AND r.status = 'finished'
+                """, arguments: [experimentID])
             var result: [String: String] = [:]
             for row in rows { result[row["cell_key"]] = row["config_sha256"] }
             return result
@@ -73,7 +68,8 @@ extension ResultsDatabase {
     public func finishedCellHashes(experimentID: Int64) throws -> [String: (config: String, dataset: String?)] {
         try writer.read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT cell_key, config_sha256, dataset_sha256 FROM runs WHERE experiment_id = ? AND status = 'finished'
+                SELECT c.cell_key, r.config_sha256, r.dataset_sha256 FROM experiment_cells c JOIN runs r ON r.id = c.run_id
+                WHERE c.experiment_id = ? AND r.status = 'finished'
                 """, arguments: [experimentID])
             var result: [String: (config: String, dataset: String?)] = [:]
             for row in rows { result[row["cell_key"]] = (row["config_sha256"], row["dataset_sha256"]) }
@@ -115,8 +111,8 @@ extension ResultsDatabase {
     public func metricSeries(experimentID: Int64, key: String) throws -> [Int64: [Metric]] {
         try writer.read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT m.* FROM metrics m JOIN runs r ON r.id = m.run_id
-                WHERE r.experiment_id = ? AND m.key = ? ORDER BY m.run_id, m.step
+                SELECT m.* FROM metrics m JOIN experiment_cells c ON c.run_id = m.run_id
+                WHERE c.experiment_id = ? AND m.key = ? ORDER BY m.run_id, m.step
                 """, arguments: [experimentID, key])
             var result: [Int64: [Metric]] = [:]
             for row in rows {

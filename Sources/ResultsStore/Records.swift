@@ -9,8 +9,9 @@ import GRDB
 /// SHA-256 of its resolved text.
 ///
 /// Running the same spec again finds the same experiment; editing the spec (or overriding an
-/// option from the command line) makes a new experiment with the same name. Queries by name pick
-/// the most recently created one.
+/// option from the command line) makes a new experiment with the same name, whose cells that
+/// finished identically before are linked, not retrained (`experiment_runs`). Queries by name pick
+/// the most recently created one; every command also takes the id.
 public struct Experiment: Sendable, Equatable, Identifiable {
     public var id: Int64
     public var name: String
@@ -21,6 +22,13 @@ public struct Experiment: Sendable, Equatable, Identifiable {
     /// The resolved spec itself (may be empty).
     public var specText: String
     public var createdAt: Date
+    /// The spec file's text as read (before overrides; empty for experiments made before it was
+    /// stored, and for ad-hoc `backdrop train --db` runs).
+    public var specSource: String = ""
+    /// The `--set key=value` overrides applied to it, in order.
+    public var overrides: [String] = []
+    /// The number of cells in its matrix (nil: not recorded).
+    public var cellCount: Int? = nil
 }
 
 /// The life cycle of a run: `pending` (planned) → `running` (claimed by one process) →
@@ -39,14 +47,30 @@ public struct RunCell: Sendable, Hashable {
     public var method: String
     public var regularizer: String
     public var seed: Int
+    /// The swept values of the cell's sweep point, `key=value` pairs joined by `,` in the spec's
+    /// axis order (`dataset.builtin.confounding=0.9,iclmsr.weight=10`); empty without a `sweep:`.
+    public var sweep: String
 
-    public init(cellKey: String, dataset: String, trainView: String, method: String, regularizer: String, seed: Int) {
+    public init(cellKey: String, dataset: String, trainView: String, method: String, regularizer: String, seed: Int, sweep: String = "") {
         self.cellKey = cellKey
         self.dataset = dataset
         self.trainView = trainView
         self.method = method
         self.regularizer = regularizer
         self.seed = seed
+        self.sweep = sweep
+    }
+
+    /// The swept values as (key, value) pairs in axis order (empty without a sweep).
+    public var sweepValues: [(key: String, value: String)] { RunCell.parseSweep(sweep) }
+
+    /// Parses a `sweep` label (`a.b=1,c=x`) into its pairs.
+    public static func parseSweep(_ label: String) -> [(key: String, value: String)] {
+        label.split(separator: ",").compactMap { pair -> (key: String, value: String)? in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else { return nil }
+            return (String(parts[0]), String(parts[1]))
+        }
     }
 }
 
@@ -99,8 +123,13 @@ public struct Run: Sendable, Equatable, Identifiable {
     public var finishedAt: Date?
     /// The error of the last failed attempt (nil once a retry finishes).
     public var error: String?
+    /// The experiment that trained the run; differs from `experimentID` when the run is linked
+    /// into `experimentID` from there (an identical cell reused, not retrained).
+    public var ownerExperimentID: Int64
 
     public var cellKey: String { cell.cellKey }
+    /// Whether the run was reused from another experiment (`experiment_runs`).
+    public var isLinked: Bool { ownerExperimentID != experimentID }
 }
 
 extension Run: FetchableRecord {
@@ -126,6 +155,7 @@ extension Run: FetchableRecord {
         startedAt = try r.optionalDate("started_at")
         finishedAt = try r.optionalDate("finished_at")
         error = try r.optional("error")
+        ownerExperimentID = try r.optional("owner_experiment_id") ?? experimentID
     }
 }
 
@@ -133,7 +163,8 @@ extension RunCell {
     /// The cell columns of a `runs` row (or of a view that carries them).
     init(storedRow r: StoredRow) throws {
         self.init(cellKey: try r.value("cell_key"), dataset: try r.value("dataset"), trainView: try r.value("train_view"),
-                  method: try r.value("method"), regularizer: try r.value("regularizer"), seed: try r.value("seed"))
+                  method: try r.value("method"), regularizer: try r.value("regularizer"), seed: try r.value("seed"),
+                  sweep: try r.optional("sweep") ?? "")
     }
 }
 
@@ -148,5 +179,8 @@ extension Experiment: FetchableRecord {
         specSHA256 = try r.value("spec_sha256")
         specText = try r.value("spec_text")
         createdAt = try r.date("created_at")
+        specSource = try r.optional("spec_source") ?? ""
+        overrides = JSONText.decodeList(try r.optional("overrides_json") ?? "[]")
+        cellCount = try r.optional("cell_count")
     }
 }

@@ -23,10 +23,12 @@ public struct RunListing: Sendable, Equatable {
     public var error: String?
     /// SHA-256 (hex) of the dataset folder the run trained on (nil when not recorded).
     public var datasetSHA256: String?
+    /// The experiment that trained the run when this experiment reuses it (nil: trained here).
+    public var linkedFrom: Int64?
 
     public init(id: Int64, cellKey: String, status: RunStatus, attempts: Int, elapsedSeconds: Double?, badSamples: Int,
                 configSHA256: String, gitCommit: String? = nil, gitDirty: Bool? = nil, error: String? = nil,
-                datasetSHA256: String? = nil) {
+                datasetSHA256: String? = nil, linkedFrom: Int64? = nil) {
         self.id = id
         self.cellKey = cellKey
         self.status = status
@@ -38,6 +40,7 @@ public struct RunListing: Sendable, Equatable {
         self.gitDirty = gitDirty
         self.error = error
         self.datasetSHA256 = datasetSHA256
+        self.linkedFrom = linkedFrom
     }
 }
 
@@ -51,7 +54,8 @@ extension RunListing: FetchableRecord {
                   attempts: try r.value("attempts"), elapsedSeconds: try r.optional("elapsed_seconds"),
                   badSamples: try r.value("bad_samples"), configSHA256: try r.value("config_sha256"),
                   gitCommit: try r.optional("git_commit"), gitDirty: try r.optional("git_dirty"),
-                  error: try r.optional("error"), datasetSHA256: try r.optional("dataset_sha256"))
+                  error: try r.optional("error"), datasetSHA256: try r.optional("dataset_sha256"),
+                  linkedFrom: try r.optional("linked_from"))
     }
 }
 
@@ -63,9 +67,10 @@ extension ResultsDatabase {
     public func runListing(experimentID: Int64) throws -> [RunListing] {
         try writer.read { db in
             try RunListing.fetchAll(db, sql: """
-                SELECT id, cell_key, status, attempts, COALESCE(finished_at, heartbeat_at) - started_at AS elapsed_seconds,
-                       bad_samples, config_sha256, git_commit, git_dirty, error, dataset_sha256
-                FROM runs WHERE experiment_id = ? ORDER BY id
+                SELECT r.id, c.cell_key, r.status, r.attempts, COALESCE(r.finished_at, r.heartbeat_at) - r.started_at AS elapsed_seconds,
+                       r.bad_samples, r.config_sha256, r.git_commit, r.git_dirty, r.error, r.dataset_sha256,
+                       CASE WHEN c.linked = 1 THEN r.experiment_id END AS linked_from
+                FROM experiment_cells c JOIN runs r ON r.id = c.run_id WHERE c.experiment_id = ? ORDER BY r.id
                 """, arguments: [experimentID])
         }
     }

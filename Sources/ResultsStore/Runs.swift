@@ -100,14 +100,20 @@ extension ResultsDatabase {
     ///   - specSHA256: SHA-256 (hex) of the resolved spec, overrides included.
     ///   - specPath: Where the spec came from (updated on every call).
     ///   - specText: The resolved spec (stored when the experiment is created).
+    ///   - specSource: The spec file's text as read, before overrides (stored on creation).
+    ///   - overrides: The `--set` assignments that were applied (stored on creation).
+    ///   - cellCount: The number of cells of its matrix.
     /// - Returns: The experiment row.
     @discardableResult
-    public func upsertExperiment(name: String, specSHA256: String, specPath: String = "", specText: String = "") throws -> Experiment {
+    public func upsertExperiment(name: String, specSHA256: String, specPath: String = "", specText: String = "",
+                                 specSource: String = "", overrides: [String] = [], cellCount: Int? = nil) throws -> Experiment {
         try writeImmediate { db in
             try db.execute(sql: """
-                INSERT INTO experiments (name, spec_path, spec_sha256, spec_text, created_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (name, spec_sha256) DO UPDATE SET spec_path = excluded.spec_path
-                """, arguments: [name, specPath, specSHA256, specText, now])
+                INSERT INTO experiments (name, spec_path, spec_sha256, spec_text, spec_source, overrides_json, cell_count, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name, spec_sha256) DO UPDATE SET spec_path = excluded.spec_path,
+                    cell_count = COALESCE(excluded.cell_count, cell_count)
+                """, arguments: [name, specPath, specSHA256, specText, specSource, JSONText.encodeList(overrides), cellCount, now])
             return try Experiment.fetchOne(db, sql: "SELECT * FROM experiments WHERE name = ? AND spec_sha256 = ?",
                                            arguments: [name, specSHA256])!
         }
@@ -334,13 +340,13 @@ extension ResultsDatabase {
                    owner: RunOwner?, token: String?) throws {
         let running = status == .running
         try db.execute(sql: """
-            INSERT INTO runs (experiment_id, cell_key, dataset, train_view, method, regularizer, seed, status,
+            INSERT INTO runs (experiment_id, cell_key, dataset, train_view, method, regularizer, seed, sweep, status,
                 config_json, config_sha256, git_commit, git_dirty, dataset_sha256, host, versions_json,
                 owner_host, owner_pid, owner_token, heartbeat_at, attempts, started_at, bad_samples)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (experiment_id, cell_key) DO NOTHING
             """, arguments: [experimentID, cell.cellKey, cell.dataset, cell.trainView, cell.method, cell.regularizer,
-                             cell.seed, status.rawValue, p.configJSON, p.configSHA256, p.gitCommit, p.gitDirty,
+                             cell.seed, cell.sweep, status.rawValue, p.configJSON, p.configSHA256, p.gitCommit, p.gitDirty,
                              p.datasetSHA256, owner?.host, JSONText.encodeObject(p.versions),
                              owner?.host, owner?.pid, token, running ? now : nil, running ? 1 : 0,
                              running ? now : nil, p.badSamples])

@@ -15,12 +15,20 @@ import GRDB
 ///   row whose probe was fitted on full images, whatever the cell's train view), so encoders
 ///   trained on different views can be compared under the same probe; the views that read it are
 ///   recreated unchanged.
+/// - `v4`: experiment identity and run reuse. `experiments` gains `spec_source` (the spec file's
+///   text as read), `overrides_json` (the `--set` assignments, a JSON list) and `cell_count` (the
+///   matrix size); `runs` gains `sweep` (the cell's swept values, `key=value,…`). A run is
+///   identified by its config and dataset hashes: an experiment whose cell finished identically
+///   elsewhere links that run (`experiment_runs`) instead of training it again. `experiment_cells`
+///   is every experiment's membership — its own runs, less the cell keys it links, plus its
+///   links — and the matrix views read through it, so a linked run appears under each experiment
+///   that uses it, with that experiment's cell key and sweep label.
 ///
 /// Timestamps are `REAL` seconds since the Unix epoch (`datetime(started_at, 'unixepoch')` shows
 /// them); booleans are `INTEGER` 0/1; JSON columns are `TEXT` holding a JSON object.
 enum Schema {
     /// Identifiers of every migration, oldest first.
-    static let migrationIdentifiers = ["v1", "v2", "v3"]
+    static let migrationIdentifiers = ["v1", "v2", "v3", "v4"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -32,6 +40,9 @@ enum Schema {
         }
         migrator.registerMigration("v3") { db in
             try db.execute(sql: v3)
+        }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: v4)
         }
         return migrator
     }
@@ -214,5 +225,80 @@ enum Schema {
                  - MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS bg_gap
         FROM matrix_series
         GROUP BY run_id, protocol, probe, split;
+        """
+
+    static let v4 = """
+        ALTER TABLE experiments ADD COLUMN spec_source TEXT NOT NULL DEFAULT '';
+        ALTER TABLE experiments ADD COLUMN overrides_json TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE experiments ADD COLUMN cell_count INTEGER;
+        ALTER TABLE runs ADD COLUMN sweep TEXT NOT NULL DEFAULT '';
+        CREATE INDEX runs_identity ON runs(config_sha256, dataset_sha256, status);
+
+        CREATE TABLE experiment_runs (
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            cell_key TEXT NOT NULL,
+            sweep TEXT NOT NULL DEFAULT '',
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            linked_at REAL NOT NULL,
+            PRIMARY KEY (experiment_id, cell_key)
+        );
+        CREATE INDEX experiment_runs_run ON experiment_runs(run_id);
+
+        CREATE VIEW experiment_cells AS
+        SELECT r.experiment_id, r.cell_key, r.sweep, r.id AS run_id, 0 AS linked FROM runs r
+        WHERE NOT EXISTS (SELECT 1 FROM experiment_runs l WHERE l.experiment_id = r.experiment_id AND l.cell_key = r.cell_key)
+        UNION ALL
+        SELECT l.experiment_id, l.cell_key, l.sweep, l.run_id, 1 AS linked FROM experiment_runs l;
+
+        DROP VIEW cell_gaps;
+        DROP VIEW matrix_summary;
+        DROP VIEW matrix_series;
+        DROP VIEW matrix_cells;
+
+        CREATE VIEW matrix_cells AS
+        SELECT c.experiment_id, e.name AS experiment, r.id AS run_id, c.cell_key, c.sweep, c.linked, r.dataset,
+               r.train_view, r.method, r.regularizer, r.seed,
+               v.protocol, v.probe_view, v.test_view, v.split, v.top1, v.top5, v.top_k, v.n,
+               v.k, v.temperature, v.feature_source, v.protocol_params
+        FROM evaluations v
+        JOIN runs r ON r.id = v.run_id
+        JOIN experiment_cells c ON c.run_id = r.id
+        JOIN experiments e ON e.id = c.experiment_id
+        WHERE r.status = 'finished';
+
+        CREATE VIEW matrix_series AS
+        SELECT *, 'train-view' AS probe FROM matrix_cells WHERE probe_view = train_view
+        UNION ALL
+        SELECT *, 'same-as-test' AS probe FROM matrix_cells WHERE probe_view = test_view
+        UNION ALL
+        SELECT *, probe_view AS probe FROM matrix_cells;
+
+        CREATE VIEW matrix_summary AS
+        SELECT experiment_id, experiment, sweep, dataset, method, train_view, regularizer, protocol, probe,
+               split, test_view,
+               COUNT(*) AS n_seeds,
+               AVG(top1) AS top1_mean,
+               CASE WHEN COUNT(*) > 1
+                    THEN (SUM(top1 * top1) - SUM(top1) * SUM(top1) / COUNT(*)) / (COUNT(*) - 1) END AS top1_var,
+               AVG(top5) AS top5_mean,
+               CASE WHEN COUNT(*) > 1
+                    THEN (SUM(top5 * top5) - SUM(top5) * SUM(top5) / COUNT(*)) / (COUNT(*) - 1) END AS top5_var
+        FROM matrix_series
+        GROUP BY experiment_id, sweep, dataset, method, train_view, regularizer, protocol, probe, split, test_view;
+
+        CREATE VIEW cell_gaps AS
+        SELECT experiment_id, experiment, run_id, cell_key, sweep, dataset, method, train_view, regularizer, seed,
+               protocol, probe, split,
+               MAX(CASE WHEN test_view = 'full' THEN top1 END) AS full_top1,
+               MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS foreground_top1,
+               MAX(CASE WHEN test_view = 'only-background' THEN top1 END) AS only_background_top1,
+               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END) AS mixed_same_top1,
+               MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS mixed_random_top1,
+               MAX(CASE WHEN test_view = 'full' THEN top1 END)
+                 - MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS fg_gap,
+               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END)
+                 - MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS bg_gap
+        FROM matrix_series
+        GROUP BY experiment_id, cell_key, run_id, protocol, probe, split;
         """
 }
