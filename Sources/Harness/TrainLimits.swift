@@ -13,6 +13,8 @@ public enum TrainLimits {
     /// `train.epochs` ≤ 100 000. With at most `Int32.max` steps per epoch, epochs × steps
     /// stays far below `Int.max`.
     public static let maxEpochs = 100_000
+    /// Sweep points of one spec (the product of its `sweep:` axes).
+    public static let maxSweepPoints = 1_000
     /// `train.batchSize` ≤ 65 536 images.
     public static let maxBatchSize = 65_536
     /// `schedule.warmupEpochs` ≤ 100 000 (the epoch limit); it is converted to steps.

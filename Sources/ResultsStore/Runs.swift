@@ -108,12 +108,16 @@ extension ResultsDatabase {
     public func upsertExperiment(name: String, specSHA256: String, specPath: String = "", specText: String = "",
                                  specSource: String = "", overrides: [String] = [], cellCount: Int? = nil) throws -> Experiment {
         try writeImmediate { db in
+            // Updated when it exists (an upsert would consume an AUTOINCREMENT id on every call).
             try db.execute(sql: """
-                INSERT INTO experiments (name, spec_path, spec_sha256, spec_text, spec_source, overrides_json, cell_count, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (name, spec_sha256) DO UPDATE SET spec_path = excluded.spec_path,
-                    cell_count = COALESCE(excluded.cell_count, cell_count)
-                """, arguments: [name, specPath, specSHA256, specText, specSource, JSONText.encodeList(overrides), cellCount, now])
+                UPDATE experiments SET spec_path = ?, cell_count = COALESCE(?, cell_count) WHERE name = ? AND spec_sha256 = ?
+                """, arguments: [specPath, cellCount, name, specSHA256])
+            if db.changesCount == 0 {
+                try db.execute(sql: """
+                    INSERT INTO experiments (name, spec_path, spec_sha256, spec_text, spec_source, overrides_json, cell_count, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [name, specPath, specSHA256, specText, specSource, JSONText.encodeList(overrides), cellCount, now])
+            }
             return try Experiment.fetchOne(db, sql: "SELECT * FROM experiments WHERE name = ? AND spec_sha256 = ?",
                                            arguments: [name, specSHA256])!
         }

@@ -7,7 +7,7 @@ struct Backdrop: ParsableCommand {
         commandName: "backdrop",
         abstract: "Contrastive learning on full images vs. foregrounds (ICL-MSR reproduction).",
         subcommands: [DatasetCommand.self, TrainCommand.self, ReproduceCommand.self, ReproduceCellCommand.self,
-                      QueryCommand.self, RunsCommand.self, MatrixCommand.self, CompareCommand.self, ReportCommand.self,
+                      QueryCommand.self, ExperimentsCommand.self, RunsCommand.self, MatrixCommand.self, CompareCommand.self, ReportCommand.self,
                       FindingsCommand.self]
     )
 }

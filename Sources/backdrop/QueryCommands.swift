@@ -65,10 +65,28 @@ struct QueryCommand: ParsableCommand {
     }
 }
 
+/// `backdrop experiments`: every experiment with its overrides and progress.
+struct ExperimentsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiments",
+        abstract: "List the experiments: id, name, created, spec hash, overrides, cells done/total, reused, failed, running.",
+        discussion: """
+        An experiment is one resolved spec (its name plus the hash of the spec with its --set overrides). Editing a spec \
+        makes a new experiment of the same name; its cells that finished identically before (same configuration and \
+        dataset hashes) are reused, not retrained. Every command that takes --experiment accepts a name (the latest \
+        experiment of that name) or an id from this list.
+        """)
+    @OptionGroup var output: QueryOutputOptions
+
+    func run() throws {
+        try output.print { ExperimentsTable(try ResultsDatabase(path: output.db, mode: .readOnly).experimentOverview()).queryResult }
+    }
+}
+
 /// `backdrop runs`: the runs of an experiment.
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "runs", abstract: "List the runs (cells) of an experiment with status and provenance.")
-    @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
     @OptionGroup var output: QueryOutputOptions
 
     func run() throws {
@@ -80,7 +98,7 @@ struct RunsCommand: ParsableCommand {
 struct MatrixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matrix", abstract: "Print the matrix: top-1 mean ± std (n seeds) per method, train view, regularizer, protocol and test view.")
-    @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
     @Option(help: "Probe series: train-view (the probe fitted on each cell's train view), same-as-test, or a fixed probe view such as full or foreground.")
     var probe = "train-view"
     @OptionGroup var output: QueryOutputOptions
@@ -97,7 +115,7 @@ struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare", abstract: "Compare along one axis: mean top-1 per value and paired per-seed deltas with 95% intervals.")
     @Option(help: "Axis: regularizer, train_view or method.") var by: ComparisonAxis = .regularizer
-    @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
     @Option(help: "Probe series: train-view, same-as-test, or a fixed probe view such as full or foreground (--by train_view is only an encoder comparison under a fixed probe).")
     var probe = "train-view"
     @OptionGroup var output: QueryOutputOptions
@@ -115,16 +133,17 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Render table.md, table.csv, table.tex and report.html for an experiment into Results/reports/<experiment>/.",
         discussion: "Reads the database only (opened read-only); rendering twice writes the same bytes.")
-    @Option(help: "Experiment name (default: the latest).") var experiment: String?
+    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
     @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
     @Option(help: "Folder holding one report folder per experiment.") var out = "Results/reports"
     @Flag(help: "Also print table.md.") var print = false
 
     func run() throws {
         let store = try ResultsDatabase(path: db, mode: .readOnly)
-        let name = try store.resolveExperiment(experiment).name
-        let files = try ReportWriter.render(store: store, experiment: name,
-                                            into: URL(fileURLWithPath: out).appendingPathComponent(name))
+        let resolved = try store.resolveExperiment(experiment)
+        // By id, so an older experiment of a name is reported as asked, not the latest of that name.
+        let files = try ReportWriter.render(store: store, experiment: "#\(resolved.id)",
+                                            into: URL(fileURLWithPath: out).appendingPathComponent(resolved.name))
         if print { Swift.print(try String(contentsOf: files.markdown, encoding: .utf8)) }
         for file in files.all { FileHandle.standardError.write(Data("wrote \(file.path)\n".utf8)) }
     }

@@ -47,8 +47,9 @@ struct ReproduceCommand: ParsableCommand {
         abstract: "Run every cell of an experiment spec (train, evaluate, record) into the results database.",
         discussion: """
         Generates the built-in dataset when the spec uses it and it is absent, expands the matrix \
-        (train view × method × regularizer × seed), skips cells already finished with the same configuration \
-        and dataset hashes (a cell finished on an edited dataset is trained again), resumes interrupted cells \
+        (train view × method × regularizer × seed × sweep point), skips cells already finished with the same configuration \
+        and dataset hashes (a cell finished on an edited dataset is trained again), links instead of retraining a cell \
+        whose identical run (same configuration and dataset hashes) finished in another experiment, resumes interrupted cells \
         from their last checkpoint (Results/checkpoints/<experiment>-<spec hash>/<cell>-<config hash>/, verified against the \
         sha256 recorded for it; a damaged one is set aside and the cell restarts from scratch), and \
         evaluates every finished model on every test view. Several reproductions may share one database. \
@@ -59,7 +60,9 @@ struct ReproduceCommand: ParsableCommand {
 
     @OptionGroup var options: ReproduceOptions
     @Option(help: "Cells run in parallel, each in its own process.") var jobs = 1
-    @Flag(help: "Only prepare (generate if absent) the spec's dataset and print its folder.") var datasetOnly = false
+    @Flag(help: "Only prepare (generate if absent) the spec's datasets and print their folders (one per line).") var datasetOnly = false
+    @Flag(help: "Print the resolved spec and each cell as run / reuse / resume / done, and change nothing in the database.")
+    var dryRun = false
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
@@ -72,7 +75,12 @@ struct ReproduceCommand: ParsableCommand {
         let runner = MatrixRunner(options: o)
         do {
             if datasetOnly {
-                print(try runner.makeContext(datasetSHA256: "", git: ("unknown", nil)).datasetRoot)
+                let context = try runner.makeContext(datasetSHA256: "", git: ("unknown", nil))
+                print(Set(context.datasets.values.map(\.root)).sorted().joined(separator: "\n"))
+                return
+            }
+            if dryRun {
+                print(try runner.dryRun())
                 return
             }
             let summary = try runner.run()

@@ -40,6 +40,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Set any configuration key: key.path=value (repeatable, applied after the flags), e.g. --set train.fill=noise.")
     var overrides: [String] = []
     @Flag(help: "No progress lines.") var quiet = false
+    @Option(help: "Record the run in this results database like a matrix cell (metrics, evaluations, provenance); an identical finished run is reused.")
+    var db: String?
+    @Option(help: "With --db: the ad-hoc experiment the run is recorded in (one experiment per name; each cell key once).")
+    var experiment = "train"
 
     // Method options (nil: the method's default scaled to the backbone width).
     @Option(help: "Temperature (simclr, mocov2).") var temperature: Float?
@@ -150,6 +154,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let single = try makeCell()
+        if let db {
+            if json != nil { throw ValidationError("--json is not available with --db: read the run with backdrop runs / matrix / query") }
+            return try runRecorded(single, database: db)
+        }
         let result: CellResult
         do {
             result = try TrainingCell.run(single.cell.config, checkpointDirectory: checkpointDir, progress: quiet ? nil : ProgressReporter(),

@@ -11,17 +11,45 @@ public struct ReproductionContext: Sendable {
     public var databasePath: String
     /// `Results/`: datasets, checkpoints and reports live below it.
     public var resultsDirectory: String
-    /// The dataset folder the cells train on.
+    /// The dataset folder of the spec (of its first sweep point).
     public var datasetRoot: String
+    /// The git state and tool versions; `datasetSHA256` is that of `datasetRoot`.
     public var sources: RunSources
+    /// Every prepared dataset by its identity (`MatrixCell.config.data` before binding:
+    /// `builtin:<hash>` or the folder as the spec gives it): a sweep over dataset keys has several.
+    public var datasets: [String: PreparedDataset]
 
-    public init(spec: ExperimentSpec, specPath: String, databasePath: String, resultsDirectory: String, datasetRoot: String, sources: RunSources) {
+    /// A dataset folder ready to train on, and the SHA-256 of its content.
+    public struct PreparedDataset: Sendable, Equatable {
+        public var root: String
+        public var sha256: String
+    }
+
+    public init(spec: ExperimentSpec, specPath: String, databasePath: String, resultsDirectory: String, datasetRoot: String, sources: RunSources,
+                datasets: [String: PreparedDataset]? = nil) {
         self.spec = spec
         self.specPath = specPath
         self.databasePath = databasePath
         self.resultsDirectory = resultsDirectory
         self.datasetRoot = datasetRoot
         self.sources = sources
+        self.datasets = datasets ?? [spec.datasetIdentity: PreparedDataset(root: datasetRoot, sha256: sources.datasetSHA256)]
+    }
+
+    /// The prepared dataset `cell` trains on.
+    /// - Throws: `SpecError` when its dataset was not prepared (a child process prepares only its own).
+    public func dataset(for cell: MatrixCell) throws -> PreparedDataset {
+        guard let d = datasets[cell.config.data] else {
+            throw SpecError(location: specPath, key: "dataset", message: "the dataset of cell \(cell.key) was not prepared")
+        }
+        return d
+    }
+
+    /// The provenance of `cell`'s run: the shared git state and versions, its own dataset hash.
+    public func sources(for cell: MatrixCell) throws -> RunSources {
+        var s = sources
+        s.datasetSHA256 = try dataset(for: cell).sha256
+        return s
     }
 
     /// `Results/checkpoints/<experiment>-<spec hash, 12 hex>/<cell>-<config hash, 16 hex>/`.
@@ -41,10 +69,14 @@ public struct ReproductionContext: Sendable {
         URL(fileURLWithPath: resultsDirectory).appendingPathComponent("datasets").appendingPathComponent("cache").path
     }
 
+    /// Where cells read the packed cache: `cacheDirectory` by default; another folder, or nil
+    /// for no cache (`backdrop train --cache-dir` / `--no-cache`).
+    public var cacheFolder: String?? = .none
+
     /// How `cell` reads the dataset: the spec's mask format and policy, the cell's image size, the packed cache.
     public func datasetOptions(for cell: MatrixCell) throws -> DatasetOptions {
         var options = try cell.dataset.options(size: cell.config.imageSize)
-        options.cacheDirectory = cacheDirectory
+        options.cacheDirectory = cacheFolder ?? cacheDirectory
         return options
     }
 }
@@ -63,6 +95,8 @@ public enum CellOutcome: Sendable, Equatable {
     case failed(String)
     /// Stopped at the step limit (the claim is left as a killed process would leave it).
     case interrupted
+    /// An identical run (same configuration and dataset hashes) finished elsewhere and was linked.
+    case reused(runID: Int64, experimentID: Int64)
 
     public var label: String {
         switch self {
@@ -72,6 +106,7 @@ public enum CellOutcome: Sendable, Equatable {
         case .busy: return "skipped (running in another process)"
         case .failed: return "FAILED"
         case .interrupted: return "interrupted"
+        case .reused(let run, let experiment): return "reused run \(run) of experiment \(experiment) (identical configuration and dataset)"
         }
     }
 }
@@ -98,11 +133,13 @@ public enum CellRunner {
     ///   - stepLimit: stop training before this global step and return `.interrupted` without
     ///     releasing the claim (what a killed process leaves behind); tests only.
     ///   - owner: the claimant (default: this process).
+    ///   - checkpointDirectory: where its checkpoint lives (default: `context.checkpointDirectory(for:)`).
     public static func run(_ cell: MatrixCell, experimentID: Int64, store: ResultsDatabase, context: ReproductionContext,
-                           progress: ProgressReporter? = nil, stepLimit: Int? = nil, owner: RunOwner = .current) throws -> CellOutcome {
-        let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256, gitCommit: context.sources.gitCommit,
-                                       gitDirty: context.sources.gitDirty, datasetSHA256: context.sources.datasetSHA256,
-                                       versions: context.sources.versions)
+                           progress: ProgressReporter? = nil, stepLimit: Int? = nil, owner: RunOwner = .current,
+                           checkpointDirectory: String? = nil) throws -> CellOutcome {
+        let sources = try context.sources(for: cell)
+        let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256, gitCommit: sources.gitCommit,
+                                       gitDirty: sources.gitDirty, datasetSHA256: sources.datasetSHA256, versions: sources.versions)
         let claim: RunClaim
         switch try store.beginRun(experimentID: experimentID, cell: cell.runCell, provenance: provenance, owner: owner) {
         case .finished(let run):
@@ -113,14 +150,14 @@ public enum CellRunner {
             claim = c
         }
 
-        let directory = context.checkpointDirectory(for: cell)
+        let directory = checkpointDirectory ?? context.checkpointDirectory(for: cell)
         let writer = store.metricWriter(for: claim)
         let started = Date()
         do {
             try prepareCheckpoint(in: directory, cell: cell, claim: claim, store: store, context: context, progress: progress)
             try store.recordParams(Self.params(of: cell), for: claim)
             var config = cell.config
-            config.data = context.datasetRoot
+            config.data = try context.dataset(for: cell).root
             let result = try TrainingCell.run(
                 config, checkpointDirectory: directory, sink: StoreMetricSink(writer: writer), progress: progress,
                 datasetOptions: try context.datasetOptions(for: cell),
@@ -163,7 +200,7 @@ public enum CellRunner {
             progress?.message("removed \(path): a temporary file left by an interrupted checkpoint write")
         }
         let checkpoint = TrainingCell.checkpointURL(in: directory)
-        let dataset = context.sources.datasetSHA256
+        let dataset = try context.dataset(for: cell).sha256
         let resumable = (claim.previousStatus == .failed || claim.previousStatus == .running)
             && (claim.previousConfigSHA256 ?? cell.configSHA256) == cell.configSHA256
             && (claim.previousDatasetSHA256 ?? dataset) == dataset

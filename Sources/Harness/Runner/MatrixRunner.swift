@@ -62,23 +62,6 @@ public struct MatrixRunner {
         self.log = log ?? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     }
 
-    /// Loads the spec, prepares the dataset and computes the provenance shared by every cell.
-    public func makeContext(datasetSHA256: String? = nil, git: (commit: String, dirty: Bool?)? = nil) throws -> ReproductionContext {
-        var spec = try ExperimentSpec.load(path: options.specPath, overrides: options.overrides)
-        try FileManager.default.createDirectory(atPath: options.resultsDirectory, withIntermediateDirectories: true)
-        let dbFolder = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: dbFolder.isEmpty ? "." : dbFolder, withIntermediateDirectories: true)
-        let (root, _) = try DatasetFiles.prepare(spec.dataset, resultsDirectory: options.resultsDirectory, log: log)
-        let withoutMasks = try DatasetLayout.scan(root: root).splitsWithoutMasks(maskFormat: try spec.dataset.options(size: spec.imageSize).maskFormat)
-        spec = try spec.fitted(toSplitsWithoutMasks: withoutMasks, root: options.specPath)
-        try spec.checkTestSets(against: root, location: options.specPath)
-        let g = git ?? RunSources.git()
-        let sha = try datasetSHA256 ?? DatasetFiles.sha256(root: root)
-        return ReproductionContext(spec: spec, specPath: options.specPath, databasePath: options.databasePath,
-                                   resultsDirectory: options.resultsDirectory, datasetRoot: root,
-                                   sources: RunSources(gitCommit: g.commit, gitDirty: g.dirty, datasetSHA256: sha))
-    }
-
     /// Runs the matrix.
     /// - Returns: each cell's outcome; `summary.failed` is the exit status of `backdrop reproduce`.
     public func run() throws -> Summary {
@@ -88,23 +71,26 @@ public struct MatrixRunner {
         let experiment = try upsertExperiment(context, store: store)
         var cells = spec.cells()
         if let keys = options.cellKeys { cells = cells.filter { keys.contains($0.key) } }
-        let finished = try store.finishedCellHashes(experimentID: experiment.id)
+        let plan = try MatrixPlan(cells: cells, experimentID: experiment.id, store: store, context: context)
         var outcomes: [String: CellOutcome] = [:]
         var todo: [MatrixCell] = []
-        for cell in cells {
-            // Skipped only when it finished with this configuration on this dataset (a finished
-            // run without a dataset hash predates it being recorded and counts as current).
-            if let done = finished[cell.key], done.config == cell.configSHA256,
-               (done.dataset ?? context.sources.datasetSHA256) == context.sources.datasetSHA256 {
+        for (cell, action) in plan.entries {
+            switch action {
+            case .done:
                 outcomes[cell.key] = .skipped
-            } else {
+            case .reuse(let runID, let owner):
+                try store.linkRun(experimentID: experiment.id, cellKey: cell.key, sweep: cell.sweep, runID: runID)
+                outcomes[cell.key] = .reused(runID: runID, experimentID: owner)
+            case .resume, .run:
                 todo.append(cell)
+            case .sameAs:
+                break   // linked below, once the identical cell has run
             }
         }
-        let controls = spec.controls.isEmpty ? "" : " + \(spec.controls.map(\.rawValue).joined(separator: ", ")) controls"
-        log("experiment \(spec.name): \(cells.count) cells (\(spec.trainViews.count) train views × (\(spec.methods.count) methods × "
-            + "\(spec.regularizers.count) regularizers\(controls)) × \(spec.seeds.count) seeds), \(cells.count - todo.count) already finished, "
-            + "\(todo.count) to run; dataset \(context.datasetRoot) (sha256 \(context.sources.datasetSHA256.prefix(12))); db \(options.databasePath)")
+        let counts = plan.counts
+        log("experiment \(spec.name) (id \(experiment.id)): \(cells.count) cells (\(Self.shape(of: spec))), \(counts.done) already finished, "
+            + "\(counts.reuse) reused from identical runs, \(todo.count) to run\(counts.resume > 0 ? " (\(counts.resume) resuming)" : ""); "
+            + "\(Self.describeDatasets(context)); db \(options.databasePath)")
         let total = cells.count
         let position = { (cell: MatrixCell) in "\((cells.firstIndex(of: cell) ?? 0) + 1)/\(total)" }
 
@@ -118,15 +104,30 @@ public struct MatrixRunner {
             let results = try runChildren(todo, position: position, context: context, experimentID: experiment.id, store: store)
             outcomes.merge(results) { $1 }
         }
+        for case let (cell, .sameAs(first)) in plan.entries {
+            outcomes[cell.key] = try linkIdentical(cell, to: first, experimentID: experiment.id, store: store, context: context)
+        }
         let ordered = cells.map { ($0.key, outcomes[$0.key] ?? .skipped) }
         let summary = Summary(experiment: spec.name, experimentID: experiment.id, outcomes: ordered)
         let busy = ordered.filter { $0.1 == .busy }.count
-        log("experiment \(spec.name): \(summary.trained) trained, \(ordered.count - summary.trained - summary.failed - busy) skipped, "
-            + "\(busy) running elsewhere, \(summary.failed) failed")
+        let reused = ordered.filter { if case .reused = $0.1 { return true }; return false }.count
+        log("experiment \(spec.name): \(summary.trained) trained, \(reused) reused, \(ordered.count - summary.trained - summary.failed - busy - reused) "
+            + "skipped, \(busy) running elsewhere, \(summary.failed) failed")
         for (key, outcome) in ordered {
             if case .failed(let message) = outcome { log("  FAILED \(key): \(message)") }
         }
         return summary
+    }
+
+    /// Links `cell` to the run of the identical cell `first` of the same matrix, which has just run.
+    func linkIdentical(_ cell: MatrixCell, to first: String, experimentID: Int64, store: ResultsDatabase,
+                       context: ReproductionContext) throws -> CellOutcome {
+        guard let run = try store.reusableRun(configSHA256: cell.configSHA256, datasetSHA256: try context.dataset(for: cell).sha256) else {
+            return .failed("its identical cell \(first) did not finish; rerun to train it")
+        }
+        try store.linkRun(experimentID: experimentID, cellKey: cell.key, sweep: cell.sweep, runID: run.id)
+        log("[cell \(cell.key)] reused run \(run.id) of its identical cell \(first)")
+        return .reused(runID: run.id, experimentID: run.experimentID)
     }
 
     /// Decodes the splits the cells to run read (once per image size) into the packed cache
@@ -138,9 +139,9 @@ public struct MatrixRunner {
             guard let options = try? context.datasetOptions(for: cell) else { continue }
             var relaxed = options
             relaxed.requireMasks = false
-            for split in ["train", "test"] + (options.pretrainSplit.map { [$0] } ?? []) where done.insert("\(split)@\(options.size)").inserted {
+            for split in ["train", "test"] + (options.pretrainSplit.map { [$0] } ?? []) where done.insert("\(cell.config.data)@\(split)@\(options.size)").inserted {
                 do {
-                    _ = try Dataset.load(root: context.datasetRoot, split: split, options: relaxed, log: log)
+                    _ = try Dataset.load(root: context.dataset(for: cell).root, split: split, options: relaxed, log: log)
                 } catch {
                     log("could not pack the \(split) split (\(options.size) px) ahead of the cells; each cell will report it")
                 }
@@ -152,7 +153,7 @@ public struct MatrixRunner {
     /// (the provenance comes from the parent, so every cell of a reproduction records the same).
     /// - Throws: `SpecError` when the spec has no such cell.
     public func runOneCell(key: String, position: String, datasetSHA256: String?, git: (commit: String, dirty: Bool?)?) throws -> CellOutcome {
-        let context = try makeContext(datasetSHA256: datasetSHA256, git: git)
+        let context = try makeContext(datasetSHA256: datasetSHA256, git: git, onlyCell: key)
         guard let cell = context.spec.cells().first(where: { $0.key == key }) else {
             throw SpecError(location: options.specPath, key: "", message: "the spec has no cell \(key)")
         }
@@ -164,7 +165,9 @@ public struct MatrixRunner {
     /// The experiment's row (created on first use; the spec's canonical JSON pins it).
     func upsertExperiment(_ context: ReproductionContext, store: ResultsDatabase) throws -> Experiment {
         let spec = context.spec
-        return try store.upsertExperiment(name: spec.name, specSHA256: spec.specSHA256, specPath: options.specPath, specText: spec.canonicalJSON)
+        let source = FileManager.default.contents(atPath: options.specPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return try store.upsertExperiment(name: spec.name, specSHA256: spec.specSHA256, specPath: options.specPath, specText: spec.canonicalJSON,
+                                          specSource: source, overrides: options.overrides, cellCount: spec.cells().count)
     }
 
     /// Runs one cell here with progress lines prefixed by its matrix position.
@@ -200,7 +203,7 @@ public struct MatrixRunner {
         var outcomes: [String: CellOutcome] = [:]
         while !queue.isEmpty || !running.isEmpty {
             while running.count < max(options.jobs, 1), let cell = queue.popFirst() {
-                let command = options.childCommand!(ChildRequest(cellKey: cell.key, position: position(cell), sources: context.sources))
+                let command = options.childCommand!(ChildRequest(cellKey: cell.key, position: position(cell), sources: try context.sources(for: cell)))
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: command[0])
                 process.arguments = Array(command.dropFirst())

@@ -30,6 +30,7 @@ import TensorCore
 /// trainViews: [full, foreground]
 /// seeds: [0, 1, 2]
 /// controls: [untrained]            # the seed-matched untrained encoder, evaluated the same way
+/// sweep: {dataset.builtin.confounding: [0.5, 0.9], iclmsr.weight: [0.1, 1]}   # more axes over any scalar key
 /// train: {epochs: 20, batchSize: 128, augmentation: default, fill: gray, checkpointEverySteps: 50}
 /// optimizer: {kind: lars, lr: 0.4, weightDecay: 1.0e-5, momentum: 0.9}   # over the method's recipe
 /// schedule: {warmupEpochs: 2, finalLrFraction: 0}
@@ -62,10 +63,16 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// The view keys (`ExperimentSpec.viewKeys`) the spec or its overrides stated; not part of
     /// the stored spec (it changes no cell), used by `fitted(toSplitsWithoutMasks:root:)`.
     public var statedKeys: Set<String> = []
+    /// The sweep axes (`ExperimentSpec+Sweep.swift`); nil without a `sweep:` (so a spec without
+    /// one keeps its canonical JSON and hash).
+    public var sweep: [SweepAxis]? = nil
+    /// One spec per sweep point (empty without a sweep); not stored (the axes and the base spec
+    /// determine them).
+    public var points: [SweepPoint] = []
 
     enum CodingKeys: String, CodingKey {
         case name, dataset, imageSize, model, methods, methodOptions, regularizers, trainViews, seeds, controls, train, optimizer,
-             schedule, evaluation, partnerSeed
+             schedule, evaluation, partnerSeed, sweep
     }
 
     public init(name: String, dataset: DatasetSpec) {
@@ -177,11 +184,28 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         var root = try SpecNode.parse(text, source: source)
         for o in overrides { root = try root.overriding(o) }
         let origins = SpecReader.OriginIndex(file: source)
-        let r = try SpecReader(root, path: "", origins: origins)
-        var spec = try decode(r)
-        try r.finish()
-        spec.methodOptions = spec.methodOptions.filter { key, _ in spec.methods.contains { $0.rawValue == key } }
-        try spec.validateCells(origins: origins)
+        func decodeChecked(_ tree: SpecNode) throws -> (ExperimentSpec, SpecReader) {
+            let r = try SpecReader(tree, path: "", origins: origins)
+            var spec = try decode(r)
+            spec.methodOptions = spec.methodOptions.filter { key, _ in spec.methods.contains { $0.rawValue == key } }
+            return (spec, r)
+        }
+        let decoded = try decodeChecked(root.removingKey("sweep"))
+        var spec = decoded.0
+        try decoded.1.finish()
+        let rootReader = try SpecReader(root, path: "", origins: origins)
+        let sweep = try decodeSweep(root: root, reader: rootReader) { tree in
+            let (point, reader) = try decodeChecked(tree)
+            try reader.finish()
+            try point.validateCells(origins: origins)
+            return point
+        }
+        if sweep.axes.isEmpty {
+            try spec.validateCells(origins: origins)
+        } else {
+            spec.sweep = sweep.axes
+            spec.points = sweep.points
+        }
         return spec
     }
 

@@ -19,6 +19,8 @@ public struct MatrixCell: Sendable, Equatable {
     public var config: TrainConfig
     /// Dataset options beyond the image size (mask format, bad-sample policy).
     public var dataset: ExperimentSpec.DatasetSpec
+    /// The label of the cell's sweep point (`dataset.builtin.confounding=0.9`); empty without a sweep.
+    public var sweep: String = ""
 
     /// The document whose canonical JSON is hashed: the dataset and the resolved training config.
     public struct Document: Codable, Sendable, Equatable {
@@ -37,7 +39,8 @@ public struct MatrixCell: Sendable, Equatable {
 
     /// The cell as the store records it (`runs` columns).
     public var runCell: RunCell {
-        RunCell(cellKey: key, dataset: dataset.name, trainView: trainView.rawValue, method: methodLabel, regularizer: regularizer, seed: Int(seed))
+        RunCell(cellKey: key, dataset: dataset.name, trainView: trainView.rawValue, method: methodLabel, regularizer: regularizer, seed: Int(seed),
+                sweep: sweep)
     }
 
     /// A directory-safe form of the key (`full/simclr/none/seed0` → `full-simclr-none-seed0`).
@@ -54,7 +57,26 @@ extension ExperimentSpec {
     /// (method, regularizer) pairs a regularizer's `methods` leaves out; seed-major so
     /// that every condition of seed 0 finishes before seed 1 starts (paired comparisons fill in
     /// early). A control cell (`full/untrained/none/seed0`) evaluates the seed's initial encoder.
+    /// With a `sweep:`, the union of every point's cells, each key prefixed with the point's label
+    /// (`dataset.builtin.confounding=0.9/full/simclr/none/seed0`), still seed-major.
     public func cells() -> [MatrixCell] {
+        if !points.isEmpty {
+            var all: [MatrixCell] = []
+            for point in points {
+                for var cell in point.spec.cells() {
+                    cell.key = "\(point.label)/\(cell.key)"
+                    cell.sweep = point.label
+                    all.append(cell)
+                }
+            }
+            let order = Dictionary(uniqueKeysWithValues: seeds.enumerated().map { ($1, $0) })
+            let sorted = all.enumerated().sorted { (order[$0.element.seed] ?? 0, $0.offset) < (order[$1.element.seed] ?? 0, $1.offset) }
+            return sorted.enumerated().map { i, entry in
+                var cell = entry.element
+                cell.index = i
+                return cell
+            }
+        }
         var out: [MatrixCell] = []
         for seed in seeds {
             for control in controls {

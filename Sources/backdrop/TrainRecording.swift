@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Harness
+import ResultsStore
+
+/// `backdrop train --db DB [--experiment NAME]`: the run is recorded like a matrix cell — claimed,
+/// its metrics, evaluations, checkpoints and provenance (config and dataset hashes, git state)
+/// stored — into an ad-hoc experiment that `runs`, `matrix`, `compare` and `report` read like any
+/// other. An identical run (same configuration and dataset hashes) already finished anywhere in
+/// the database is linked instead of trained again.
+extension TrainCommand {
+    /// The ad-hoc experiment's identity: its name alone (every `train --db --experiment NAME`
+    /// adds its cell to the same experiment), as a hash so it never equals a spec's hash.
+    static func adHocSpecHash(name: String) -> String { ContentHash.sha256Hex(Data("ad-hoc experiment \(name)".utf8)) }
+
+    func runRecorded(_ single: SingleCellSpec, database: String) throws {
+        guard ExperimentSpecName.isValid(experiment) else {
+            throw ValidationError("--experiment \(experiment): use letters, digits, '-', '_' and '.' only")
+        }
+        let dbFolder = URL(fileURLWithPath: database).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: dbFolder.isEmpty ? "." : dbFolder, withIntermediateDirectories: true)
+        let store = try ResultsDatabase(path: database)
+        var spec = single.spec
+        spec.name = experiment
+        var cell = single.cell
+        let git = RunSources.git()
+        let sha = try DatasetFiles.sha256(root: data)
+        var context = ReproductionContext(spec: spec, specPath: "backdrop train", databasePath: database,
+                                          resultsDirectory: dbFolder.isEmpty ? "." : dbFolder, datasetRoot: data,
+                                          sources: RunSources(gitCommit: git.commit, gitDirty: git.dirty, datasetSHA256: sha))
+        context.cacheFolder = .some(noCache ? nil : cacheDir)
+        cell.config.data = spec.datasetIdentity
+        let e = try store.upsertExperiment(name: experiment, specSHA256: Self.adHocSpecHash(name: experiment), specPath: "backdrop train",
+                                           specText: "", overrides: CommandLine.arguments.dropFirst().map { $0 })
+        let runID: Int64
+        if let existing = try store.run(experimentID: e.id, cellKey: cell.key), existing.status == .finished {
+            guard existing.provenance.configSHA256 == cell.configSHA256, existing.provenance.datasetSHA256 == sha else {
+                throw ValidationError("experiment \(experiment) (id \(e.id)) already has cell \(cell.key) trained with another configuration "
+                    + "or dataset; record this run under another --experiment")
+            }
+            Self.note("cell \(cell.key) of experiment \(experiment) is already finished with this configuration (run \(existing.id))")
+            runID = existing.id
+        } else if let same = try store.reusableRun(configSHA256: cell.configSHA256, datasetSHA256: sha) {
+            try store.linkRun(experimentID: e.id, cellKey: cell.key, sweep: "", runID: same.id)
+            Self.note("reused run \(same.id) of experiment \(same.experimentID): it finished with the same configuration "
+                + "and dataset hashes, so it is linked into \(experiment), not retrained")
+            runID = same.id
+        } else {
+            let outcome = try CellRunner.run(cell, experimentID: e.id, store: store, context: context,
+                                             progress: quiet ? nil : ProgressReporter(), checkpointDirectory: checkpointDir)
+            switch outcome {
+            case .failed(let message): throw ValidationError("the run failed: \(message)")
+            case .busy: throw ValidationError("cell \(cell.key) of experiment \(experiment) is being trained by another process")
+            case .finishedWithOtherConfig:
+                throw ValidationError("experiment \(experiment) already has cell \(cell.key) with another configuration; use another --experiment")
+            default: break
+            }
+            guard let run = try store.run(experimentID: e.id, cellKey: cell.key) else { throw ValidationError("the run was not recorded") }
+            runID = run.id
+        }
+        print(Self.evaluationLines(try store.evaluations(runID: runID)))
+        print("recorded as run \(runID) of experiment \(experiment) (id \(e.id)) in \(database); see: backdrop runs --db \(database) --experiment \(e.id)")
+    }
+
+    static func note(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    /// `protocol (probe view)  test view  top-1 / top-k` per stored evaluation (percent).
+    static func evaluationLines(_ rows: [EvaluationRecord]) -> String {
+        let header = "protocol (probe view)     test view          top-1 / top-k"
+        return ([header] + rows.filter { $0.split == "test" }.map { r in
+            let key = "\(r.protocolName) (\(r.probeView))"
+            return key.padding(toLength: max(26, key.count + 1), withPad: " ", startingAt: 0)
+                + r.testView.padding(toLength: max(19, r.testView.count + 1), withPad: " ", startingAt: 0)
+                + String(format: "%.1f / %.1f", r.top1 * 100, r.top5 * 100)
+        }).joined(separator: "\n")
+    }
+}
+
+/// Experiment names: what a spec's `name` accepts.
+enum ExperimentSpecName {
+    static func isValid(_ s: String) -> Bool { !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) } }
+}
+
+
