@@ -194,6 +194,11 @@ public final class ResultsDatabase: Sendable {
         try ResultsDatabase(writer: DatabaseQueue(), migrateUpTo: target, clock: clock)
     }
 
+    /// A database file migrated only up to `target` (a past schema), for migration tests.
+    static func file(path: String, migratedUpTo target: String) throws -> ResultsDatabase {
+        try ResultsDatabase(writer: DatabaseQueue(path: path), migrateUpTo: target)
+    }
+
     /// Applies the remaining migrations (up to `target`, or all).
     func migrate(upTo target: String? = nil) throws {
         try Self.migrate(writer, upTo: target)

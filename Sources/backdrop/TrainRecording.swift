@@ -13,6 +13,14 @@ extension TrainCommand {
     /// adds its cell to the same experiment), as a hash so it never equals a spec's hash.
     static func adHocSpecHash(name: String) -> String { ContentHash.sha256Hex(Data("ad-hoc experiment \(name)".utf8)) }
 
+    /// This invocation as one shell-quoted line: the ad-hoc experiment's "overrides" (the command
+    /// that created it; each run's own configuration is in its `config_json`).
+    static var commandLine: String {
+        (["backdrop"] + CommandLine.arguments.dropFirst()).map { arg in
+            arg.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:+".contains($0) } ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
+
     func runRecorded(_ single: SingleCellSpec, database: String) throws {
         guard ExperimentSpecName.isValid(experiment) else {
             throw ValidationError("--experiment \(experiment): use letters, digits, '-', '_' and '.' only")
@@ -31,7 +39,7 @@ extension TrainCommand {
         context.cacheFolder = .some(noCache ? nil : cacheDir)
         cell.config.data = spec.datasetIdentity
         let e = try store.upsertExperiment(name: experiment, specSHA256: Self.adHocSpecHash(name: experiment), specPath: "backdrop train",
-                                           specText: "", overrides: CommandLine.arguments.dropFirst().map { $0 })
+                                           specText: "", overrides: [Self.commandLine])
         let runID: Int64
         if let existing = try store.run(experimentID: e.id, cellKey: cell.key), existing.status == .finished {
             guard existing.provenance.configSHA256 == cell.configSHA256, existing.provenance.datasetSHA256 == sha else {

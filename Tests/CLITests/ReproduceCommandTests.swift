@@ -50,7 +50,7 @@ import Testing
 
         let second = try Executables.run("backdrop", ["reproduce"] + args)
         #expect(second.status == 0)
-        #expect(second.stderr.contains("2 already finished, 0 to run") && !second.stderr.contains("epoch 1/"), "\(second.stderr)")
+        #expect(second.stderr.contains("2 already finished, 0 reused from identical runs, 0 to run") && !second.stderr.contains("epoch 1/"), "\(second.stderr)")
         #expect(try Self.scalar(db, "SELECT COUNT(*) FROM metrics") == metrics)
 
         let runs = try Executables.run("backdrop", ["runs", "--db", db])

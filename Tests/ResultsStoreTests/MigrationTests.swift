@@ -75,10 +75,7 @@ struct MigrationTests {
         let old = temporaryDatabasePath("old")
         defer { removeDatabase(old) }
         #expect(throws: ResultsStoreError.missingDatabase(path: old)) { try ResultsDatabase(path: old, mode: .readOnly) }
-        do {
-            let store = try ResultsDatabase(path: old)
-            try store.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3'); DROP VIEW cell_gaps; DROP VIEW matrix_summary; DROP VIEW matrix_series; DROP VIEW matrix_cells")
-        }
+        do { _ = try ResultsDatabase.file(path: old, migratedUpTo: "v1") }
         do {
             _ = try ResultsDatabase(path: old, mode: .readOnly)
             Issue.record("expected schemaTooOld")
@@ -93,16 +90,21 @@ struct MigrationTests {
     @Test("v3 adds one fixed-probe series per probe view to matrix_series, for rows stored under v2")
     func fixedProbeSeries() throws {
         let store = try ResultsDatabase.inMemory(migratedUpTo: "v2")
-        let experiment = try store.upsertExperiment(name: "e", specSHA256: "s")
-        for trainView in ["full", "foreground"] {
-            let cell = RunCell(cellKey: "\(trainView)/simclr/none/seed0", dataset: "d", trainView: trainView, method: "simclr", regularizer: "none", seed: 0)
-            let claim = try #require(try store.beginRun(experimentID: experiment.id, cell: cell, provenance: RunProvenance(configJSON: "{}", configSHA256: trainView)).claim)
-            for probe in ["full", "foreground"] {
-                try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: probe, testView: "full", top1: 0.5, top5: 1, n: 10), for: claim)
-            }
-            try store.finishRun(claim)
+        // Raw SQL: what a v2 build wrote (the API writes later columns).
+        var sql = "INSERT INTO experiments (id, name, spec_sha256, created_at) VALUES (1, 'e', 's', 1.0);"
+        for (id, trainView) in [(1, "full"), (2, "foreground")] {
+            sql += """
+                INSERT INTO runs (id, experiment_id, cell_key, dataset, train_view, method, regularizer, seed, status,
+                                  config_json, config_sha256, attempts, started_at, finished_at)
+                    VALUES (\(id), 1, '\(trainView)/simclr/none/seed0', 'd', '\(trainView)', 'simclr', 'none', 0, 'finished', '{}', '\(trainView)', 1, 2.0, 3.0);
+                INSERT INTO evaluations (run_id, protocol, probe_view, test_view, split, top1, top5, n, feature_source, created_at)
+                    VALUES (\(id), 'linear', 'full', 'full', 'test', 0.5, 1.0, 10, 'backbone', 4.0),
+                           (\(id), 'linear', 'foreground', 'full', 'test', 0.5, 1.0, 10, 'backbone', 4.0);
+                """
         }
+        try store.execute(sql: sql)
         try store.migrate()
+        let experiment = try #require(try store.experiment(named: "e"))
         #expect(try store.appliedMigrations() == ResultsDatabase.migrationIdentifiers)
         // Under the fixed full probe both encoders appear; under the train-view probe each once with its own probe.
         let full = try store.matrixRows(experimentID: experiment.id, probe: .fixed("full"))
