@@ -40,16 +40,18 @@ public struct RunsTable: Sendable, Equatable {
     /// Columns `id, cell_key, status, attempts, seconds` (rounded), `bad_samples`, `config` and
     /// `dataset` (first 12 hex digits of the config and dataset hashes; a cell finished on an
     /// edited dataset is rerun, so this says which data its results came from), `git` (first 10
-    /// characters), `dirty` (0/1), `error` (empty when none).
+    /// characters), `dirty` (0/1), `error` (empty when none), `reused_from` (the experiment whose
+    /// identical run this cell links instead of retraining; NULL for the experiment's own runs).
     public var queryResult: QueryResult {
         QueryResult(
-            columns: ["id", "cell_key", "status", "attempts", "seconds", "bad_samples", "config", "dataset", "git", "dirty", "error"],
+            columns: ["id", "cell_key", "status", "attempts", "seconds", "bad_samples", "config", "dataset", "git", "dirty", "error",
+                      "reused_from"],
             rows: runs.map { r in
                 [.integer(r.id), .text(r.cellKey), .text(r.status.rawValue), .integer(Int64(r.attempts)),
                  r.elapsedSeconds.map(Self.seconds) ?? .null, .integer(Int64(r.badSamples)),
                  .text(String(r.configSHA256.prefix(12))),
                  r.datasetSHA256.map { .text(String($0.prefix(12))) } ?? .null, r.gitCommit.map { .text(String($0.prefix(10))) } ?? .null,
-                 r.gitDirty.map { .integer($0 ? 1 : 0) } ?? .null, .text(r.error ?? "")]
+                 r.gitDirty.map { .integer($0 ? 1 : 0) } ?? .null, .text(r.error ?? ""), r.linkedFrom.map(QueryValue.integer) ?? .null]
             })
     }
 }

@@ -61,6 +61,7 @@ import Testing
         let linked = try store.runs(experimentID: all[1].id).filter(\.isLinked)
         #expect(linked.count == 2 && linked.allSatisfy { $0.ownerExperimentID == all[0].id && $0.cell.regularizer == "none" })
         #expect(all[1].specSource.contains("weight: 2.0"))
+        #expect(try store.runListing(experimentID: all[1].id).compactMap(\.linkedFrom) == [all[0].id, all[0].id])
         let overview = try store.experimentOverview()
         #expect(overview.map(\.finished) == [4, 4] && overview.map(\.linked) == [0, 2] && overview.map(\.total) == [4, 4])
 

@@ -91,14 +91,14 @@ struct QueryTableTests {
                        configSHA256: String(repeating: "ab", count: 32), gitCommit: "0123456789abcdef", gitDirty: true,
                        datasetSHA256: String(repeating: "cd", count: 32)),
             RunListing(id: 2, cellKey: "full/simclr/icl-msr/seed0", status: .failed, attempts: 2, elapsedSeconds: nil, badSamples: 4,
-                       configSHA256: "e3", error: "diverged"),
+                       configSHA256: "e3", error: "diverged", linkedFrom: 7),
         ]
         let q = RunsTable(listing).queryResult
-        #expect(q.columns == ["id", "cell_key", "status", "attempts", "seconds", "bad_samples", "config", "dataset", "git", "dirty", "error"])
+        #expect(q.columns == ["id", "cell_key", "status", "attempts", "seconds", "bad_samples", "config", "dataset", "git", "dirty", "error", "reused_from"])
         #expect(q.rows[0] == [.integer(1), .text("full/simclr/none/seed0"), .text("finished"), .integer(1), .integer(13), .integer(0),
-                              .text("abababababab"), .text("cdcdcdcdcdcd"), .text("0123456789"), .integer(1), .text("")])
+                              .text("abababababab"), .text("cdcdcdcdcdcd"), .text("0123456789"), .integer(1), .text(""), .null])
         #expect(q.rows[1] == [.integer(2), .text("full/simclr/icl-msr/seed0"), .text("failed"), .integer(2), .null, .integer(4),
-                              .text("e3"), .null, .null, .null, .text("diverged")])
+                              .text("e3"), .null, .null, .null, .text("diverged"), .integer(7)])
     }
 }
 
