@@ -129,14 +129,14 @@ extension Report {
     /// mean, its t-interval and the number of seeds.
     func doseResponseTables() -> [ReportTable] {
         let percent = Int((options.confidenceLevel * 100).rounded())
-        return doseResponses().map { dose in
-            let mean: (Double) -> String = dose.isGap ? Format.signedPoints : Format.percent
+        return doseResponses().map { (dose: DoseResponse) -> ReportTable in
+            let mean: (Double) -> String = { dose.isGap ? Format.signedPoints($0) : Format.percent($0) }
             return ReportTable(
                 title: "\(Self.doseResponseTitle(dose)): mean [\(percent)% t-interval] (n seeds)",
                 headers: ["line", dose.key, "mean", "\(percent)% CI", "n"], labelColumns: 2,
-                rows: dose.lines.flatMap { line in
+                rows: dose.lines.flatMap { (line: DoseResponse.Line) -> [[TableCell]] in
                     line.points.map { p -> [TableCell] in
-                        let ci = p.interval.map { "[\(mean($0.lowerBound)), \(mean($0.upperBound))]" } ?? "n/a"
+                        let ci: String = p.interval.map { "[\(mean($0.lowerBound)), \(mean($0.upperBound))]" } ?? "n/a"
                         return [.text(line.label), .text(p.value), .text(mean(p.summary.mean)), .text(ci), .count(p.summary.n)]
                     }
                 })
