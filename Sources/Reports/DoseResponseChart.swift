@@ -4,7 +4,8 @@ extension Report {
     /// A dose-response as an inline SVG line chart: x = the swept value (ticks at every swept
     /// value; a log scale when all values are positive and span a factor of 10 or more), y = the
     /// mean over seeds (accuracies on 0–100 %, gaps on a symmetric scale around a dashed 0), error
-    /// bars = the t-interval, one polyline per line with its legend entry on the right, and chance
+    /// bars = the t-interval, one polyline per line (dodged a few pixels sideways so bars at one
+    /// value do not overlap) with its legend entry on the right, and chance
     /// level (1 / classes) as a dashed line on accuracy charts when the class count is known.
     public func doseResponseSVG(_ dose: DoseResponse) -> String {
         let (left, top, plotW, plotH) = (58.0, 34.0, 340.0, 220.0)
@@ -68,10 +69,12 @@ extension Report {
         if dose.lines.isEmpty { out.append(SVG.text(left + 8, top + 20, "no cells with this figure", fill: "#555")) }
         for (k, line) in dose.lines.enumerated() {
             let colour = SVG.palette[k % SVG.palette.count]
-            let points = line.points.map { "\(SVG.n(px($0.x))),\(SVG.n(py($0.summary.mean)))" }.joined(separator: " ")
+            // Lines are dodged sideways by a few pixels so that error bars at one value stay apart.
+            let dx = (Double(k) - Double(dose.lines.count - 1) / 2) * min(4, 24 / Double(dose.lines.count))
+            let points = line.points.map { "\(SVG.n(px($0.x) + dx)),\(SVG.n(py($0.summary.mean)))" }.joined(separator: " ")
             out.append("<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\" points=\"\(points)\"><title>\(Format.html(line.label))</title></polyline>")
             for p in line.points {
-                let x = px(p.x)
+                let x = px(p.x) + dx
                 if let ci = p.interval {
                     let (a, b) = (py(ci.lowerBound), py(ci.upperBound))
                     out.append("<line x1=\"\(SVG.n(x))\" y1=\"\(SVG.n(a))\" x2=\"\(SVG.n(x))\" y2=\"\(SVG.n(b))\" stroke=\"\(colour)\" stroke-width=\"1.2\"/>")

@@ -229,7 +229,8 @@ extension Report {
     var legend: String {
         "Accuracies in %, mean ± sample std over seeds, (n) = number of seeds; gaps and deltas in percentage points (pp). "
             + "Probe series `\(options.probe.rawValue)`: \(options.probe.title); split: \(options.split). "
-            + "Deltas pair runs with the same seed, method and train view; intervals are mean ± t(0.975, n−1)·sd/√n."
+            + "Deltas pair runs with the same seed, method and train view\(hasSweep ? " at the same sweep point" : ""); "
+            + "intervals are mean ± t(0.975, n−1)·sd/√n."
     }
 
     var header: String {

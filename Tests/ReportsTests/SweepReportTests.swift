@@ -58,6 +58,7 @@ struct SweepReportTests {
         #expect(md.contains("| train view | regularizer | \(SweepFixture.key) | full | foreground |"))
         #expect(md.contains("| full | none | 0.5 | 80.0 ± 2.0 (3) | 69.0 ± 2.6 (3) |"))
         #expect(md.contains("| full | none | 0.9 | 90.0 ± 3.0 (3) | 51.0 ± 1.0 (3) |"))
+        #expect(md.contains("same seed, method and train view at the same sweep point;"))
         #expect(report.csv.hasPrefix("section,method,train_view,regularizer,\(SweepFixture.key),protocol,measure,figure,"))
         #expect(report.csv.contains("accuracy,simclr,full,none,0.9,linear,top1,full,90.0,3.0,3,,"))
     }
