@@ -53,7 +53,8 @@ extension Report {
     public func heatmapSVG(method: String, protocolName: String = "linear") -> String {
         let views = testViews
         let rowsOfTable = tableRows(method: method)
-        let (left, top, cw, ch) = (170.0, 44.0, 112.0, 40.0)
+        let longestRow = rowsOfTable.map { "\($0.trainView) / \($0.regularizer) / \(Self.sweepTitle($0.sweep))".count }.max() ?? 0
+        let (left, top, cw, ch) = (hasSweep ? max(170, 6.2 * Double(longestRow) + 16) : 170.0, 44.0, 112.0, 40.0)
         let width = left + cw * Double(views.count) + 10
         let height = top + ch * Double(rowsOfTable.count) + 28
         let title = "\(method): \(Self.protocolTitle(protocolName)) top-1 (%)"
@@ -64,13 +65,14 @@ extension Report {
         }
         for (i, row) in rowsOfTable.enumerated() {
             let y = top + ch * Double(i)
-            out.append(SVG.text(left - 8, y + ch / 2 + 4, "\(row.trainView) / \(row.regularizer)", anchor: "end"))
+            let rowLabel = "\(row.trainView) / \(row.regularizer)" + (row.sweep.isEmpty ? "" : " / \(Self.sweepTitle(row.sweep))")
+            out.append(SVG.text(left - 8, y + ch / 2 + 4, rowLabel, anchor: "end"))
             for (j, view) in views.enumerated() {
                 let x = left + cw * Double(j)
                 let s = summary(method: method, trainView: row.trainView, regularizer: row.regularizer,
-                                protocolName: protocolName, testView: view)
+                                protocolName: protocolName, testView: view, sweep: row.sweep)
                 let fill = s.map { SVG.blues($0.mean) } ?? "#eeeeee"
-                out.append("<rect x=\"\(SVG.n(x))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(cw - 2))\" height=\"\(SVG.n(ch - 2))\" fill=\"\(fill)\"><title>\(Format.html("\(row.trainView)/\(row.regularizer) on \(view): \(Format.summary(s))"))</title></rect>")
+                out.append("<rect x=\"\(SVG.n(x))\" y=\"\(SVG.n(y))\" width=\"\(SVG.n(cw - 2))\" height=\"\(SVG.n(ch - 2))\" fill=\"\(fill)\"><title>\(Format.html("\(row.trainView)/\(row.regularizer)\(row.sweep.isEmpty ? "" : "/" + Self.sweepTitle(row.sweep)) on \(view): \(Format.summary(s))"))</title></rect>")
                 if let s {
                     let ink = s.mean > 0.55 ? "#ffffff" : "#111111"
                     out.append(SVG.text(x + cw / 2 - 1, y + 17, Format.percent(s.mean), anchor: "middle", size: 13, fill: ink, weight: "bold"))
@@ -155,7 +157,9 @@ extension Report {
     /// method × train view × figure, dot = mean delta, whiskers = confidence interval.
     public func effectsSVG(protocolName: String = "linear") -> String {
         let items = effects.compactMap { e in e.deltas[protocolName].map { (e, $0) } }
-        let labels = items.map { "\($0.0.method) · \($0.0.trainView) · \($0.0.treatment) · \($0.0.figure)" }
+        let labels = items.map { e, _ in
+            "\(e.method) · \(e.trainView) · \(e.treatment)" + (e.sweep.isEmpty ? "" : " · \(Self.sweepTitle(e.sweep))") + " · \(e.figure)"
+        }
         let longest = labels.map(\.count).max() ?? 0
         let (left, right, top, rowH) = (max(160, 6.4 * Double(longest) + 16), 40.0, 52.0, 22.0)
         let plotW = 420.0

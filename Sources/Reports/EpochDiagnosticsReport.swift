@@ -32,7 +32,9 @@ extension Report {
     /// A group of cells that differ only by seed.
     public struct CellGroup: Hashable, Sendable {
         public var method, trainView, regularizer: String
-        var label: String { "\(method) · \(trainView) · \(regularizer)" }
+        /// The sweep point (`key=value,…`); empty without a sweep.
+        public var sweep: String = ""
+        var label: String { "\(method) · \(trainView) · \(regularizer)" + (sweep.isEmpty ? "" : " · \(sweep)") }
     }
 
     /// Whether any finished run recorded the stratum–background check.
@@ -41,7 +43,7 @@ extension Report {
     /// The groups that recorded `key`, in the report's method / train view / regularizer order.
     func diagnosticGroups(_ key: String) -> [CellGroup] {
         let ids = Set((diagnostics[key] ?? [:]).filter { !$0.value.isEmpty }.keys)
-        let groups = Set(runs.filter { ids.contains($0.id) }.map { CellGroup(method: $0.cell.method, trainView: $0.cell.trainView, regularizer: $0.cell.regularizer) })
+        let groups = Set(runs.filter { ids.contains($0.id) }.map { CellGroup(method: $0.cell.method, trainView: $0.cell.trainView, regularizer: $0.cell.regularizer, sweep: $0.cell.sweep) })
         return groups.sorted { a, b in
             func rank(_ g: CellGroup) -> [Int] {
                 [Self.methodOrder.firstIndex(of: g.method) ?? 99, Self.trainViewOrder.firstIndex(of: g.trainView) ?? 99,
@@ -49,14 +51,18 @@ extension Report {
             }
             let (ra, rb) = (rank(a), rank(b))
             if ra != rb { return ra.lexicographicallyPrecedes(rb) }
-            return (a.method, a.trainView, a.regularizer) < (b.method, b.trainView, b.regularizer)
+            if (a.method, a.trainView, a.regularizer) != (b.method, b.trainView, b.regularizer) {
+                return (a.method, a.trainView, a.regularizer) < (b.method, b.trainView, b.regularizer)
+            }
+            return Self.sweepPrecedes(a.sweep, b.sweep)
         }
     }
 
     /// Mean, min and max over the group's seeds of `key` at each measured epoch.
     public func epochBands(_ key: String, group: CellGroup) -> [EpochBand] {
         var byEpoch: [Int: [Double]] = [:]
-        for run in runs where run.cell.method == group.method && run.cell.trainView == group.trainView && run.cell.regularizer == group.regularizer {
+        for run in runs where run.cell.method == group.method && run.cell.trainView == group.trainView && run.cell.regularizer == group.regularizer
+            && run.cell.sweep == group.sweep {
             for m in diagnostics[key]?[run.id] ?? [] where m.value.isFinite { byEpoch[m.epoch + 1, default: []].append(m.value) }
         }
         return byEpoch.keys.sorted().map { e in
@@ -140,11 +146,14 @@ extension Report {
         return out.joined(separator: "\n") + "\n"
     }
 
-    /// `table.md`'s per-epoch table: each group's mean over seeds (n) of every reported key.
+    /// `table.md`'s per-epoch table: each group's mean over seeds (n) of every reported key (with
+    /// a sweep, one column per swept key after the regularizer).
     public var epochDiagnosticsMarkdown: String {
         let groups = diagnosticGroups(EpochDiagnosticKey.backgroundReliance)
-        var lines = ["| method | train view | regularizer | epoch | only-bg top-1 | full top-1 | NMI stratum–bg | NMI stratum–class | seeds |",
-                     "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+        let keys = Self.sweepKeys(of: groups.map(\.sweep))
+        let sweepHeader = keys.map { " \($0) |" }.joined(), sweepRule = String(repeating: "---|", count: keys.count)
+        var lines = ["| method | train view | regularizer |\(sweepHeader) epoch | only-bg top-1 | full top-1 | NMI stratum–bg | NMI stratum–class | seeds |",
+                     "|---|---|---|\(sweepRule)---:|---:|---:|---:|---:|---:|"]
         for g in groups {
             let bands = EpochDiagnosticKey.reported.map { key in Dictionary(uniqueKeysWithValues: epochBands(key, group: g).map { ($0.epoch, $0) }) }
             for epoch in bands[0].keys.sorted() {
@@ -152,7 +161,8 @@ extension Report {
                     guard let v = b[epoch] else { return "-" }
                     return i < 2 ? Format.percent(v.mean) : String(format: "%.3f", v.mean)
                 }
-                lines.append("| \(g.method) | \(g.trainView) | \(g.regularizer) | \(epoch) | " + cells.joined(separator: " | ") + " | \(bands[0][epoch]!.n) |")
+                let sweep = Self.sweepFields(g.sweep, keys: keys).map { " \($0) |" }.joined()
+                lines.append("| \(g.method) | \(g.trainView) | \(g.regularizer) |\(sweep) \(epoch) | " + cells.joined(separator: " | ") + " | \(bands[0][epoch]!.n) |")
             }
         }
         return lines.joined(separator: "\n") + "\n"

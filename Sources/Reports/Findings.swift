@@ -15,6 +15,8 @@ public struct FindingRow: Sendable, Equatable {
     public var direction: ClaimDirection?
     /// Protocol (`linear`, `knn`) → the paired difference.
     public var deltas: [String: PairedDelta]
+    /// The sweep point both groups share (`key=value,…`); empty without a sweep.
+    public var sweep: String = ""
 
     /// The verdict of protocol `p` (nil for a descriptive row).
     public func verdict(_ p: String) -> Verdict? { direction.map { Verdict(deltas[p], direction: $0) } }
@@ -22,7 +24,8 @@ public struct FindingRow: Sendable, Equatable {
 
 /// The findings of one experiment (the latest of its name): claim (a) as encoder comparisons
 /// under fixed probes, where the full-image encoder effect lies, and every regularizer against
-/// the plain run. Built from `Report`s of the fixed `full` and `foreground` probe series.
+/// the plain run. Built from `Report`s of the fixed `full` and `foreground` probe series. With a
+/// sweep, every comparison is made at each sweep point (both groups at the same point).
 public struct ExperimentFindings: Sendable {
     public let experiment: Experiment
     public let runs: [Run]
@@ -33,6 +36,8 @@ public struct ExperimentFindings: Sendable {
     /// Each regularizer − none (ICL-MSR and its variants, interventional baselines), judged `> 0`.
     public let regularizers: [FindingRow]
     public let protocols: [String]
+    /// The sweep points of the experiment, ordered by value; `[""]` without a sweep.
+    public let sweeps: [String]
     /// The flattened resolved config (`params`) of each trained run in `trainedRuns` order.
     let trainedParams: [[String: String]]
 
@@ -47,34 +52,37 @@ public struct ExperimentFindings: Sendable {
         trainedParams = try runs.filter(Self.isTrained).map { try store.params(runID: $0.id) }
         protocols = Report.ordered(Set(full.protocols + foreground.protocols), by: Report.protocolOrder)
         let methods = Report.ordered(Set(full.methods + foreground.methods), by: Report.methodOrder).filter { $0 != Report.untrained }
+        sweeps = Set(full.sweeps + foreground.sweeps).sorted(by: Report.sweepPrecedes)
         let probes = ["full": full, "foreground": foreground]
         var trainView: [FindingRow] = [], location: [FindingRow] = [], regularizers: [FindingRow] = []
         let plain = full.options.baseline
-        func group(_ method: String, _ trainView: String, _ regularizer: String) -> Report.CellGroup {
-            Report.CellGroup(method: method, trainView: trainView, regularizer: regularizer)
-        }
         for method in methods {
-            // Claim (a): each view's encoder effect on its own view, then the two views head to head.
-            for view in ["full", "foreground"] {
-                let r = probes[view]!
-                trainView.append(Self.row(r, method: method, comparison: "trained on \(view) − untrained", figure: view, direction: .positive,
-                                          baseline: group(Report.untrained, view, plain), treatment: group(method, view, plain)))
-            }
-            for (view, other) in [("full", "foreground"), ("foreground", "full")] {
-                trainView.append(Self.row(probes[view]!, method: method, comparison: "trained on \(view) − trained on \(other)", figure: view,
-                                          direction: .positive, baseline: group(method, other, plain), treatment: group(method, view, plain)))
-            }
-            for figure in ["foreground", "only-background", "mixed-same", "mixed-random"] {
-                location.append(Self.row(full, method: method, comparison: "trained on full − untrained", figure: figure, direction: nil,
-                                         baseline: group(Report.untrained, "full", plain), treatment: group(method, "full", plain)))
-            }
-            for regularizer in full.regularizers(method: method) where regularizer != plain {
-                for view in full.trainViews(method: method) {
-                    let figures = view == "full" ? [("full", full), ("mixed-random", full)]
-                                                 : [("foreground", foreground), ("full", full), ("mixed-random", full)]
-                    for (figure, r) in figures {
-                        regularizers.append(Self.row(r, method: method, comparison: "\(regularizer) − \(plain), trained on \(view)", figure: figure,
-                                                     direction: .positive, baseline: group(method, view, plain), treatment: group(method, view, regularizer)))
+            for sweep in sweeps {
+                func group(_ method: String, _ trainView: String, _ regularizer: String) -> Report.CellGroup {
+                    Report.CellGroup(method: method, trainView: trainView, regularizer: regularizer, sweep: sweep)
+                }
+                // Claim (a): each view's encoder effect on its own view, then the two views head to head.
+                for view in ["full", "foreground"] {
+                    let r = probes[view]!
+                    trainView.append(Self.row(r, method: method, comparison: "trained on \(view) − untrained", figure: view, direction: .positive,
+                                              baseline: group(Report.untrained, view, plain), treatment: group(method, view, plain)))
+                }
+                for (view, other) in [("full", "foreground"), ("foreground", "full")] {
+                    trainView.append(Self.row(probes[view]!, method: method, comparison: "trained on \(view) − trained on \(other)", figure: view,
+                                              direction: .positive, baseline: group(method, other, plain), treatment: group(method, view, plain)))
+                }
+                for figure in ["foreground", "only-background", "mixed-same", "mixed-random"] {
+                    location.append(Self.row(full, method: method, comparison: "trained on full − untrained", figure: figure, direction: nil,
+                                             baseline: group(Report.untrained, "full", plain), treatment: group(method, "full", plain)))
+                }
+                for regularizer in full.regularizers(method: method) where regularizer != plain {
+                    for view in full.trainViews(method: method) {
+                        let figures = view == "full" ? [("full", full), ("mixed-random", full)]
+                                                     : [("foreground", foreground), ("full", full), ("mixed-random", full)]
+                        for (figure, r) in figures {
+                            regularizers.append(Self.row(r, method: method, comparison: "\(regularizer) − \(plain), trained on \(view)", figure: figure,
+                                                         direction: .positive, baseline: group(method, view, plain), treatment: group(method, view, regularizer)))
+                        }
                     }
                 }
             }
@@ -88,7 +96,7 @@ public struct ExperimentFindings: Sendable {
     static func row(_ report: Report, method: String, comparison: String, figure: String, direction: ClaimDirection?,
                     baseline: Report.CellGroup, treatment: Report.CellGroup) -> FindingRow {
         FindingRow(method: method, comparison: comparison, figure: figure, probe: report.options.probe.rawValue, direction: direction,
-                   deltas: report.pairedDeltas(baseline: baseline, treatment: treatment, figure: figure))
+                   deltas: report.pairedDeltas(baseline: baseline, treatment: treatment, figure: figure), sweep: treatment.sweep)
     }
 
     /// Whether a run is a finished run that trained an encoder (not an untrained control).

@@ -97,17 +97,20 @@ public struct FindingsDocument: Sendable {
             out += "\n### \(e.experiment.name)\n\n"
             let found = e[keyPath: rows]
             out += found.isEmpty ? "No cells of this experiment make these comparisons.\n"
-                                 : table(found, protocols: e.protocols, judged: judged).markdown + "\n"
+                                 : table(found, protocols: e.protocols, judged: judged, swept: e.sweeps.contains { !$0.isEmpty }).markdown + "\n"
         }
         return out
     }
 
-    func table(_ rows: [FindingRow], protocols: [String], judged: Bool) -> ReportTable {
-        var headers = ["method", "A − B", "test view", "probe"]
+    /// The rows of one section; `swept` adds a `sweep point` column after `method` naming the
+    /// point both groups of a row share.
+    func table(_ rows: [FindingRow], protocols: [String], judged: Bool, swept: Bool = false) -> ReportTable {
+        var headers = ["method"] + (swept ? ["sweep point"] : []) + ["A − B", "test view", "probe"]
         if judged { headers.append("claimed") }
         for p in protocols { headers += ["\(Report.protocolTitle(p)) Δ (pp) [\(percent)% CI] (n)", judged ? "verdict" : "interval"] }
         return ReportTable(title: "", headers: headers, labelColumns: headers.count, rows: rows.map { row in
-            var cells: [TableCell] = [.text(row.method), .text(row.comparison), .text(row.figure), .text(row.probe)]
+            var cells: [TableCell] = [.text(row.method)] + (swept ? [TableCell.text(Report.sweepTitle(row.sweep))] : [TableCell]())
+                + [.text(row.comparison), .text(row.figure), .text(row.probe)]
             if judged { cells.append(.text(row.direction?.rawValue ?? "")) }
             for p in protocols {
                 cells.append(.text(row.deltas[p].map(Format.deltaWithCount) ?? "-"))

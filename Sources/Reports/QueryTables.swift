@@ -68,39 +68,50 @@ public struct MatrixTable: Sendable, Equatable {
         /// Top-1 over seeds per test view, in ``MatrixTable/testViews`` order; nil where no seed
         /// has an evaluation.
         public var top1: [Summary?]
+        /// The sweep point (`key=value,…`); empty without a sweep.
+        public var sweep: String = ""
     }
 
     /// The test views present, in ``Report/testViewOrder`` (others alphabetically after).
     public var testViews: [String]
-    /// Ordered by method, train view, regularizer (`none` first, then alphabetically), protocol.
+    /// Ordered by method, train view, regularizer (`none` first, then alphabetically), sweep point
+    /// (by value), protocol.
     public var rows: [Row]
+    /// The swept keys, in axis order (empty without a sweep).
+    public var sweepKeys: [String]
 
     /// Aggregates one probe series of an experiment (``ResultsStore/ResultsDatabase/matrixRows(experimentID:probe:split:)``).
     /// Values are summarized in seed order.
     public init(_ series: [MatrixRow]) {
         testViews = Report.ordered(Set(series.map(\.testView)), by: Report.testViewOrder)
-        struct Key: Hashable { var method, trainView, regularizer, protocolName: String }
+        sweepKeys = Report.sweepKeys(of: Set(series.map(\.cell.sweep)).sorted(by: Report.sweepPrecedes))
+        struct Key: Hashable { var method, trainView, regularizer, protocolName, sweep: String }
         var groups: [Key: [String: [(seed: Int, top1: Double)]]] = [:]
         for r in series {
-            let key = Key(method: r.cell.method, trainView: r.cell.trainView, regularizer: r.cell.regularizer, protocolName: r.protocolName)
+            let key = Key(method: r.cell.method, trainView: r.cell.trainView, regularizer: r.cell.regularizer, protocolName: r.protocolName,
+                          sweep: r.cell.sweep)
             groups[key, default: [:]][r.testView, default: []].append((r.cell.seed, r.top1))
         }
         let keys = groups.keys.sorted { a, b in
-            (a.method, a.trainView, a.regularizer == "none" ? 0 : 1, a.regularizer, a.protocolName)
-                < (b.method, b.trainView, b.regularizer == "none" ? 0 : 1, b.regularizer, b.protocolName)
+            let (x, y) = ((a.method, a.trainView, a.regularizer == "none" ? 0 : 1, a.regularizer),
+                          (b.method, b.trainView, b.regularizer == "none" ? 0 : 1, b.regularizer))
+            if x != y { return x < y }
+            if a.sweep != b.sweep { return Report.sweepPrecedes(a.sweep, b.sweep) }
+            return a.protocolName < b.protocolName
         }
         let views = testViews
         rows = keys.map { key in
             Row(method: key.method, trainView: key.trainView, regularizer: key.regularizer, protocolName: key.protocolName,
-                top1: views.map { view in Summary((groups[key]?[view] ?? []).sorted { $0.seed < $1.seed }.map(\.top1)) })
+                top1: views.map { view in Summary((groups[key]?[view] ?? []).sorted { $0.seed < $1.seed }.map(\.top1)) }, sweep: key.sweep)
         }
     }
 
-    /// Columns `method, train_view, regularizer, protocol` and one per test view holding
-    /// `mean ± std (n)` in percent (NULL where absent).
+    /// Columns `method, train_view, regularizer`, one per swept key (its value; only with a
+    /// sweep), `protocol` and one per test view holding `mean ± std (n)` in percent (NULL where
+    /// absent).
     public var queryResult: QueryResult {
-        QueryResult(columns: ["method", "train_view", "regularizer", "protocol"] + testViews, rows: rows.map { row in
-            [row.method, row.trainView, row.regularizer, row.protocolName].map(QueryValue.text)
+        QueryResult(columns: ["method", "train_view", "regularizer"] + sweepKeys + ["protocol"] + testViews, rows: rows.map { row in
+            ([row.method, row.trainView, row.regularizer] + Report.sweepFields(row.sweep, keys: sweepKeys) + [row.protocolName]).map(QueryValue.text)
                 + row.top1.map { s in s.map { .text(Format.summary($0)) } ?? .null }
         })
     }
@@ -121,15 +132,20 @@ public struct Comparison: Sendable, Equatable {
         /// `value − baseline` paired by seed for every value after the baseline; nil without a
         /// seed in both.
         public var deltas: [PairedDelta?]
+        /// The sweep point both sides share (`key=value,…`); empty without a sweep.
+        public var sweep: String = ""
     }
 
     public var axis: ComparisonAxis
     /// The values compared, sorted; along `regularizer`, `none` comes first. The first is the
     /// baseline of the deltas.
     public var values: [String]
-    /// Ordered by the other coordinates and protocol (alphabetically), then test view
-    /// (``Report/testViewOrder``).
+    /// Ordered by the other coordinates (alphabetically), sweep point (by value), protocol
+    /// (alphabetically), then test view (``Report/testViewOrder``). Values are only compared at
+    /// the same sweep point.
     public var rows: [Row]
+    /// The swept keys, in axis order (empty without a sweep).
+    public var sweepKeys: [String]
 
     /// Aggregates one probe series of an experiment along `axis`.
     public init(_ series: [MatrixRow], by axis: ComparisonAxis) {
@@ -137,35 +153,40 @@ public struct Comparison: Sendable, Equatable {
         var values = Set(series.map { axis.value(of: $0.cell) }).sorted()
         if axis == .regularizer, let i = values.firstIndex(of: "none") { values.insert(values.remove(at: i), at: 0) }
         self.values = values
-        struct Key: Hashable { var coordinates: [String]; var protocolName, testView: String }
+        sweepKeys = Report.sweepKeys(of: Set(series.map(\.cell.sweep)).sorted(by: Report.sweepPrecedes))
+        struct Key: Hashable { var coordinates: [String]; var protocolName, testView, sweep: String }
         var table: [Key: [String: [Int: Double]]] = [:]
         for r in series {
-            let key = Key(coordinates: axis.others.map { $0.value(of: r.cell) }, protocolName: r.protocolName, testView: r.testView)
+            let key = Key(coordinates: axis.others.map { $0.value(of: r.cell) }, protocolName: r.protocolName, testView: r.testView,
+                          sweep: r.cell.sweep)
             table[key, default: [:]][axis.value(of: r.cell), default: [:]][r.cell.seed] = r.top1
         }
         func rank(_ view: String) -> Int { Report.testViewOrder.firstIndex(of: view) ?? Report.testViewOrder.count }
         let keys = table.keys.sorted { a, b in
-            let (x, y) = (a.coordinates + [a.protocolName], b.coordinates + [b.protocolName])
-            return x != y ? x.lexicographicallyPrecedes(y) : (rank(a.testView), a.testView) < (rank(b.testView), b.testView)
+            if a.coordinates != b.coordinates { return a.coordinates.lexicographicallyPrecedes(b.coordinates) }
+            if a.sweep != b.sweep { return Report.sweepPrecedes(a.sweep, b.sweep) }
+            if a.protocolName != b.protocolName { return a.protocolName < b.protocolName }
+            return (rank(a.testView), a.testView) < (rank(b.testView), b.testView)
         }
         rows = keys.map { key in
             let byValue = table[key] ?? [:]
             func bySeed(_ v: String) -> [Int: Double] { byValue[v] ?? [:] }
             return Row(coordinates: key.coordinates, protocolName: key.protocolName, testView: key.testView,
                        top1: values.map { v in Summary(bySeed(v).sorted { $0.key < $1.key }.map(\.value)) },
-                       deltas: values.dropFirst().map { v in PairedDelta(baseline: bySeed(values[0]), treatment: bySeed(v)) })
+                       deltas: values.dropFirst().map { v in PairedDelta(baseline: bySeed(values[0]), treatment: bySeed(v)) }, sweep: key.sweep)
         }
     }
 
-    /// Columns: the other coordinates, `protocol`, `test_view`, `<value> top1` per value
+    /// Columns: the other coordinates, one per swept key (only with a sweep), `protocol`,
+    /// `test_view`, `<value> top1` per value
     /// (`mean ± std (n)`), and `Δ <value> − <baseline> [95% CI] (n)` per later value
     /// (`+2.1 [-0.4, +4.6] (3)`, or `+2.1 (1)` for one pair); NULL where absent.
     public var queryResult: QueryResult {
-        var columns = axis.others.map(\.rawValue) + ["protocol", "test_view"]
+        var columns = axis.others.map(\.rawValue) + sweepKeys + ["protocol", "test_view"]
         guard let base = values.first else { return QueryResult(columns: columns, rows: []) }
         columns += values.map { "\($0) top1" } + values.dropFirst().map { "Δ \($0) − \(base) [95% CI] (n)" }
         return QueryResult(columns: columns, rows: rows.map { row in
-            (row.coordinates + [row.protocolName, row.testView]).map(QueryValue.text)
+            (row.coordinates + Report.sweepFields(row.sweep, keys: sweepKeys) + [row.protocolName, row.testView]).map(QueryValue.text)
                 + row.top1.map { s in s.map { .text(Format.summary($0)) } ?? .null }
                 + row.deltas.map { d in d.map { .text(Format.deltaWithCount($0)) } ?? .null }
         })

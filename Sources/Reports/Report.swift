@@ -51,6 +51,8 @@ public struct EffectRow: Sendable, Equatable {
     public var figure: String
     /// Protocol → delta (top-1).
     public var deltas: [String: PairedDelta]
+    /// The sweep point both sides share (`key=value,…`); empty without a sweep.
+    public var sweep: String = ""
 }
 
 /// The data of one experiment's report, read from a ``ResultsDatabase``, and its renderings.
@@ -91,24 +93,37 @@ public struct Report: Sendable {
         }
         self.diagnostics = diagnostics
         index = Self.makeIndex(rows)
+        sweeps = Self.orderedSweeps(rows)
+        classCount = rows.contains { !$0.cell.sweep.isEmpty } ? try Self.classCount(store: store, runs: runs) : nil
     }
 
     /// A report over given data (tests, previews).
+    ///
+    /// - Parameter classCount: the number of classes, when known (draws chance level in the
+    ///   dose-response charts).
     public init(experiment: Experiment, runs: [Run], rows: [MatrixRow], curves: [Int64: [Metric]],
-                diagnostics: [String: [Int64: [Metric]]] = [:], options: ReportOptions = ReportOptions()) {
+                diagnostics: [String: [Int64: [Metric]]] = [:], options: ReportOptions = ReportOptions(), classCount: Int? = nil) {
         self.experiment = experiment
         self.runs = runs
         self.rows = rows
         self.curves = curves
         self.diagnostics = diagnostics
         self.options = options
+        self.classCount = classCount
         index = Self.makeIndex(rows)
+        sweeps = Self.orderedSweeps(rows)
     }
+
+    /// The sweep points of the rows in order (``orderedSweeps(_:)``); `[""]` without a sweep.
+    public let sweeps: [String]
+    /// The number of classes of the dataset when every finished run agrees on it; nil otherwise.
+    public let classCount: Int?
 
     // MARK: Indexing
 
     struct Key: Hashable {
         var method, trainView, regularizer, protocolName, testView: String
+        var sweep: String = ""
     }
 
     /// Key → seed → (top1, top5).
@@ -118,7 +133,7 @@ public struct Report: Sendable {
         var index: [Key: [Int: (top1: Double, top5: Double)]] = [:]
         for r in rows {
             let key = Key(method: r.cell.method, trainView: r.cell.trainView, regularizer: r.cell.regularizer,
-                          protocolName: r.protocolName, testView: r.testView)
+                          protocolName: r.protocolName, testView: r.testView, sweep: r.cell.sweep)
             index[key, default: [:]][r.cell.seed] = (r.top1, r.top5)
         }
         return index
@@ -137,11 +152,14 @@ public struct Report: Sendable {
     public func regularizers(method: String) -> [String] {
         Self.ordered(Set(rows.filter { $0.cell.method == method }.map(\.cell.regularizer)), by: [options.baseline, "icl-msr"])
     }
-    /// The (train view, regularizer) rows of a method's tables.
-    public func tableRows(method: String) -> [(trainView: String, regularizer: String)] {
-        let present = Set(rows.filter { $0.cell.method == method }.map { "\($0.cell.trainView)\u{1}\($0.cell.regularizer)" })
+    /// The (train view, regularizer, sweep point) rows of a method's tables; the sweep point runs
+    /// fastest (empty without a sweep).
+    public func tableRows(method: String) -> [(trainView: String, regularizer: String, sweep: String)] {
+        let present = Set(rows.filter { $0.cell.method == method }.map { "\($0.cell.trainView)\u{1}\($0.cell.regularizer)\u{1}\($0.cell.sweep)" })
         return trainViews(method: method).flatMap { tv in
-            regularizers(method: method).filter { present.contains("\(tv)\u{1}\($0)") }.map { (tv, $0) }
+            regularizers(method: method).flatMap { reg in
+                sweeps.filter { present.contains("\(tv)\u{1}\(reg)\u{1}\($0)") }.map { (tv, reg, $0) }
+            }
         }
     }
     public func hasProtocol(_ p: String, method: String) -> Bool {
@@ -152,15 +170,16 @@ public struct Report: Sendable {
 
     /// Per-seed values of one accuracy.
     public func values(method: String, trainView: String, regularizer: String, protocolName: String,
-                       testView: String, measure: Measure = .top1) -> [Int: Double] {
-        let key = Key(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: testView)
+                       testView: String, measure: Measure = .top1, sweep: String = "") -> [Int: Double] {
+        let key = Key(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: testView, sweep: sweep)
         return (index[key] ?? [:]).mapValues { measure == .top1 ? $0.top1 : $0.top5 }
     }
 
     /// Per-seed values of a gap (seeds that have both views).
-    public func gapValues(method: String, trainView: String, regularizer: String, protocolName: String, gap: Gap) -> [Int: Double] {
+    public func gapValues(method: String, trainView: String, regularizer: String, protocolName: String, gap: Gap,
+                          sweep: String = "") -> [Int: Double] {
         func v(_ view: String) -> [Int: Double] {
-            values(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: view)
+            values(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: view, sweep: sweep)
         }
         let (a, b): ([Int: Double], [Int: Double])
         switch gap {
@@ -174,24 +193,26 @@ public struct Report: Sendable {
     }
 
     /// Per-seed values of a figure name: a test view or a gap (`fg-gap`, `bg-gap`).
-    func figureValues(method: String, trainView: String, regularizer: String, protocolName: String, figure: String) -> [Int: Double] {
+    func figureValues(method: String, trainView: String, regularizer: String, protocolName: String, figure: String,
+                      sweep: String = "") -> [Int: Double] {
         if let gap = Gap(rawValue: figure) {
-            return gapValues(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, gap: gap)
+            return gapValues(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, gap: gap, sweep: sweep)
         }
-        return values(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: figure)
+        return values(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: figure, sweep: sweep)
     }
 
     /// Mean ± std over seeds of one accuracy, or nil when absent.
     public func summary(method: String, trainView: String, regularizer: String, protocolName: String,
-                        testView: String, measure: Measure = .top1) -> Summary? {
+                        testView: String, measure: Measure = .top1, sweep: String = "") -> Summary? {
         Summary(sortedValues(values(method: method, trainView: trainView, regularizer: regularizer,
-                                    protocolName: protocolName, testView: testView, measure: measure)))
+                                    protocolName: protocolName, testView: testView, measure: measure, sweep: sweep)))
     }
 
     /// Mean ± std over seeds of a gap.
-    public func gapSummary(method: String, trainView: String, regularizer: String, protocolName: String, gap: Gap) -> Summary? {
+    public func gapSummary(method: String, trainView: String, regularizer: String, protocolName: String, gap: Gap,
+                           sweep: String = "") -> Summary? {
         Summary(sortedValues(gapValues(method: method, trainView: trainView, regularizer: regularizer,
-                                       protocolName: protocolName, gap: gap)))
+                                       protocolName: protocolName, gap: gap, sweep: sweep)))
     }
 
     func sortedValues(_ bySeed: [Int: Double]) -> [Double] { bySeed.keys.sorted().map { bySeed[$0]! } }
@@ -205,8 +226,8 @@ public struct Report: Sendable {
         return figures
     }
 
-    /// Paired per-seed deltas `treatment − baseline` (same method, train view, seed, figure) for
-    /// every non-baseline regularizer, top-1 of each protocol.
+    /// Paired per-seed deltas `treatment − baseline` (same method, train view, sweep point, seed,
+    /// figure) for every non-baseline regularizer, top-1 of each protocol.
     public var effects: [EffectRow] {
         var out: [EffectRow] = []
         for method in methods {
@@ -214,11 +235,14 @@ public struct Report: Sendable {
             guard regularizers(method: method).contains(options.baseline) else { continue }
             for treatment in treatments {
                 for trainView in trainViews(method: method) {
-                    for figure in effectFigures {
-                        let deltas = pairedDeltas(baseline: CellGroup(method: method, trainView: trainView, regularizer: options.baseline),
-                                                  treatment: CellGroup(method: method, trainView: trainView, regularizer: treatment), figure: figure)
-                        if !deltas.isEmpty {
-                            out.append(EffectRow(method: method, trainView: trainView, treatment: treatment, figure: figure, deltas: deltas))
+                    for sweep in sweeps {
+                        for figure in effectFigures {
+                            let deltas = pairedDeltas(baseline: CellGroup(method: method, trainView: trainView, regularizer: options.baseline, sweep: sweep),
+                                                      treatment: CellGroup(method: method, trainView: trainView, regularizer: treatment, sweep: sweep),
+                                                      figure: figure)
+                            if !deltas.isEmpty {
+                                out.append(EffectRow(method: method, trainView: trainView, treatment: treatment, figure: figure, deltas: deltas, sweep: sweep))
+                            }
                         }
                     }
                 }
@@ -228,12 +252,14 @@ public struct Report: Sendable {
     }
 
     /// Protocol → the paired per-seed delta `treatment − baseline` of one figure under this
-    /// report's probe (protocols where no seed pairs are left out).
+    /// report's probe, each group at its own sweep point (protocols where no seed pairs are left out).
     func pairedDeltas(baseline: CellGroup, treatment: CellGroup, figure: String) -> [String: PairedDelta] {
         var deltas: [String: PairedDelta] = [:]
         for p in protocols {
-            let base = figureValues(method: baseline.method, trainView: baseline.trainView, regularizer: baseline.regularizer, protocolName: p, figure: figure)
-            let treat = figureValues(method: treatment.method, trainView: treatment.trainView, regularizer: treatment.regularizer, protocolName: p, figure: figure)
+            let base = figureValues(method: baseline.method, trainView: baseline.trainView, regularizer: baseline.regularizer,
+                                    protocolName: p, figure: figure, sweep: baseline.sweep)
+            let treat = figureValues(method: treatment.method, trainView: treatment.trainView, regularizer: treatment.regularizer,
+                                     protocolName: p, figure: figure, sweep: treatment.sweep)
             deltas[p] = PairedDelta(baseline: base, treatment: treat, level: options.confidenceLevel)
         }
         return deltas
@@ -241,17 +267,19 @@ public struct Report: Sendable {
 
     /// Paired per-seed deltas `trained − untrained` under this report's probe: each trained row
     /// (method, train view, regularizer) against the untrained control of the same train view and
-    /// seed, for every figure. Empty without control cells.
+    /// seed (and sweep point), for every figure. Empty without control cells.
     public var encoderEffects: [EffectRow] {
         guard methods.contains(Self.untrained) else { return [] }
         var out: [EffectRow] = []
         for method in methods where method != Self.untrained {
             for row in tableRows(method: method) {
                 for figure in effectFigures {
-                    let deltas = pairedDeltas(baseline: CellGroup(method: Self.untrained, trainView: row.trainView, regularizer: options.baseline),
-                                              treatment: CellGroup(method: method, trainView: row.trainView, regularizer: row.regularizer), figure: figure)
+                    let deltas = pairedDeltas(baseline: CellGroup(method: Self.untrained, trainView: row.trainView, regularizer: options.baseline, sweep: row.sweep),
+                                              treatment: CellGroup(method: method, trainView: row.trainView, regularizer: row.regularizer, sweep: row.sweep),
+                                              figure: figure)
                     if !deltas.isEmpty {
-                        out.append(EffectRow(method: method, trainView: row.trainView, treatment: row.regularizer, figure: figure, deltas: deltas))
+                        out.append(EffectRow(method: method, trainView: row.trainView, treatment: row.regularizer, figure: figure, deltas: deltas,
+                                             sweep: row.sweep))
                     }
                 }
             }

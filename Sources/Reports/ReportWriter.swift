@@ -98,6 +98,9 @@ extension Report {
             if section == "Regularizer effect" {
                 for p in protocols { body.append("<figure>\n" + effectsSVG(protocolName: p) + "</figure>") }
             }
+            if section == Self.doseResponseSection {
+                for dose in doseResponses() { body.append("<figure>\n" + doseResponseSVG(dose) + "</figure>") }
+            }
             for table in tables { body.append("<h3>\(Format.html(table.title))</h3>\n" + table.html) }
         }
         return body

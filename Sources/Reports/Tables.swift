@@ -153,11 +153,11 @@ extension Report {
         let views = testViews
         return ReportTable(
             title: "\(method): \(Self.protocolTitle(protocolName)) \(label) accuracy (%), mean ± std (n seeds)",
-            headers: ["train view", "regularizer"] + views, labelColumns: 2,
+            headers: ["train view", "regularizer"] + sweepKeys + views, labelColumns: 2 + sweepKeys.count,
             rows: tableRows(method: method).map { row in
-                [.text(row.trainView), .text(row.regularizer)] + views.map { view in
+                [.text(row.trainView), .text(row.regularizer)] + sweepCells(row.sweep) + views.map { view in
                     .summary(summary(method: method, trainView: row.trainView, regularizer: row.regularizer,
-                                     protocolName: protocolName, testView: view, measure: measure), signed: false)
+                                     protocolName: protocolName, testView: view, measure: measure, sweep: row.sweep), signed: false)
                 }
             })
     }
@@ -166,11 +166,11 @@ extension Report {
     func gapTable(method: String, protocolName: String) -> ReportTable {
         ReportTable(
             title: "\(method): \(Self.protocolTitle(protocolName)) top-1 gaps (pp), mean ± std (n seeds)",
-            headers: ["train view", "regularizer", "fg-gap", "bg-gap", "only-bg acc"], labelColumns: 2,
+            headers: ["train view", "regularizer"] + sweepKeys + ["fg-gap", "bg-gap", "only-bg acc"], labelColumns: 2 + sweepKeys.count,
             rows: tableRows(method: method).map { row in
-                [.text(row.trainView), .text(row.regularizer)] + Gap.allCases.map { gap in
+                [.text(row.trainView), .text(row.regularizer)] + sweepCells(row.sweep) + Gap.allCases.map { gap in
                     .summary(gapSummary(method: method, trainView: row.trainView, regularizer: row.regularizer,
-                                        protocolName: protocolName, gap: gap), signed: gap != .onlyBackground)
+                                        protocolName: protocolName, gap: gap, sweep: row.sweep), signed: gap != .onlyBackground)
                 }
             })
     }
@@ -178,13 +178,13 @@ extension Report {
     /// The paired-effect table: one row per method × train view × figure.
     func effectTable() -> ReportTable {
         let protocols = self.protocols
-        var headers = ["method", "train view", "effect", "figure"]
+        var headers = ["method", "train view"] + sweepKeys + ["effect", "figure"]
         for p in protocols { headers += ["\(Self.protocolTitle(p)) top-1 Δ (pp) [\(Int((options.confidenceLevel * 100).rounded()))% CI]", "n"] }
         return ReportTable(
             title: "Regularizer effect: paired per-seed deltas vs \(options.baseline) (pp), \(Int((options.confidenceLevel * 100).rounded()))% t-interval",
-            headers: headers, labelColumns: 4,
+            headers: headers, labelColumns: 4 + sweepKeys.count,
             rows: effects.map { e in
-                [.text(e.method), .text(e.trainView), .text("\(e.treatment) − \(options.baseline)"), .text(e.figure)]
+                [.text(e.method), .text(e.trainView)] + sweepCells(e.sweep) + [.text("\(e.treatment) − \(options.baseline)"), .text(e.figure)]
                     + protocols.flatMap { p -> [TableCell] in [.delta(e.deltas[p]), .count(e.deltas[p]?.summary.n)] }
             })
     }
@@ -192,14 +192,14 @@ extension Report {
     /// The encoder-effect table: trained − untrained (same probe, train view and seed).
     func encoderEffectTable() -> ReportTable {
         let protocols = self.protocols
-        var headers = ["method", "train view", "regularizer", "figure"]
+        var headers = ["method", "train view", "regularizer"] + sweepKeys + ["figure"]
         for p in protocols { headers += ["\(Self.protocolTitle(p)) top-1 Δ (pp) [\(Int((options.confidenceLevel * 100).rounded()))% CI]", "n"] }
         return ReportTable(
             title: "Encoder effect: trained − untrained encoder of the same seed (pp), \(options.probe.title), "
                 + "\(Int((options.confidenceLevel * 100).rounded()))% t-interval",
-            headers: headers, labelColumns: 4,
+            headers: headers, labelColumns: 4 + sweepKeys.count,
             rows: encoderEffects.map { e in
-                [.text(e.method), .text(e.trainView), .text(e.treatment), .text(e.figure)]
+                [.text(e.method), .text(e.trainView), .text(e.treatment)] + sweepCells(e.sweep) + [.text(e.figure)]
                     + protocols.flatMap { p -> [TableCell] in [.delta(e.deltas[p]), .count(e.deltas[p]?.summary.n)] }
             })
     }
@@ -218,6 +218,8 @@ extension Report {
         }
         if !encoderEffects.isEmpty { sections.append(("Encoder effect", [encoderEffectTable()])) }
         if !effects.isEmpty { sections.append(("Regularizer effect", [effectTable()])) }
+        let dose = doseResponseTables()
+        if !dose.isEmpty { sections.append((Self.doseResponseSection, dose)) }
         return sections
     }
 
@@ -227,7 +229,8 @@ extension Report {
     var legend: String {
         "Accuracies in %, mean ± sample std over seeds, (n) = number of seeds; gaps and deltas in percentage points (pp). "
             + "Probe series `\(options.probe.rawValue)`: \(options.probe.title); split: \(options.split). "
-            + "Deltas pair runs with the same seed, method and train view; intervals are mean ± t(0.975, n−1)·sd/√n."
+            + "Deltas pair runs with the same seed, method and train view\(hasSweep ? " at the same sweep point" : ""); "
+            + "intervals are mean ± t(0.975, n−1)·sd/√n."
     }
 
     var header: String {
@@ -263,9 +266,11 @@ extension Report {
     ///
     /// Columns: `section` (accuracy | gap | effect), `method`, `train_view`, `regularizer`
     /// (`icl-msr - none` for effects), `protocol`, `measure` (top1 | top5), `figure` (a test view
-    /// or a gap), `mean`, `std`, `n`, `ci_low`, `ci_high`.
+    /// or a gap), `mean`, `std`, `n`, `ci_low`, `ci_high`. With a sweep, one column per swept key
+    /// (named by the key, holding the cell's value) follows `regularizer`.
     public var csv: String {
-        var lines = ["section,method,train_view,regularizer,protocol,measure,figure,mean,std,n,ci_low,ci_high"]
+        let keys = sweepKeys.map(Format.csv).joined(separator: ",")
+        var lines = ["section,method,train_view,regularizer," + (keys.isEmpty ? "" : keys + ",") + "protocol,measure,figure,mean,std,n,ci_low,ci_high"]
         func line(_ fields: [String]) { lines.append(Format.csvLine(fields)) }
         func nums(_ s: Summary?) -> [String] {
             guard let s else { return ["", "", ""] }
@@ -277,14 +282,15 @@ extension Report {
                     for measure in Measure.allCases {
                         for view in testViews {
                             guard let s = summary(method: method, trainView: row.trainView, regularizer: row.regularizer,
-                                                  protocolName: p, testView: view, measure: measure) else { continue }
-                            line(["accuracy", method, row.trainView, row.regularizer, p, measure.rawValue, view] + nums(s) + ["", ""])
+                                                  protocolName: p, testView: view, measure: measure, sweep: row.sweep) else { continue }
+                            line(["accuracy", method, row.trainView, row.regularizer] + sweepFields(row.sweep) + [p, measure.rawValue, view]
+                                 + nums(s) + ["", ""])
                         }
                     }
                     for gap in Gap.allCases {
                         guard let s = gapSummary(method: method, trainView: row.trainView, regularizer: row.regularizer,
-                                                 protocolName: p, gap: gap) else { continue }
-                        line(["gap", method, row.trainView, row.regularizer, p, "top1", gap.rawValue] + nums(s) + ["", ""])
+                                                 protocolName: p, gap: gap, sweep: row.sweep) else { continue }
+                        line(["gap", method, row.trainView, row.regularizer] + sweepFields(row.sweep) + [p, "top1", gap.rawValue] + nums(s) + ["", ""])
                     }
                 }
             }
@@ -297,7 +303,7 @@ extension Report {
             for e in rows {
                 for p in protocols {
                     guard let d = e.deltas[p] else { continue }
-                    line([section, e.method, e.trainView, label(e), p, "top1", e.figure]
+                    line([section, e.method, e.trainView, label(e)] + sweepFields(e.sweep) + [p, "top1", e.figure]
                          + nums(d.summary) + [d.interval.map { Format.percent($0.lowerBound) } ?? "",
                                               d.interval.map { Format.percent($0.upperBound) } ?? ""])
                 }
