@@ -79,31 +79,33 @@ import Testing
     baseline: {trainView: full, regularizer: none}
     """
 
-    @Test(arguments: [
-        (good.replacingOccurrences(of: "direction: greater", with: "direction: bigger"), "claims[0].direction", "unknown direction 'bigger'; use greater, less"),
-        (good.replacingOccurrences(of: "direction: greater\n", with: ""), "claims[0].direction", "state the direction"),
-        (good.replacingOccurrences(of: "regularizer: icl-msr", with: "regularizer: dropout"), "claims[0].treatment.regularizer", "unknown regularizer 'dropout'"),
-        (good.replacingOccurrences(of: "{trainView: full, regularizer: icl-msr}", with: "{trainView: full, regularizer: icl-msr, method: byol}"),
+    /// (text in `good`, its replacement, the error's key, a part of its message).
+    static let badClaims: [(String, String, String, String)] = [
+        ("direction: greater", "direction: bigger", "claims[0].direction", "unknown direction 'bigger'; use greater, less"),
+        ("direction: greater\n", "", "claims[0].direction", "state the direction"),
+        ("regularizer: icl-msr", "regularizer: dropout", "claims[0].treatment.regularizer", "unknown regularizer 'dropout'"),
+        ("{trainView: full, regularizer: icl-msr}", "{trainView: full, regularizer: icl-msr, method: byol}",
          "claims[0].treatment.method", "unknown method 'byol'"),
-        (good.replacingOccurrences(of: "{trainView: full, regularizer: none}", with: "{trainView: mixed-same, regularizer: none}"),
-         "claims[0].baseline.trainView", "unknown train view 'mixed-same'"),
-        (good.replacingOccurrences(of: "{trainView: full, regularizer: none}", with: "{regularizer: none}"),
-         "claims[0].baseline.trainView", "several values (full, foreground)"),
-        (good.replacingOccurrences(of: "testView: full}", with: "testView: mixed}"), "claims[0].metric.testView", "unknown test view 'mixed'"),
-        (good.replacingOccurrences(of: ", testView: full}", with: "}"), "claims[0].metric.testView", "several test views"),
-        (good.replacingOccurrences(of: "probe: full", with: "probe: only-background"), "claims[0].metric.probe", "unknown probe 'only-background'"),
-        (good.replacingOccurrences(of: "protocol: linear", with: "protocol: svm"), "claims[0].metric.protocol", "unknown protocol 'svm'"),
-        (good.replacingOccurrences(of: "protocol: linear, ", with: "stat: top3, protocol: linear, "), "claims[0].metric.stat", "unknown stat 'top3'"),
-        (good + "\nexpected: yes", "claims[0].expected", "unknown key"),
-        (good.replacingOccurrences(of: "{trainView: full, regularizer: none}", with: "{trainView: full, regularizer: none, seed: 0}"),
-         "claims[0].baseline.seed", "unknown key"),
-        (good.replacingOccurrences(of: "{trainView: full, regularizer: none}", with: "{control: supervised, trainView: full}"),
-         "claims[0].baseline.control", "unknown control 'supervised'"),
-        (good.replacingOccurrences(of: "{trainView: full, regularizer: none}", with: "{trainView: full, regularizer: none, sweep: {seed: 1}}"),
-         "claims[0].baseline.sweep.seed", "not a sweep axis"),
-    ])
-    func errorsNameTheClaimAndField(body: String, key: String, message: String) {
-        expectError(Self.one(body), key: key, message: message)
+        ("{trainView: full, regularizer: none}", "{trainView: mixed-same, regularizer: none}", "claims[0].baseline.trainView",
+         "unknown train view 'mixed-same'"),
+        ("{trainView: full, regularizer: none}", "{regularizer: none}", "claims[0].baseline.trainView", "several values (full, foreground)"),
+        ("testView: full}", "testView: mixed}", "claims[0].metric.testView", "unknown test view 'mixed'"),
+        (", testView: full}", "}", "claims[0].metric.testView", "several test views"),
+        ("probe: full", "probe: only-background", "claims[0].metric.probe", "unknown probe 'only-background'"),
+        ("protocol: linear", "protocol: svm", "claims[0].metric.protocol", "unknown protocol 'svm'"),
+        ("protocol: linear, ", "stat: top3, protocol: linear, ", "claims[0].metric.stat", "unknown stat 'top3'"),
+        ("direction: greater", "direction: greater\nexpected: yes", "claims[0].expected", "unknown key"),
+        ("{trainView: full, regularizer: none}", "{trainView: full, regularizer: none, seed: 0}", "claims[0].baseline.seed", "unknown key"),
+        ("{trainView: full, regularizer: none}", "{control: supervised, trainView: full}", "claims[0].baseline.control",
+         "unknown control 'supervised'"),
+        ("{trainView: full, regularizer: none}", "{trainView: full, regularizer: none, sweep: {seed: 1}}", "claims[0].baseline.sweep.seed",
+         "not a sweep axis"),
+    ]
+
+    @Test(arguments: badClaims)
+    func errorsNameTheClaimAndField(_ bad: (String, String, String, String)) {
+        #expect(Self.good.contains(bad.0))
+        expectError(Self.one(Self.good.replacingOccurrences(of: bad.0, with: bad.1)), key: bad.2, message: bad.3)
     }
 
     @Test func aDuplicateNameOrANonListIsAnError() {

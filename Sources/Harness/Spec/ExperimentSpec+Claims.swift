@@ -1,4 +1,7 @@
+import Contrastive
+import Evaluation
 import Foundation
+import ImageData
 import ResultsStore
 
 /// `claims:` — statements about the experiment's results that `backdrop claims` (and the end of
