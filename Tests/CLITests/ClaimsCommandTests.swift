@@ -95,6 +95,42 @@ import Testing
         #expect(try String(contentsOfFile: out + "/claims-cli/report.html", encoding: .utf8).contains("<h2>Claims</h2>"))
     }
 
+    @Test func reproducePrintsAndStoresTheVerdictsAtItsEnd() throws {
+        let dir = temporaryDirectory("claims-reproduce")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = """
+        name: tiny-claims
+        dataset:
+          builtin: {classes: 3, perClass: 8, testPerClass: 4, size: 32, seed: 1}
+        model: {width: 4}
+        methodOptions:
+          simclr: {projectorHidden: 16, projectorOutput: 8}
+        regularizers: [none, icl-msr]
+        trainViews: [full]
+        train: {epochs: 1, batchSize: 8}
+        evaluation:
+          probe: {maxIterations: 20}
+        claims:
+          - name: icl-msr-improves-full
+            metric: {protocol: linear, probe: full, testView: full}
+            direction: greater
+            treatment: {regularizer: icl-msr}
+            baseline: {regularizer: none}
+        """
+        let path = dir.appendingPathComponent("tiny-claims.yaml").path
+        try spec.write(toFile: path, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("results.sqlite").path
+        let r = try Executables.run("backdrop", ["reproduce", path, "--db", db, "--results-dir", dir.appendingPathComponent("Results").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        // One seed: one pair, no interval, so the verdict can only be inconclusive.
+        let line = r.stdout.split(separator: "\n").first { $0.hasPrefix("icl-msr-improves-full") }
+        #expect(line?.hasSuffix("inconclusive") == true, "\(r.stdout)")
+        #expect(r.stdout.contains("Holm"))
+        let store = try ResultsDatabase(path: db, mode: .readOnly)
+        let stored = try store.claims(experimentID: try store.resolveExperiment("tiny-claims").id)
+        #expect(stored.map(\.verdict) == ["inconclusive"] && stored.first?.n == 1 && stored.first?.lower == nil)
+    }
+
     @Test func anUnknownExperimentOrFormatIsAnError() throws {
         let dir = temporaryDirectory("claims-command-errors")
         defer { try? FileManager.default.removeItem(at: dir) }
