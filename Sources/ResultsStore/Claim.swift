@@ -3,7 +3,8 @@ import Foundation
 /// A stated claim of an experiment (`claims:` of its spec): the `metric` of the `treatment` cells
 /// is `direction` than that of the `baseline` cells.
 ///
-/// A spec decodes claims with every selector field resolved (defaults filled in from the spec),
+/// (Not to be confused with a ``RunClaim``, a runner's hold on one cell.) A spec decodes claims
+/// with every selector field resolved (defaults filled in from the spec),
 /// so judging needs only the experiment's rows; claims never enter a cell's configuration.
 public struct Claim: Codable, Sendable, Equatable {
     /// Unique within the spec; names the claim in tables and the `claims` table.
