@@ -13,7 +13,7 @@ DB ?= Results/backdrop.sqlite
 .PHONY: help setup build test bench parity reproduce-table reproduce-medium findings report query dataset clean
 
 help:
-	@echo "make reproduce-table  set up, build, train and evaluate the matrix of SPEC (default $(SPEC)), print table.md"
+	@echo "make reproduce-table  set up, build, train and evaluate the matrix of SPEC (default $(SPEC)), print table.md and the claim verdicts"
 	@echo "make reproduce-medium the medium-budget table (every method vs the untrained control; ~1-2 h on 2 cores)"
 	@echo "make findings         regenerate docs/ICL-MSR-Findings.md from $(DB) (FINDINGS_EXPERIMENTS=...)"
 	@echo "make report           render Results/reports/<experiment>/ (EXPERIMENT=name)"
@@ -51,6 +51,7 @@ reproduce-table: build
 	  name=$$(sed -n 's/^name:[[:space:]]*//p' $(SPEC) | head -1); \
 	  $(BIN)/backdrop report --db $(DB) --experiment "$$name" || exit 1; \
 	  echo; cat "Results/reports/$$name/table.md"; \
+	  echo; $(BIN)/backdrop claims --db $(DB) --experiment "$$name" || exit 1; \
 	  if [ $$failed -ne 0 ]; then echo "$$failed cell(s) failed; see: $(BIN)/backdrop runs --experiment $$name"; exit 1; fi
 
 ## The medium budget: every method learns past the untrained control (Experiments/table1-medium.yaml).

@@ -10,6 +10,9 @@ import ResultsStore
 public struct ExperimentReport: Sendable {
     /// One report per probe series with rows, in `series` order (the first part when none has).
     public let parts: [Report]
+    /// The experiment's judged claims as last stored (`backdrop claims`, `backdrop reproduce`),
+    /// shown first; empty when it has none.
+    public let claims: [ClaimRecord]
 
     /// - Parameters:
     ///   - experiment: the experiment's name (latest of that name), or nil for the latest.
@@ -24,6 +27,7 @@ public struct ExperimentReport: Sendable {
         }
         let withRows = parts.filter { !$0.rows.isEmpty }
         self.parts = withRows.isEmpty ? Array(parts.prefix(1)) : withRows
+        claims = try store.claims(experimentID: self.parts[0].experiment.id)
     }
 
     var first: Report { parts[0] }
@@ -46,7 +50,8 @@ public struct ExperimentReport: Sendable {
 
     /// `table.md`.
     public var markdown: String {
-        var out = "# Backdrop results: \(first.experiment.name)\n\n\(first.header)\n\n\(Self.guide)\n"
+        var out = "# Backdrop results: \(first.experiment.name)\n\n\(first.header)\n" + ClaimTable.markdownSection(claims)
+        out += "\n\(Self.guide)\n"
         for part in parts {
             out += "\n## \(Self.heading(part))\n\n\(part.legend)\n" + part.markdownSections(level: 3)
         }
@@ -83,6 +88,7 @@ public struct ExperimentReport: Sendable {
         var body: [String] = []
         body.append("<h1>Backdrop results: \(Format.html(r.experiment.name))</h1>")
         body.append("<p class=\"meta\">\(Format.html(r.header.replacingOccurrences(of: "`", with: "")))\(r.dataAsOf.map { " Data as of \($0) (UTC)." } ?? "")</p>")
+        body += ClaimTable.htmlSection(claims)
         body.append("<p class=\"legend\">\(Format.html(Self.guide.replacingOccurrences(of: "`", with: "")))</p>")
         for part in parts {
             body.append("<h1>\(Format.html(Self.heading(part)))</h1>")

@@ -68,6 +68,14 @@ public enum StudentT {
         return t >= 0 ? 1 - tail : tail
     }
 
+    /// The two-sided p-value P(|T| ≥ |t|) = I_{ν/(ν+t²)}(ν/2, 1/2) for ν > 0 (1 at t = 0, 0 for an
+    /// infinite t), e.g. `twoSidedPValue(2.776, 4)` ≈ 0.05.
+    public static func twoSidedPValue(_ t: Double, degreesOfFreedom nu: Double) -> Double {
+        precondition(nu > 0, "StudentT.twoSidedPValue needs ν > 0")
+        if t.isInfinite { return 0 }
+        return min(1, regularizedIncompleteBeta(nu / (nu + t * t), a: nu / 2, b: 0.5))
+    }
+
     /// The p-quantile t with P(T ≤ t) = p, for 0 < p < 1 and ν > 0 (e.g. `quantile(0.975, 4)` = 2.776).
     public static func quantile(_ p: Double, degreesOfFreedom nu: Double) -> Double {
         precondition(p > 0 && p < 1 && nu > 0, "StudentT.quantile needs 0 < p < 1 and ν > 0")

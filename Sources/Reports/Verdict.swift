@@ -14,8 +14,9 @@ public enum ClaimDirection: String, Sendable, Equatable {
 /// - `contradicted`: the interval excludes 0 on the other side;
 /// - `inconclusive`: the interval contains 0, or there is no interval (fewer than 2 pairs).
 ///
-/// No correction for multiple comparisons is applied: a document that judges many claims at the
-/// 95% level should expect about one in twenty of the true-null ones to come out decided.
+/// No correction for multiple comparisons is applied here: a document that judges many claims at
+/// the 95% level should expect about one in twenty of the true-null ones to come out decided. A
+/// spec's stated claims (`ClaimJudge`) also require the Holm-adjusted p-value to be below 0.05.
 public enum Verdict: String, Sendable, Equatable, CaseIterable {
     case holds, contradicted, inconclusive
 

@@ -23,12 +23,16 @@ import GRDB
 ///   is every experiment's membership — its own runs, less the cell keys it links, plus its
 ///   links — and the matrix views read through it, so a linked run appears under each experiment
 ///   that uses it, with that experiment's cell key and sweep label.
+/// - `v5`: `claims` — the verdicts of an experiment's stated claims (`claims:` of its spec): one
+///   row per claim with its metric, direction, estimate and 95% interval, pairs or sample size,
+///   whether the seeds were paired, the two-sided p-value, the Holm-adjusted p-value and the
+///   verdict. Judging an experiment again replaces its rows.
 ///
 /// Timestamps are `REAL` seconds since the Unix epoch (`datetime(started_at, 'unixepoch')` shows
 /// them); booleans are `INTEGER` 0/1; JSON columns are `TEXT` holding a JSON object.
 enum Schema {
     /// Identifiers of every migration, oldest first.
-    static let migrationIdentifiers = ["v1", "v2", "v3", "v4"]
+    static let migrationIdentifiers = ["v1", "v2", "v3", "v4", "v5"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -43,6 +47,9 @@ enum Schema {
         }
         migrator.registerMigration("v4") { db in
             try db.execute(sql: v4)
+        }
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: v5)
         }
         return migrator
     }
@@ -300,5 +307,25 @@ enum Schema {
                  - MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS bg_gap
         FROM matrix_series
         GROUP BY experiment_id, cell_key, run_id, protocol, probe, split;
+        """
+
+    static let v5 = """
+        CREATE TABLE claims (
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('greater', 'less')),
+            estimate REAL,
+            lower REAL,
+            upper REAL,
+            n INTEGER NOT NULL,
+            paired INTEGER NOT NULL,
+            p_value REAL,
+            adjusted_p REAL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('holds', 'contradicted', 'inconclusive')),
+            judged_at REAL NOT NULL,
+            PRIMARY KEY (experiment_id, name)
+        );
         """
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Harness
+import Reports
+import ResultsStore
 import CProcessControl
 
 /// Options shared by `reproduce` and its hidden per-cell child.
@@ -84,10 +86,21 @@ struct ReproduceCommand: ParsableCommand {
                 return
             }
             let summary = try runner.run()
+            try printClaims(experimentID: summary.experimentID)
             if summary.failed > 0 { throw ExitCode(Int32(min(summary.failed, 100))) }
         } catch let e as SpecError {
             throw ValidationError(e.description)
         }
+    }
+
+    /// Judges and stores the spec's claims on what the reproduction left in the database and
+    /// prints their verdicts (nothing when the spec states no claims).
+    func printClaims(experimentID: Int64) throws {
+        let claims = try ExperimentSpec.load(path: options.spec, overrides: options.overrides).claims ?? []
+        guard !claims.isEmpty else { return }
+        let store = try ResultsDatabase(path: options.db)
+        let records = try ClaimVerdicts.judgeAndStore(claims, store: store, experimentID: experimentID)
+        print("\nClaims\n" + ClaimTable.rendered(records, style: .text))
     }
 
     /// This executable's path (children re-run it).

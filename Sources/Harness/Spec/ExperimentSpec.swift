@@ -69,10 +69,12 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
     /// One spec per sweep point (empty without a sweep); not stored (the axes and the base spec
     /// determine them).
     public var points: [SweepPoint] = []
+    /// The stated claims (`ExperimentSpec+Claims.swift`), selectors resolved; nil without `claims:`.
+    public var claims: [Claim]? = nil
 
     enum CodingKeys: String, CodingKey {
         case name, dataset, imageSize, model, methods, methodOptions, regularizers, trainViews, seeds, controls, train, optimizer,
-             schedule, evaluation, partnerSeed, sweep
+             schedule, evaluation, partnerSeed, sweep, claims
     }
 
     public init(name: String, dataset: DatasetSpec) {
@@ -187,6 +189,7 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         func decodeChecked(_ tree: SpecNode) throws -> (ExperimentSpec, SpecReader) {
             let r = try SpecReader(tree, path: "", origins: origins)
             var spec = try decode(r)
+            spec.claims = try decodeClaims(r, spec: spec, sweep: root.node(at: "sweep"))
             spec.methodOptions = spec.methodOptions.filter { key, _ in spec.methods.contains { $0.rawValue == key } }
             return (spec, r)
         }
