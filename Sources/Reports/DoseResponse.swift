@@ -92,13 +92,17 @@ extension Report {
             if pointsByHeld[other] == nil { held.append(other) }
             pointsByHeld[other, default: []].append((value, sweep))
         }
-        let severalMethods = methods.count > 1
+        let severalMethods = methods.filter { $0 != Report.untrained }.count > 1
         var lines: [DoseResponse.Line] = []
         for method in methods {
             var groups: [(trainView: String, regularizer: String)] = []
             for row in tableRows(method: method) where !groups.contains(where: { $0 == (row.trainView, row.regularizer) }) {
                 groups.append((row.trainView, row.regularizer))
             }
+            // The untrained control is the seed's initial encoder whatever the train view: under a
+            // fixed probe its cells of every train view measure the same thing, so it is one line.
+            let isControl = method == Report.untrained
+            if isControl { groups = Array(groups.prefix(1)) }
             for group in groups {
                 for other in held {
                     let points = (pointsByHeld[other] ?? []).compactMap { value, sweep -> DoseResponse.Point? in
@@ -108,8 +112,8 @@ extension Report {
                         return DoseResponse.Point(value: value, x: x, summary: summary, interval: summary.tInterval(level: options.confidenceLevel))
                     }.sorted { $0.x < $1.x }
                     guard !points.isEmpty else { continue }
-                    let label = ((severalMethods ? [method] : []) + ["\(group.trainView) / \(group.regularizer)"] + (other.isEmpty ? [] : [other]))
-                        .joined(separator: " · ")
+                    let name = isControl ? ["untrained (control)"] : (severalMethods ? [method] : []) + ["\(group.trainView) / \(group.regularizer)"]
+                    let label = (name + (other.isEmpty ? [] : [other])).joined(separator: " · ")
                     lines.append(DoseResponse.Line(label: label, method: method, trainView: group.trainView, regularizer: group.regularizer,
                                                    held: other, points: points))
                 }

@@ -2,7 +2,7 @@ import Foundation
 
 extension Report {
     /// A dose-response as an inline SVG line chart: x = the swept value (ticks at every swept
-    /// value; a log scale when all values are positive and span a factor of 10 or more), y = the
+    /// value; a log scale when ``prefersLogScale(_:)``), y = the
     /// mean over seeds (accuracies on 0–100 %, gaps on a symmetric scale around a dashed 0), error
     /// bars = the t-interval, one polyline per line (dodged a few pixels sideways so bars at one
     /// value do not overlap) with its legend entry on the right, and chance
@@ -17,7 +17,7 @@ extension Report {
 
         // x: the swept values, padded by 6 % of the plot on each side.
         let xs = dose.values.compactMap(Double.init)
-        let logScale = (xs.min() ?? 0) > 0 && (xs.max() ?? 0) / (xs.min() ?? 1) >= 10
+        let logScale = Self.prefersLogScale(xs)
         func tx(_ x: Double) -> Double { logScale ? log10(x) : x }
         let (lo, hi) = (xs.map(tx).min() ?? 0, xs.map(tx).max() ?? 1)
         func px(_ x: Double) -> Double {
@@ -93,5 +93,20 @@ extension Report {
         }
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Whether swept values read better on a log axis: all positive, spanning a factor of 10 or
+    /// more, and more evenly spaced in log10 than linearly (smallest/largest gap between
+    /// neighbours). `[0.1, 1, 10]` is; `[0.1, 0.5, 0.9, 1.0]` (a probability) is not — on a log
+    /// axis its last two values would nearly coincide.
+    static func prefersLogScale(_ values: [Double]) -> Bool {
+        let xs = Array(Set(values)).sorted()
+        guard let first = xs.first, let last = xs.last, first > 0, last / first >= 10 else { return false }
+        if xs.count == 2 { return true }
+        func evenness(_ ys: [Double]) -> Double {
+            let gaps = zip(ys.dropFirst(), ys).map { $0 - $1 }
+            return (gaps.min() ?? 0) / (gaps.max() ?? 1)
+        }
+        return evenness(xs.map(log10)) > evenness(xs)
     }
 }

@@ -15,18 +15,9 @@ public struct ExperimentsTable: Sendable, Equatable {
             columns: ["id", "name", "created", "spec", "overrides", "cells", "reused", "failed", "running"],
             rows: experiments.map { o in
                 let e = o.experiment
-                return [.integer(e.id), .text(e.name), .text(Self.utc(e.createdAt)), .text(String(e.specSHA256.prefix(12))),
+                return [.integer(e.id), .text(e.name), .text(UTCTime.string(e.createdAt, seconds: true)), .text(String(e.specSHA256.prefix(12))),
                         .text(e.overrides.joined(separator: "; ")), .text("\(o.finished)/\(o.total)"), .integer(Int64(o.linked)),
                         .integer(Int64(o.failed)), .integer(Int64(o.running))]
             })
-    }
-
-    /// `2026-12-02 21:13:05` (UTC).
-    static func utc(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return f.string(from: date)
     }
 }

@@ -82,13 +82,7 @@ public struct FindingsDocument: Sendable {
         })
     }
 
-    static func utc(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd HH:mm"
-        return f.string(from: date)
-    }
+    static func utc(_ date: Date) -> String { UTCTime.string(date, seconds: false) }
 
     /// A section: its text, then one table per experiment (or a line when it has no row).
     func section(title: String, text: String, rows: KeyPath<ExperimentFindings, [FindingRow]>, judged: Bool) -> String {

@@ -51,3 +51,14 @@ extension QueryResult {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// Timestamps as the tables print them: UTC, `2026-12-02 21:13` (or with `:05` seconds).
+enum UTCTime {
+    static func string(_ date: Date, seconds: Bool) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = seconds ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm"
+        return f.string(from: date)
+    }
+}

@@ -69,7 +69,7 @@ struct SweepFindingsTests {
         let report = try Report(store: store, experiment: "swept", options: ReportOptions(probe: .fixed("full")))
         #expect(report.classCount == 10 && report.sweeps.count == 2)
         let dose = report.doseResponse(key: SweepStoreFixture.key, figure: "full")
-        #expect(dose.lines.map(\.label) == ["untrained · full / none", "untrained · foreground / none", "simclr · full / none", "simclr · foreground / none"])
+        #expect(dose.lines.map(\.label) == ["untrained (control)", "full / none", "foreground / none"])
         let whole = try ExperimentReport(store: store, experiment: "swept")
         #expect(whole.html.contains("chance (1/10)") && whole.markdown.contains("### Dose-response"))
     }

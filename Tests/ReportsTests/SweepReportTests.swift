@@ -171,9 +171,42 @@ struct SweepReportTests {
         #expect(report.csv.hasPrefix("section,method,train_view,regularizer,protocol,measure,figure,"))
         #expect(MatrixTable(rows).queryResult.columns == ["method", "train_view", "regularizer", "protocol", "full", "foreground"])
     }
+    @Test("a log axis only where the swept values are spread logarithmically")
+    func logAxisChoice() {
+        #expect(Report.prefersLogScale([0.1, 1, 10]))
+        #expect(Report.prefersLogScale([0.01, 0.1, 1, 10, 100]))
+        #expect(Report.prefersLogScale([1, 10]))
+        #expect(!Report.prefersLogScale([0.1, 0.5, 0.9, 1.0]))   // a probability: 0.9 and 1.0 would nearly coincide
+        #expect(!Report.prefersLogScale([0.5, 0.7, 0.9, 1.0]))   // spans less than a factor of 10
+        #expect(!Report.prefersLogScale([0, 1, 10]))             // not all positive
+        #expect(!Report.prefersLogScale([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]))
+    }
+
+    @Test("under a fixed probe the untrained control is one line, whatever train views its cells were listed under")
+    func controlIsOneLine() {
+        var rows: [MatrixRow] = []
+        for (c, trained, control) in [("0.5", 0.6, 0.3), ("0.9", 0.8, 0.5)] {
+            for seed in 0..<2 {
+                for (method, trainView, top1) in [("simclr", "full", trained), ("simclr", "foreground", trained - 0.2),
+                                                  ("untrained", "full", control), ("untrained", "foreground", control)] {
+                    let sweep = "\(SweepFixture.key)=\(c)"
+                    rows.append(MatrixRow(experimentID: 1, runID: 1,
+                                          cell: RunCell(cellKey: "\(sweep)/\(trainView)/\(method)/none/seed\(seed)", dataset: "builtin",
+                                                        trainView: trainView, method: method, regularizer: "none", seed: seed, sweep: sweep),
+                                          protocolName: "linear", probeView: "full", testView: "full", split: "test",
+                                          top1: top1 + 0.01 * Double(seed), top5: 1, topK: 5, n: 100))
+                }
+            }
+        }
+        let dose = SweepFixture.report(rows).doseResponse(key: SweepFixture.key, figure: "full")
+        #expect(dose.lines.map(\.label) == ["untrained (control)", "full / none", "foreground / none"])
+        #expect(dose.lines[0].points.map { ($0.summary.mean * 1000).rounded() } == [305, 505])
+        #expect(dose.lines[0].points.allSatisfy { $0.summary.n == 2 })
+    }
 }
 
 /// Renders the HTML of an experiment report made of one part.
 enum SweepHTML {
     static func html(_ report: Report) -> String { report.htmlSections().joined(separator: "\n") }
+
 }
