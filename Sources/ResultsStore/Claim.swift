@@ -91,11 +91,12 @@ public struct CellSelector: Codable, Sendable, Equatable {
         return sweep.allSatisfy { values[$0.key] == $0.value }
     }
 
-    /// `simclr/full/icl-msr` plus the sweep values and the test view when given.
+    /// `simclr/full/icl-msr`, then ` @ key=value,…` (the sweep point) and ` on view` (its own test
+    /// view) when given: `simclr/full/none @ dataset.builtin.confounding=1.0`.
     public var label: String {
-        var parts = [method, trainView, regularizer]
-        parts += sweep.keys.sorted().map { "\($0)=\(sweep[$0]!)" }
-        if let testView { parts.append("on \(testView)") }
-        return parts.joined(separator: "/")
+        var text = [method, trainView, regularizer].joined(separator: "/")
+        if !sweep.isEmpty { text += " @ " + sweep.keys.sorted().map { "\($0)=\(sweep[$0]!)" }.joined(separator: ",") }
+        if let testView { text += " on \(testView)" }
+        return text
     }
 }

@@ -11,6 +11,9 @@ public struct ClaimRecord: Sendable, Equatable {
     /// `Claim.metricDescription`, e.g. `linear top1 on full, probe full`.
     public var metric: String
     public var direction: ClaimComparison
+    /// The two groups as `CellSelector.label`s (`simclr/full/none dataset.builtin.confounding=1.0`).
+    public var treatment: String
+    public var baseline: String
     /// Mean difference `treatment − baseline` (mean of the per-seed differences when paired);
     /// nil when either group has no value.
     public var estimate: Double?
@@ -32,13 +35,15 @@ public struct ClaimRecord: Sendable, Equatable {
     public var judgedAt: Double
 
     public init(experimentID: Int64, position: Int, name: String, metric: String, direction: ClaimComparison,
-                estimate: Double?, lower: Double?, upper: Double?, n: Int, paired: Bool,
+                treatment: String = "", baseline: String = "", estimate: Double?, lower: Double?, upper: Double?, n: Int, paired: Bool,
                 pValue: Double?, adjustedP: Double?, verdict: String, judgedAt: Double = 0) {
         self.experimentID = experimentID
         self.position = position
         self.name = name
         self.metric = metric
         self.direction = direction
+        self.treatment = treatment
+        self.baseline = baseline
         self.estimate = estimate
         self.lower = lower
         self.upper = upper
@@ -67,10 +72,11 @@ extension ResultsDatabase {
             try db.execute(sql: "DELETE FROM claims WHERE experiment_id = ?", arguments: [experimentID])
             for r in stamped {
                 try db.execute(sql: """
-                    INSERT INTO claims (experiment_id, position, name, metric, direction, estimate, lower, upper, n, paired,
-                                        p_value, adjusted_p, verdict, judged_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [experimentID, r.position, r.name, r.metric, r.direction.rawValue, r.estimate, r.lower, r.upper,
+                    INSERT INTO claims (experiment_id, position, name, metric, direction, treatment, baseline, estimate, lower, upper,
+                                        n, paired, p_value, adjusted_p, verdict, judged_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [experimentID, r.position, r.name, r.metric, r.direction.rawValue, r.treatment, r.baseline,
+                                     r.estimate, r.lower, r.upper,
                                      r.n, r.paired, r.pValue, r.adjustedP, r.verdict, r.judgedAt])
             }
         }
@@ -78,16 +84,21 @@ extension ResultsDatabase {
     }
 
     /// The stored verdicts of `experimentID` in spec order (empty when never judged).
+    ///
+    /// - Throws: ``ResultsStoreError/unusableValue(table:row:column:value:expected:)`` naming the
+    ///   `claims` row and column of a value of the wrong type (a hand-edited row), never a trap.
     public func claims(experimentID: Int64) throws -> [ClaimRecord] {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM claims WHERE experiment_id = ? ORDER BY position, name", arguments: [experimentID])
                 .map { row in
-                    let direction: String = row["direction"]
-                    return ClaimRecord(experimentID: row["experiment_id"], position: row["position"], name: row["name"],
-                                       metric: row["metric"], direction: ClaimComparison(rawValue: direction) ?? .greater,
-                                       estimate: row["estimate"], lower: row["lower"], upper: row["upper"], n: row["n"],
-                                       paired: row["paired"], pValue: row["p_value"], adjustedP: row["adjusted_p"],
-                                       verdict: row["verdict"], judgedAt: row["judged_at"])
+                    let r = StoredRow(row, table: "claims", keyColumns: ["experiment_id", "name"])
+                    let direction: String = try r.value("direction")
+                    return ClaimRecord(experimentID: try r.value("experiment_id"), position: try r.value("position"), name: try r.value("name"),
+                                       metric: try r.value("metric"), direction: ClaimComparison(rawValue: direction) ?? .greater,
+                                       treatment: try r.value("treatment"), baseline: try r.value("baseline"),
+                                       estimate: try r.optional("estimate"), lower: try r.optional("lower"), upper: try r.optional("upper"),
+                                       n: try r.value("n"), paired: try r.value("paired"), pValue: try r.optional("p_value"),
+                                       adjustedP: try r.optional("adjusted_p"), verdict: try r.value("verdict"), judgedAt: try r.value("judged_at"))
                 }
         }
     }

@@ -316,6 +316,8 @@ enum Schema {
             name TEXT NOT NULL,
             metric TEXT NOT NULL,
             direction TEXT NOT NULL CHECK (direction IN ('greater', 'less')),
+            treatment TEXT NOT NULL DEFAULT '',
+            baseline TEXT NOT NULL DEFAULT '',
             estimate REAL,
             lower REAL,
             upper REAL,

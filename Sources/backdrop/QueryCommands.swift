@@ -161,7 +161,7 @@ struct FindingsCommand: ParsableCommand {
             it exits 1, naming the first differing line, when the file no longer matches the database.
             """)
     @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
-    @Option(help: "Experiment name, repeatable, in reading order (e.g. --experiment table1-quick --experiment table1-medium).")
+    @Option(help: "Experiment name (the latest of that name) or id, repeatable, in reading order (e.g. --experiment table1-quick --experiment table1-medium).")
     var experiment: [String] = []
     @Option(help: "Output file (default: print to standard output).") var out: String?
     @Flag(help: "Verify that --out matches what the database gives now, instead of writing it.") var check = false

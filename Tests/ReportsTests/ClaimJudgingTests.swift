@@ -111,6 +111,11 @@ struct ClaimJudgingTests {
                             estimate: 0.1, lower: 0.05, upper: 0.15, n: 3, paired: true, pValue: 0.013, adjustedP: 0.026, verdict: "holds")
         let markdown = ClaimTable.rendered([r], style: .markdown)
         #expect(markdown.contains("| c | linear top1 on full, probe full | treatment > baseline | +10.0 | [+5.0, +15.0] | 3 | paired | 0.0130 | 0.0260 | holds |"))
+        var named = r
+        (named.treatment, named.baseline) = ("simclr/full/icl-msr @ k=1", "simclr/full/none @ k=1")
+        named.direction = .less
+        #expect(ClaimTable.rendered([named], style: .markdown).contains("| c | linear top1 on full, probe full | simclr/full/icl-msr @ k=1 < simclr/full/none @ k=1 |"))
+        #expect(ClaimTable.rendered([named], style: .json).contains("\"treatment\" : \"simclr/full/icl-msr @ k=1\""))
         #expect(markdown.contains("Holm"))
         #expect(ClaimTable.rendered([r], style: .text).contains("Holm"))
         #expect(ClaimTable.rendered([r], style: .json).contains("\"adjusted_p\""))

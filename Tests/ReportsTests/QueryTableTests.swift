@@ -132,5 +132,8 @@ struct ResultRenderingTests {
         #expect(objects[1]["name"] as? String == "say \"hi\"\nbye" && objects[1]["score"] as? Double == -2 && objects[1]["blob"] is NSNull)
         let keys = ["\"blob\"", "\"id\"", "\"name\"", "\"note\"", "\"score\""].map { text.range(of: $0)!.lowerBound }
         #expect(keys == keys.sorted())
+        // Cell keys and paths read as written: no `\/` escapes.
+        let path = QueryResult(columns: ["cell_key"], rows: [[.text("full/simclr/none/seed0")]]).rendered(as: .json)
+        #expect(path.contains("\"full/simclr/none/seed0\"") && !path.contains("\\/"))
     }
 }

@@ -9,7 +9,7 @@ import Testing
 struct ClaimRecordTests {
     static func record(_ name: String, position: Int, verdict: String = "holds", estimate: Double? = 0.1) -> ClaimRecord {
         ClaimRecord(experimentID: 0, position: position, name: name, metric: "linear top1 on full, probe full", direction: .greater,
-                    estimate: estimate, lower: estimate.map { $0 - 0.05 }, upper: estimate.map { $0 + 0.05 }, n: 3, paired: true,
+                    treatment: "simclr/full/icl-msr", baseline: "simclr/full/none", estimate: estimate, lower: estimate.map { $0 - 0.05 }, upper: estimate.map { $0 + 0.05 }, n: 3, paired: true,
                     pValue: estimate == nil ? nil : 0.013, adjustedP: estimate == nil ? nil : 0.026, verdict: verdict)
     }
 
@@ -26,6 +26,7 @@ struct ClaimRecordTests {
         #expect(read == written.sorted { $0.position < $1.position })
         #expect(read.allSatisfy { $0.experimentID == e.id && $0.judgedAt == clock.now.timeIntervalSince1970 })
         #expect(read[0].estimate == 0.1 && read[0].paired && read[0].adjustedP == 0.026)
+        #expect(read[0].treatment == "simclr/full/icl-msr" && read[0].baseline == "simclr/full/none")
         #expect(read[1].estimate == nil && read[1].lower == nil && read[1].pValue == nil && !read[1].paired)
     }
 
@@ -49,5 +50,19 @@ struct ClaimRecordTests {
         let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
         #expect(throws: (any Error).self) { try store.replaceClaims(experimentID: e.id, with: [Self.record("a", position: 0, verdict: "maybe")]) }
         #expect(try store.claims(experimentID: e.id).isEmpty)
+    }
+
+    @Test("a hand-edited value of the wrong type is named by table, row and column")
+    func unusableValue() throws {
+        let store = try ResultsDatabase.inMemory()
+        let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
+        try store.replaceClaims(experimentID: e.id, with: [Self.record("a", position: 0)])
+        try store.execute(sql: "UPDATE claims SET n = 'many'")
+        do {
+            _ = try store.claims(experimentID: e.id)
+            Issue.record("expected an unusable value")
+        } catch let error as ResultsStoreError {
+            #expect(error.description.contains("claims") && error.description.contains("n") && error.description.contains("many"), "\(error)")
+        }
     }
 }
