@@ -95,13 +95,21 @@ public struct MatrixRunner {
         let position = { (cell: MatrixCell) in "\((cells.firstIndex(of: cell) ?? 0) + 1)/\(total)" }
 
         packSplits(of: todo, context: context)
+        let progress = MatrixProgress(cellsToRun: todo.count)
+        let log = self.log
+        let ended = { (cell: MatrixCell, outcome: CellOutcome) in
+            let result = MatrixProgress.result(of: outcome, cell: cell, experimentID: experiment.id, store: store)
+            log(progress.cellEnded(cell.key, outcome: outcome, result: result))
+        }
         if options.childCommand == nil || (options.jobs <= 1 && options.killAfterSteps != nil) {
             for cell in todo {
                 let outcome = try runInProcess(cell, position: position(cell), experimentID: experiment.id, store: store, context: context)
                 outcomes[cell.key] = outcome
+                ended(cell, outcome)
             }
         } else {
-            let results = try runChildren(todo, position: position, context: context, experimentID: experiment.id, store: store)
+            let results = try runChildren(todo, position: position, context: context, experimentID: experiment.id, store: store,
+                                          cellEnded: ended)
             outcomes.merge(results) { $1 }
         }
         for case let (cell, .sameAs(first)) in plan.entries {
@@ -197,7 +205,7 @@ public struct MatrixRunner {
     /// Runs cells in child processes, at most `jobs` at a time. Each child's standard error is
     /// passed through to `log` line by line; its last lines explain a crash.
     func runChildren(_ cells: [MatrixCell], position: (MatrixCell) -> String, context: ReproductionContext, experimentID: Int64,
-                     store: ResultsDatabase) throws -> [String: CellOutcome] {
+                     store: ResultsDatabase, cellEnded: (MatrixCell, CellOutcome) -> Void = { _, _ in }) throws -> [String: CellOutcome] {
         var queue = cells[...]
         var running: [(cell: MatrixCell, process: Process, output: ChildOutput)] = []
         var outcomes: [String: CellOutcome] = [:]
@@ -218,9 +226,11 @@ public struct MatrixRunner {
                 if entry.process.isRunning { still.append(entry); continue }
                 entry.process.waitUntilExit()
                 let lastLines = entry.output.finish()
-                outcomes[entry.cell.key] = try childOutcome(entry.cell, status: entry.process.terminationStatus,
-                                                            reason: entry.process.terminationReason, lastLines: lastLines,
-                                                            experimentID: experimentID, store: store)
+                let outcome = try childOutcome(entry.cell, status: entry.process.terminationStatus,
+                                               reason: entry.process.terminationReason, lastLines: lastLines,
+                                               experimentID: experimentID, store: store)
+                outcomes[entry.cell.key] = outcome
+                cellEnded(entry.cell, outcome)
             }
             running = still
         }
