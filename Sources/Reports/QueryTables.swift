@@ -115,6 +115,26 @@ public struct MatrixTable: Sendable, Equatable {
                 + row.top1.map { s in s.map { .text(Format.summary($0)) } ?? .null }
         })
     }
+
+    /// The tidy (long) form for `--format csv|json`: one row per matrix row and test view with
+    /// numbers in their own columns — `method, train_view, regularizer`, the swept keys,
+    /// `protocol, test_view, mean, std, n, ci_low, ci_high` — accuracies in percent, `std` the
+    /// sample standard deviation over seeds and `ci_low`/`ci_high` the 95% t-interval of the mean
+    /// (NULL for one seed). Test views without a value are left out.
+    public var tidyResult: QueryResult {
+        let columns = ["method", "train_view", "regularizer"] + sweepKeys + ["protocol", "test_view", "mean", "std", "n", "ci_low", "ci_high"]
+        func percent(_ x: Double?) -> QueryValue { x.map { .real(($0 * 1_000).rounded() / 10) } ?? .null }
+        return QueryResult(columns: columns, rows: rows.flatMap { row in
+            zip(testViews, row.top1).compactMap { view, summary -> [QueryValue]? in
+                guard let summary else { return nil }
+                let interval = summary.tInterval(level: 0.95)
+                return ([row.method, row.trainView, row.regularizer] + Report.sweepFields(row.sweep, keys: sweepKeys)
+                        + [row.protocolName, view]).map(QueryValue.text)
+                    + [percent(summary.mean), percent(summary.std), .integer(Int64(summary.n)),
+                       percent(interval?.lowerBound), percent(interval?.upperBound)]
+            }
+        })
+    }
 }
 
 /// `backdrop compare --by <axis>`: per group of the other two coordinates, protocol and test view,

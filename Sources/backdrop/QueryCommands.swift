@@ -97,7 +97,13 @@ struct RunsCommand: ParsableCommand {
 /// `backdrop matrix`: mean ± std over seeds per cell and test view.
 struct MatrixCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "matrix", abstract: "Print the matrix: top-1 mean ± std (n seeds) per method, train view, regularizer, protocol and test view.")
+        commandName: "matrix", abstract: "Print the matrix: top-1 mean ± std (n seeds) per method, train view, regularizer, protocol and test view.",
+        discussion: """
+        --format table prints one column per test view (`mean ± std (n)`, percent). --format csv and json print the tidy \
+        form instead, one row per cell group and test view with the numbers in their own columns: method, train_view, \
+        regularizer, the swept keys, protocol, test_view, mean, std, n, ci_low, ci_high (percent; ci = 95% t-interval \
+        of the mean over seeds, empty for one seed).
+        """)
     @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
     @Option(help: "Probe series: train-view (the probe fitted on each cell's train view), same-as-test, or a fixed probe view such as full or foreground.")
     var probe = "train-view"
@@ -105,7 +111,8 @@ struct MatrixCommand: ParsableCommand {
 
     func run() throws {
         try output.print(experiment: experiment) { store, e in
-            MatrixTable(try store.matrixRows(experimentID: e.id, probe: ProbeSeries(rawValue: probe))).queryResult
+            let table = MatrixTable(try store.matrixRows(experimentID: e.id, probe: ProbeSeries(rawValue: probe)))
+            return output.format == .table ? table.queryResult : table.tidyResult
         }
     }
 }

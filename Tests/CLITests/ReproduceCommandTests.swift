@@ -58,12 +58,13 @@ import Testing
         let matrix = try Executables.run("backdrop", ["matrix", "--db", db, "--format", "json"])
         #expect(matrix.status == 0)
         let rows = try JSONSerialization.jsonObject(with: Data(matrix.stdout.utf8)) as! [[String: Any]]
-        #expect(rows.count == 4 && rows.allSatisfy { $0["mixed-random"] is String })
+        #expect(rows.count == 4 * 5 && rows.allSatisfy { $0["mean"] is Double && $0["test_view"] is String })
         let compare = try Executables.run("backdrop", ["compare", "--by", "regularizer", "--db", db])
         #expect(compare.status == 0 && compare.stdout.contains("Δ icl-msr − none"))
         // The fixed foreground probe: the cells trained on full images, read out by a probe fitted on foregrounds.
         let fixed = try Executables.run("backdrop", ["matrix", "--db", db, "--probe", "foreground", "--format", "csv"])
-        #expect(fixed.status == 0 && fixed.stdout.split(separator: "\n").count == 1 + 4, "\(fixed.stdout)")
+        #expect(fixed.status == 0 && fixed.stdout.split(separator: "\n").count == 1 + 4 * 5, "\(fixed.stdout)")
+        #expect(fixed.stdout.hasPrefix("method,train_view,regularizer,protocol,test_view,mean,std,n,ci_low,ci_high\n"), "\(fixed.stdout)")
         #expect(try Self.scalar(db, "SELECT COUNT(DISTINCT probe_view) FROM evaluations") == "2")
 
         let reports = dir.appendingPathComponent("Results/reports").path

@@ -44,6 +44,14 @@ struct QueryTableTests {
         #expect(q.rows[1] == [.text("simclr"), .text("full"), .text("none"), .text("linear"),
                               .text("80.0 ± 2.0 (3)"), .text("50.0 (1)"), .text("30.0 (1)")])
         #expect(q.rows[2][4...] == [.text("83.0 ± 3.0 (3)"), .text("55.0 (1)"), .null])
+        // The tidy form: one row per group and test view with a value; 95% t-interval 83.0 ± 4.303·3.0/√3 = ±7.45.
+        let tidy = m.tidyResult
+        #expect(tidy.columns == ["method", "train_view", "regularizer", "protocol", "test_view", "mean", "std", "n", "ci_low", "ci_high"])
+        #expect(tidy.rows.count == 1 + 3 + 2)   // byol: full only; simclr/none: 3 views; icl-msr: 2
+        let iclFull = try #require(tidy.rows.first { $0[2] == .text("icl-msr") && $0[4] == .text("full") })
+        #expect(iclFull[5...] == [.real(83.0), .real(3.0), .integer(3), .real(75.5), .real(90.5)])
+        let single = try #require(tidy.rows.first { $0[2] == .text("icl-msr") && $0[4] == .text("foreground") })
+        #expect(single[5...] == [.real(55.0), .null, .integer(1), .null, .null])
     }
 
     @Test("compare by regularizer: per-value summaries and the paired delta with its t-interval, by hand")
