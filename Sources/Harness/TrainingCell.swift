@@ -127,9 +127,17 @@ public enum TrainingCell {
                                     progress: progress, checkpoint: policy, configFingerprint: config.trainingFingerprint())
         loop.observer = observer
         var resumed = false
+        let totalSteps = loader.batchesPerEpoch * config.train.epochs
         if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
             try loop.restore(from: url)
             resumed = true
+            if loop.position.step >= totalSteps {
+                progress?.message("the checkpoint in \(url.path) is complete (\(config.train.epochs) epochs, \(loop.position.step) steps): "
+                                  + "nothing left to train; evaluating it")
+                let outcome = try loop.run(stepLimit: stepLimit)
+                if !outcome.finished { throw TrainingInterrupted(position: outcome.position) }
+                return (outcome, resumed)
+            }
             progress?.message("resuming from \(url.path) at epoch \(loop.position.epoch + 1), step \(loop.position.step)")
         }
         let extra = (config.iclmsr == nil ? "" : " + icl-msr") + (config.intervention.map { " + \($0.kind.rawValue) p \($0.probability)\($0.hardNegatives ? " + hard negatives" : "")" } ?? "")

@@ -9,6 +9,23 @@ import Testing
                        "--projector-hidden", "16", "--projector-output", "8", "--quiet",
                        "--set", "evaluation.testViews=[full, foreground]", "--set", "evaluation.probe.maxIterations=20"]
 
+    @Test func aFinishedCheckpointIsEvaluatedNotResumed() throws {
+        let dir = temporaryDirectory("train-finished-checkpoint")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data").path
+        _ = try Executables.run("backdrop", ["dataset", "generate", "--out", data, "--classes", "2", "--per-class", "4",
+                                             "--test-per-class", "2", "--size", "32"])
+        let arguments = ["train", "--data", data, "--checkpoint-dir", dir.appendingPathComponent("ckpt").path]
+            + Self.tiny.filter { $0 != "--quiet" }
+        let first = try Executables.run("backdrop", arguments)
+        #expect(first.status == 0 && first.stderr.contains("training simclr"), "\(first.stderr)")
+        let second = try Executables.run("backdrop", arguments)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("is complete (1 epochs, 2 steps): nothing left to train; evaluating it"), "\(second.stderr)")
+        #expect(!second.stderr.contains("resuming from") && !second.stderr.contains("training simclr"), "\(second.stderr)")
+        #expect(second.stdout == first.stdout)   // the same evaluation table
+    }
+
     @Test func trainWithADatabaseRecordsTheRunAndReusesAnIdenticalOne() throws {
         let dir = temporaryDirectory("train-db")
         defer { try? FileManager.default.removeItem(at: dir) }
