@@ -83,7 +83,16 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .notACheckpoint(path, reason):
             return "\(path): not a Backdrop training checkpoint (\(reason))"
         case let .mismatch(path, field, checkpoint, run):
-            return "\(path): checkpoint was written by a different run: \(field) is \(checkpoint) in the checkpoint but \(run) now; "
+            let what: String
+            if let differences = JSONDifferences.between(checkpoint, run), !differences.isEmpty {
+                // Name the fields that differ, not two whole configurations.
+                let shown = differences.prefix(5).map { "\($0.path) is \($0.old) in the checkpoint but \($0.new) now" }
+                what = "its \(field) differs: " + shown.joined(separator: "; ")
+                    + (differences.count > 5 ? "; and \(differences.count - 5) more" : "")
+            } else {
+                what = "\(field) is \(checkpoint) in the checkpoint but \(run) now"
+            }
+            return "\(path): checkpoint was written by a different run: \(what); "
                 + "use another --checkpoint-dir or delete the checkpoint to start over"
         }
     }

@@ -103,6 +103,22 @@ func bitPatterns(_ stepper: any TrainingStepper) -> [String: [UInt32]] {
                                            configFingerprint: "A")
         #expect(throws: (any Error).self) { try otherMethod.restore(from: url) }
     }
+
+    @Test func aChangedConfigurationIsNamedFieldByField() {
+        let saved = #"{"method":"simclr","optimizer":{"lr":0.4,"kind":"lars"},"views":["full","foreground"],"seed":0}"#
+        let now = #"{"method":"simclr","optimizer":{"lr":0.1,"kind":"lars"},"views":["full","mixed-random"],"seed":0,"extra":true}"#
+        #expect(JSONDifferences.between(saved, now) == [
+            .init(path: "extra", old: "(absent)", new: "true"),
+            .init(path: "optimizer.lr", old: "0.4", new: "0.1"),
+            .init(path: "views[1]", old: "\"foreground\"", new: "\"mixed-random\""),
+        ])
+        let text = CheckpointError.mismatch(path: "c.safetensors", field: "configuration", checkpoint: saved, run: now).description
+        #expect(text == "c.safetensors: checkpoint was written by a different run: its configuration differs: extra is (absent) in the checkpoint "
+                + "but true now; optimizer.lr is 0.4 in the checkpoint but 0.1 now; views[1] is \"foreground\" in the checkpoint but "
+                + "\"mixed-random\" now; use another --checkpoint-dir or delete the checkpoint to start over")
+        // Not JSON (a batch-source fingerprint): both values as they are.
+        #expect(CheckpointError.mismatch(path: "c", field: "epochs", checkpoint: "3", run: "4").description.contains("epochs is 3 in the checkpoint but 4 now"))
+    }
 }
 
 @Suite struct MetricTests {
