@@ -73,7 +73,7 @@ public struct JudgedClaim: Sendable, Equatable {
     /// The row the `claims` table keeps.
     public func record(experimentID: Int64, position: Int) -> ClaimRecord {
         ClaimRecord(experimentID: experimentID, position: position, name: claim.name, metric: claim.metricDescription,
-                    direction: claim.direction, treatment: claim.treatment.label, baseline: claim.baseline.label, estimate: difference?.estimate, lower: difference?.interval?.lowerBound,
+                    direction: claim.direction, treatment: claim.groupLabel(claim.treatment), baseline: claim.groupLabel(claim.baseline), estimate: difference?.estimate, lower: difference?.interval?.lowerBound,
                     upper: difference?.interval?.upperBound, n: difference?.n ?? 0, paired: difference?.paired ?? false,
                     pValue: difference?.pValue, adjustedP: adjustedP, verdict: verdict.rawValue)
     }

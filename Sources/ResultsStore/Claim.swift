@@ -27,6 +27,14 @@ public struct Claim: Codable, Sendable, Equatable {
     /// The test view (or gap) a selector's values are read on: its own, else the metric's.
     public func testView(of selector: CellSelector) -> String { selector.testView ?? metric.testView }
 
+    /// A group as verdict tables name it, always with the test view it is read on:
+    /// `simclr/full/none on foreground`, `simclr/full/none @ dataset.builtin.confounding=1.0 on fg-gap`.
+    public func groupLabel(_ selector: CellSelector) -> String {
+        var cells = selector
+        cells.testView = nil
+        return "\(cells.label) on \(testView(of: selector))"
+    }
+
     /// One line naming the metric of both groups, e.g. `linear top1 on full, probe full` or, when
     /// the groups are read on different test views, `linear top1 on full vs foreground, probe full`.
     public var metricDescription: String {

@@ -98,6 +98,8 @@ struct ClaimJudgingTests {
         #expect(views.metricDescription == "linear top1 on full vs foreground, probe full")
         let judged = ClaimJudge.judge([views], rows: ["full": rows.rows])[0]
         #expect(judged.verdict == .holds && judged.difference?.paired == true)
+        let record = judged.record(experimentID: 1, position: 0)
+        #expect(record.treatment == "\(views.treatment.method)/full/none on full" && record.baseline == "\(views.baseline.method)/full/none on foreground")
         #expect(abs(judged.difference!.estimate - (0.8 + 0.82 + 0.81 - 0.6 - 0.65 - 0.61) / 3) < 1e-12)
         let gap = ClaimJudge.values(Claim(name: "g", metric: ClaimMetric(protocolName: "linear", probe: "full", testView: "fg-gap"),
                                           direction: .greater, treatment: sel("full", "none"), baseline: sel("full", "none")),
