@@ -74,8 +74,9 @@ public struct MatrixTable: Sendable, Equatable {
 
     /// The test views present, in ``Report/testViewOrder`` (others alphabetically after).
     public var testViews: [String]
-    /// Ordered by method, train view, regularizer (`none` first, then alphabetically), sweep point
-    /// (by value), protocol.
+    /// Ordered as the report orders them: method (``Report/methodOrder``: the untrained control,
+    /// SimCLR, MoCo v2, …), train view (`full`, `foreground`, …), regularizer (`none` first, then
+    /// alphabetically), sweep point (by value), protocol (`linear`, `knn`).
     public var rows: [Row]
     /// The swept keys, in axis order (empty without a sweep).
     public var sweepKeys: [String]
@@ -92,12 +93,17 @@ public struct MatrixTable: Sendable, Equatable {
                           sweep: r.cell.sweep)
             groups[key, default: [:]][r.testView, default: []].append((r.cell.seed, r.top1))
         }
+        // The report's order: methods, train views and protocols in their canonical order
+        // (others alphabetically after), the plain regularizer first, then the sweep point.
+        func rank(_ value: String, _ order: [String]) -> Int { order.firstIndex(of: value) ?? order.count }
         let keys = groups.keys.sorted { a, b in
-            let (x, y) = ((a.method, a.trainView, a.regularizer == "none" ? 0 : 1, a.regularizer),
-                          (b.method, b.trainView, b.regularizer == "none" ? 0 : 1, b.regularizer))
+            let (x, y) = ((rank(a.method, Report.methodOrder), a.method, rank(a.trainView, Report.trainViewOrder), a.trainView,
+                           a.regularizer == "none" ? 0 : 1, a.regularizer),
+                          (rank(b.method, Report.methodOrder), b.method, rank(b.trainView, Report.trainViewOrder), b.trainView,
+                           b.regularizer == "none" ? 0 : 1, b.regularizer))
             if x != y { return x < y }
             if a.sweep != b.sweep { return Report.sweepPrecedes(a.sweep, b.sweep) }
-            return a.protocolName < b.protocolName
+            return (rank(a.protocolName, Report.protocolOrder), a.protocolName) < (rank(b.protocolName, Report.protocolOrder), b.protocolName)
         }
         let views = testViews
         rows = keys.map { key in

@@ -29,21 +29,21 @@ enum QueryFixture {
 
 @Suite("matrix, compare and runs tables")
 struct QueryTableTests {
-    @Test("the matrix: rows by method, train view, regularizer (none first), protocol; test views in canonical order")
+    @Test("the matrix: rows in the report's order (method, train view, regularizer with none first, protocol); test views in canonical order")
     func matrix() throws {
         let m = MatrixTable(QueryFixture.series)
         #expect(m.testViews == ["full", "foreground", "custom"])
-        #expect(m.rows.map { "\($0.method)/\($0.regularizer)/\($0.protocolName)" } == ["byol/none/knn", "simclr/none/linear", "simclr/icl-msr/linear"])
+        #expect(m.rows.map { "\($0.method)/\($0.regularizer)/\($0.protocolName)" } == ["simclr/none/linear", "simclr/icl-msr/linear", "byol/none/knn"])
         // none on full: 0.80, 0.82, 0.78 → mean 0.80, sd 0.02; icl-msr: 0.83, 0.86, 0.80 → mean 0.83, sd 0.03.
-        let none = try #require(m.rows[1].top1[0]), icl = try #require(m.rows[2].top1[0])
+        let none = try #require(m.rows[0].top1[0]), icl = try #require(m.rows[1].top1[0])
         #expect(none.n == 3 && abs(none.mean - 0.80) < 1e-12 && abs(none.std! - 0.02) < 1e-12)
         #expect(icl.n == 3 && abs(icl.mean - 0.83) < 1e-12 && abs(icl.std! - 0.03) < 1e-12)
-        #expect(m.rows[2].top1[2] == nil && m.rows[0].top1[1] == nil)
+        #expect(m.rows[1].top1[2] == nil && m.rows[2].top1[1] == nil)
         let q = m.queryResult
         #expect(q.columns == ["method", "train_view", "regularizer", "protocol", "full", "foreground", "custom"])
-        #expect(q.rows[1] == [.text("simclr"), .text("full"), .text("none"), .text("linear"),
+        #expect(q.rows[0] == [.text("simclr"), .text("full"), .text("none"), .text("linear"),
                               .text("80.0 ± 2.0 (3)"), .text("50.0 (1)"), .text("30.0 (1)")])
-        #expect(q.rows[2][4...] == [.text("83.0 ± 3.0 (3)"), .text("55.0 (1)"), .null])
+        #expect(q.rows[1][4...] == [.text("83.0 ± 3.0 (3)"), .text("55.0 (1)"), .null])
         // The tidy form: one row per group and test view with a value; 95% t-interval 83.0 ± 4.303·3.0/√3 = ±7.45.
         let tidy = m.tidyResult
         #expect(tidy.columns == ["method", "train_view", "regularizer", "protocol", "test_view", "mean", "std", "n", "ci_low", "ci_high"])
