@@ -94,7 +94,8 @@ public struct Report: Sendable {
         self.diagnostics = diagnostics
         index = Self.makeIndex(rows)
         sweeps = Self.orderedSweeps(rows)
-        classCount = rows.contains { !$0.cell.sweep.isEmpty } ? try Self.classCount(store: store, runs: runs) : nil
+        classCount = try store.classCount(experimentID: experiment.id)
+            ?? (rows.contains { !$0.cell.sweep.isEmpty } ? try Self.classCount(store: store, runs: runs) : nil)
     }
 
     /// A report over given data (tests, previews).

@@ -204,6 +204,14 @@ extension Report {
             })
     }
 
+    /// Whether the top-k tables say anything: not when k reaches the number of classes (every
+    /// evaluation's `top_k` ≥ the class count), where top-k accuracy is 100% by construction.
+    /// Unknown class count: shown.
+    var showsTopK: Bool {
+        guard let classes = classCount else { return true }
+        return rows.contains { $0.topK < classes }
+    }
+
     /// Every table of the report, in reading order, grouped by method (the effect tables last).
     func tables() -> [(section: String, tables: [ReportTable])] {
         var sections: [(String, [ReportTable])] = []
@@ -211,7 +219,7 @@ extension Report {
             var tables: [ReportTable] = []
             for p in protocols where hasProtocol(p, method: method) {
                 tables.append(accuracyTable(method: method, protocolName: p, measure: .top1))
-                if p == "linear" { tables.append(accuracyTable(method: method, protocolName: p, measure: .top5)) }
+                if p == "linear" && showsTopK { tables.append(accuracyTable(method: method, protocolName: p, measure: .top5)) }
             }
             for p in protocols where hasProtocol(p, method: method) { tables.append(gapTable(method: method, protocolName: p)) }
             sections.append((method, tables))

@@ -123,6 +123,20 @@ extension ResultsDatabase {
         }
     }
 
+    /// The number of classes the evaluations of an experiment's finished runs (own or linked)
+    /// report (`evaluations.class_count`), when they all agree; nil when none records it or
+    /// they differ.
+    public func classCount(experimentID: Int64) throws -> Int? {
+        try writer.read { db in
+            let counts = try Int.fetchAll(db, sql: """
+                SELECT DISTINCT v.class_count FROM evaluations v
+                JOIN experiment_cells c ON c.run_id = v.run_id JOIN runs r ON r.id = v.run_id
+                WHERE c.experiment_id = ? AND r.status = 'finished' AND typeof(v.class_count) = 'integer'
+                """, arguments: [experimentID])
+            return counts.count == 1 ? counts[0] : nil
+        }
+    }
+
     /// The evaluations of a run, ordered by protocol, probe view, test view.
     public func evaluations(runID: Int64) throws -> [EvaluationRecord] {
         try writer.read { db in
