@@ -151,13 +151,7 @@ public enum ClaimJudge {
         }
         var bySeed: [Int: [Double]] = [:]
         for (_, run) in byRun {
-            let value: Double?
-            switch Gap(rawValue: figure) {
-            case .fg: value = run.views["full"].flatMap { a in run.views["foreground"].map { a - $0 } }
-            case .bg: value = run.views["mixed-same"].flatMap { a in run.views["mixed-random"].map { a - $0 } }
-            case .onlyBackground: value = run.views["only-background"]
-            case nil: value = run.views[figure]
-            }
+            let value = Gap(rawValue: figure).map { gap in gap.value { run.views[$0] } } ?? run.views[figure]
             if let value { bySeed[run.seed, default: []].append(value) }
         }
         return bySeed.mapValues { $0.reduce(0, +) / Double($0.count) }

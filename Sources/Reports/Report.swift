@@ -40,6 +40,22 @@ public enum Gap: String, Sendable, CaseIterable {
     case bg = "bg-gap"
     /// acc(only-background).
     case onlyBackground = "only-bg acc"
+
+    /// The test view whose accuracy the gap starts from, and the one subtracted (nil: none).
+    public var views: (from: String, minus: String?) {
+        switch self {
+        case .fg: return ("full", "foreground")
+        case .bg: return ("mixed-same", "mixed-random")
+        case .onlyBackground: return ("only-background", nil)
+        }
+    }
+
+    /// The gap of one run or seed from its accuracy per test view; nil when a view is missing.
+    public func value(_ accuracy: (String) -> Double?) -> Double? {
+        guard let a = accuracy(views.from) else { return nil }
+        guard let minus = views.minus else { return a }
+        return accuracy(minus).map { a - $0 }
+    }
 }
 
 /// One row of the paired-effect table: `treatment − baseline` of one figure, paired by seed.
@@ -182,14 +198,9 @@ public struct Report: Sendable {
         func v(_ view: String) -> [Int: Double] {
             values(method: method, trainView: trainView, regularizer: regularizer, protocolName: protocolName, testView: view, sweep: sweep)
         }
-        let (a, b): ([Int: Double], [Int: Double])
-        switch gap {
-        case .fg: (a, b) = (v("full"), v("foreground"))
-        case .bg: (a, b) = (v("mixed-same"), v("mixed-random"))
-        case .onlyBackground: return v("only-background")
-        }
+        let accuracies = Dictionary(uniqueKeysWithValues: [gap.views.from, gap.views.minus].compactMap { $0 }.map { ($0, v($0)) })
         var out: [Int: Double] = [:]
-        for (seed, x) in a { if let y = b[seed] { out[seed] = x - y } }
+        for seed in accuracies[gap.views.from]!.keys { out[seed] = gap.value { accuracies[$0]?[seed] } }
         return out
     }
 
