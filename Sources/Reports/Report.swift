@@ -111,7 +111,6 @@ public struct Report: Sendable {
         index = Self.makeIndex(rows)
         sweeps = Self.orderedSweeps(rows)
         classCount = try store.classCount(experimentID: experiment.id)
-            ?? (rows.contains { !$0.cell.sweep.isEmpty } ? try Self.classCount(store: store, runs: runs) : nil)
     }
 
     /// A report over given data (tests, previews).
@@ -133,7 +132,8 @@ public struct Report: Sendable {
 
     /// The sweep points of the rows in order (``orderedSweeps(_:)``); `[""]` without a sweep.
     public let sweeps: [String]
-    /// The number of classes of the dataset when every finished run agrees on it; nil otherwise.
+    /// The number of classes every finished evaluation records (`evaluations.class_count`); nil
+    /// when none does or they differ.
     public let classCount: Int?
 
     // MARK: Indexing

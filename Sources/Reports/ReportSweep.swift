@@ -65,15 +65,4 @@ extension Report {
     static func sweepTitle(_ sweep: String) -> String {
         RunCell.parseSweep(sweep).map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
     }
-
-    /// The class count every finished run's resolved config agrees on (`dataset.builtin.classes`),
-    /// or nil when a run lacks it or runs differ.
-    static func classCount(store: ResultsDatabase, runs: [Run]) throws -> Int? {
-        var counts: Set<Int> = []
-        for run in runs where run.status == .finished {
-            guard let n = try store.params(runID: run.id)["dataset.builtin.classes"].flatMap(Int.init) else { return nil }
-            counts.insert(n)
-        }
-        return counts.count == 1 ? counts.first : nil
-    }
 }

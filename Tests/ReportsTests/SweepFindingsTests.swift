@@ -31,7 +31,7 @@ enum SweepStoreFixture {
                             for view in ["full", "foreground"] {
                                 try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: probe, testView: view,
                                                                             top1: top1(method: method, confounding: confounding, seed: seed),
-                                                                            top5: 1, n: 100), for: claim)
+                                                                            top5: 1, n: 100, classCount: 10), for: claim)
                             }
                         }
                         try store.finishRun(claim)

@@ -96,19 +96,14 @@ public struct MatrixPlan: Sendable {
     public var listing: String {
         let width = entries.map(\.cell.key.count).max() ?? 0
         return entries.map { e in
-            let kind: String
+            let (kind, detail): (String, String)
             switch e.action {
-            case .done: kind = "done  "
-            case .reuse, .sameAs: kind = "reuse "
-            case .resume: kind = "resume"
-            case .run: kind = "run   "
+            case .done: (kind, detail) = ("done", "")
+            case .run: (kind, detail) = ("run", "")
+            case .reuse, .sameAs: (kind, detail) = ("reuse", "  " + e.action.label)
+            case .resume: (kind, detail) = ("resume", "  " + e.action.label)
             }
-            let detail: String
-            switch e.action {
-            case .reuse, .resume, .sameAs: detail = "  " + e.action.label
-            default: detail = ""
-            }
-            return "\(kind)  \(e.cell.key.padding(toLength: width, withPad: " ", startingAt: 0))  config \(e.cell.configSHA256.prefix(12))\(detail)"
+            return "\(kind.padding(toLength: 6, withPad: " ", startingAt: 0))  \(e.cell.key.padding(toLength: width, withPad: " ", startingAt: 0))  config \(e.cell.configSHA256.prefix(12))\(detail)"
         }.joined(separator: "\n")
     }
 }

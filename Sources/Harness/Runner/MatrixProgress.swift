@@ -6,8 +6,7 @@ import ResultsStore
 /// the error) and an ETA for the cells still to run.
 ///
 /// The ETA is the wall time so far divided by the cells finished, times the cells left — with
-/// `--jobs N` the wall time already reflects the parallelism. It says `n/a` before the first
-/// cell ends.
+/// `--jobs N` the wall time already reflects the parallelism.
 final class MatrixProgress: @unchecked Sendable {
     private let total: Int
     private let start: Date

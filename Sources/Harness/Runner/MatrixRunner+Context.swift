@@ -31,12 +31,15 @@ extension MatrixRunner {
             if first == nil { first = datasets[identity] }
             return fitted
         }
+        // A given hash stands for one dataset: the spec's only one, a child's own cell's, or ""
+        // (`--dataset-only`: no hashing). A parent preparing every sweep point hashes each.
+        let given = spec.points.isEmpty || onlyCell != nil || datasetSHA256 == "" ? datasetSHA256 : nil
         if spec.points.isEmpty {
-            spec = try prepare(spec, givenSHA256: datasetSHA256)
+            spec = try prepare(spec, givenSHA256: given)
         } else {
             for i in spec.points.indices {
                 if let onlyCell, !onlyCell.hasPrefix(spec.points[i].label + "/") { continue }
-                spec.points[i].spec = try prepare(spec.points[i].spec, givenSHA256: onlyCell != nil || datasetSHA256 == "" ? datasetSHA256 : nil)
+                spec.points[i].spec = try prepare(spec.points[i].spec, givenSHA256: given)
             }
         }
         guard let first else {
