@@ -86,17 +86,16 @@ struct ReproduceCommand: ParsableCommand {
                 return
             }
             let summary = try runner.run()
-            try printClaims(experimentID: summary.experimentID)
+            try printClaims(summary.claims, experimentID: summary.experimentID)
             if summary.failed > 0 { throw ExitCode(Int32(min(summary.failed, 100))) }
         } catch let e as SpecError {
             throw ValidationError(e.description)
         }
     }
 
-    /// Judges and stores the spec's claims on what the reproduction left in the database and
-    /// prints their verdicts (nothing when the spec states no claims).
-    func printClaims(experimentID: Int64) throws {
-        let claims = try ExperimentSpec.load(path: options.spec, overrides: options.overrides).claims ?? []
+    /// Judges and stores the claims of the spec that ran on what the reproduction left in the
+    /// database and prints their verdicts (nothing when the spec states no claims).
+    func printClaims(_ claims: [Claim], experimentID: Int64) throws {
         guard !claims.isEmpty else { return }
         let store = try ResultsDatabase(path: options.db)
         let records = try ClaimVerdicts.judgeAndStore(claims, store: store, experimentID: experimentID)

@@ -49,6 +49,8 @@ public struct MatrixRunner {
         public var experiment: String
         public var experimentID: Int64
         public var outcomes: [(cell: String, outcome: CellOutcome)]
+        /// The claims of the spec that ran (`claims:`), to be judged on what it left in the database.
+        public var claims: [Claim] = []
         public var failed: Int { outcomes.filter { if case .failed = $0.outcome { return true }; return false }.count }
         public var trained: Int { outcomes.filter { if case .finished = $0.outcome { return true }; return false }.count }
     }
@@ -116,7 +118,7 @@ public struct MatrixRunner {
             outcomes[cell.key] = try linkIdentical(cell, to: first, experimentID: experiment.id, store: store, context: context)
         }
         let ordered = cells.map { ($0.key, outcomes[$0.key] ?? .skipped) }
-        let summary = Summary(experiment: spec.name, experimentID: experiment.id, outcomes: ordered)
+        let summary = Summary(experiment: spec.name, experimentID: experiment.id, outcomes: ordered, claims: spec.claims ?? [])
         let busy = ordered.filter { $0.1 == .busy }.count
         let reused = ordered.filter { if case .reused = $0.1 { return true }; return false }.count
         log("experiment \(spec.name): \(summary.trained) trained, \(reused) reused, \(ordered.count - summary.trained - summary.failed - busy - reused) "
