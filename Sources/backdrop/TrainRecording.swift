@@ -22,7 +22,7 @@ extension TrainCommand {
     }
 
     func runRecorded(_ single: SingleCellSpec, database: String) throws {
-        guard ExperimentSpecName.isValid(experiment) else {
+        guard ExperimentSpec.isIdentifier(experiment) else {
             throw ValidationError("--experiment \(experiment): use letters, digits, '-', '_' and '.' only")
         }
         let dbFolder = URL(fileURLWithPath: database).deletingLastPathComponent().path
@@ -40,20 +40,25 @@ extension TrainCommand {
         cell.config.data = spec.datasetIdentity
         let e = try store.upsertExperiment(name: experiment, specSHA256: Self.adHocSpecHash(name: experiment), specPath: "backdrop train",
                                            specText: "", overrides: [Self.commandLine])
+        // An ad-hoc experiment holds each cell key once: another configuration under a finished key is refused.
+        if let existing = try store.run(experimentID: e.id, cellKey: cell.key), existing.status == .finished,
+           existing.provenance.configSHA256 != cell.configSHA256 || (existing.provenance.datasetSHA256 ?? sha) != sha {
+            throw ValidationError("experiment \(experiment) (id \(e.id)) already has cell \(cell.key) trained with another configuration "
+                + "or dataset; record this run under another --experiment")
+        }
+        // The same decision a matrix takes for each cell: done, reuse an identical run, or train.
         let runID: Int64
-        if let existing = try store.run(experimentID: e.id, cellKey: cell.key), existing.status == .finished {
-            guard existing.provenance.configSHA256 == cell.configSHA256, existing.provenance.datasetSHA256 == sha else {
-                throw ValidationError("experiment \(experiment) (id \(e.id)) already has cell \(cell.key) trained with another configuration "
-                    + "or dataset; record this run under another --experiment")
-            }
+        switch try MatrixPlan(cells: [cell], experimentID: e.id, store: store, context: context).entries[0].action {
+        case .done:
+            guard let existing = try store.run(experimentID: e.id, cellKey: cell.key) else { throw ValidationError("the run was not recorded") }
             Self.note("cell \(cell.key) of experiment \(experiment) is already finished with this configuration (run \(existing.id))")
             runID = existing.id
-        } else if let same = try store.reusableRun(configSHA256: cell.configSHA256, datasetSHA256: sha) {
-            try store.linkRun(experimentID: e.id, cellKey: cell.key, sweep: "", runID: same.id)
-            Self.note("reused run \(same.id) of experiment \(same.experimentID): it finished with the same configuration "
+        case .reuse(let same, let owner):
+            try store.linkRun(experimentID: e.id, cellKey: cell.key, sweep: "", runID: same)
+            Self.note("reused run \(same) of experiment \(owner): it finished with the same configuration "
                 + "and dataset hashes, so it is linked into \(experiment), not retrained")
-            runID = same.id
-        } else {
+            runID = same
+        case .run, .resume, .sameAs:
             let outcome = try CellRunner.run(cell, experimentID: e.id, store: store, context: context,
                                              progress: quiet ? nil : ProgressReporter(), checkpointDirectory: checkpointDir)
             switch outcome {
@@ -82,11 +87,6 @@ extension TrainCommand {
                 + String(format: "%.1f / %.1f", r.top1 * 100, r.top5 * 100)
         }).joined(separator: "\n")
     }
-}
-
-/// Experiment names: what a spec's `name` accepts.
-enum ExperimentSpecName {
-    static func isValid(_ s: String) -> Bool { !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) } }
 }
 
 

@@ -87,7 +87,8 @@ extension ExperimentSpec {
         return spec
     }
 
-    static func isIdentifier(_ s: String) -> Bool {
+    /// Whether `s` can name an experiment or a variant: letters, digits, `-`, `_` and `.`.
+    public static func isIdentifier(_ s: String) -> Bool {
         !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
     }
 
