@@ -32,32 +32,6 @@ public enum Measure: String, Sendable, CaseIterable {
     case top1, top5
 }
 
-/// A derived per-seed figure of a row of the matrix.
-public enum Gap: String, Sendable, CaseIterable {
-    /// acc(full) − acc(foreground).
-    case fg = "fg-gap"
-    /// acc(mixed-same) − acc(mixed-random) (ImageNet-9's BG-gap).
-    case bg = "bg-gap"
-    /// acc(only-background).
-    case onlyBackground = "only-bg acc"
-
-    /// The test view whose accuracy the gap starts from, and the one subtracted (nil: none).
-    public var views: (from: String, minus: String?) {
-        switch self {
-        case .fg: return ("full", "foreground")
-        case .bg: return ("mixed-same", "mixed-random")
-        case .onlyBackground: return ("only-background", nil)
-        }
-    }
-
-    /// The gap of one run or seed from its accuracy per test view; nil when a view is missing.
-    public func value(_ accuracy: (String) -> Double?) -> Double? {
-        guard let a = accuracy(views.from) else { return nil }
-        guard let minus = views.minus else { return a }
-        return accuracy(minus).map { a - $0 }
-    }
-}
-
 /// One row of the paired-effect table: `treatment − baseline` of one figure, paired by seed.
 public struct EffectRow: Sendable, Equatable {
     public var method: String

@@ -29,27 +29,23 @@ import ResultsStore
 /// not part of any cell's configuration, so adding one changes no cell's hash.
 extension ExperimentSpec {
     /// The test-view names a claim may read: the spec's test views, its named test sets, and the
-    /// gaps whose two views are evaluated (`fg-gap`: full − foreground, `bg-gap`: mixed-same −
-    /// mixed-random).
+    /// gaps (``Gap``: `fg-gap`, `bg-gap`) whose two views are evaluated.
     var claimFigures: [String] {
         let views = evaluation.testViews.map(\.rawValue)
-        var figures = views + (evaluation.testSets ?? []).map(\.name)
-        if views.contains("full") && views.contains("foreground") { figures.append("fg-gap") }
-        if views.contains("mixed-same") && views.contains("mixed-random") { figures.append("bg-gap") }
-        return figures
+        let gaps = [Gap.fg, .bg].filter { gap in [gap.views.from, gap.views.minus].allSatisfy { $0.map(views.contains) ?? true } }
+        return views + (evaluation.testSets ?? []).map(\.name) + gaps.map(\.rawValue)
     }
 
     /// Decodes `claims:` from the spec's root reader; nil when absent (so a spec without claims
     /// keeps its canonical JSON and hash).
     /// - Parameters:
     ///   - spec: the decoded spec (its axes are what selectors may name).
-    ///   - sweep: the spec's `sweep:` node, whose axes and values selectors may name.
-    static func decodeClaims(_ r: SpecReader, spec: ExperimentSpec, sweep: SpecNode?) throws -> [Claim]? {
+    ///   - axes: the spec's checked sweep axes, whose keys and values selectors may name.
+    static func decodeClaims(_ r: SpecReader, spec: ExperimentSpec, axes: [SweepAxis]) throws -> [Claim]? {
         guard let node = r.node("claims") else { return nil }
         guard case let .sequence(items, _) = node else {
             throw r.error("claims", "expected a list of claims, e.g. claims: [{name: …, metric: {…}, direction: greater, treatment: {…}, baseline: {…}}]")
         }
-        let axes = sweepAxes(sweep)
         var claims: [Claim] = []
         for (i, item) in items.enumerated() {
             let c = try SpecReader(item, path: "claims[\(i)]", origins: r.origins)
@@ -105,7 +101,7 @@ extension ExperimentSpec {
     }
 
     /// One selector with every omitted coordinate filled in from the spec.
-    static func decodeSelector(_ s: SpecReader, spec: ExperimentSpec, axes: [(key: String, values: [String])],
+    static func decodeSelector(_ s: SpecReader, spec: ExperimentSpec, axes: [SweepAxis],
                                figure: (SpecReader) throws -> String?, fail: (String, String) -> SpecError) throws -> CellSelector {
         func only(_ key: String, _ values: [String]) throws -> String {
             guard values.count == 1 else { throw fail(key, "the spec has several values (\(values.joined(separator: ", "))); name one") }
@@ -151,19 +147,5 @@ extension ExperimentSpec {
         }
         for axis in axes where sweep[axis.key] == nil { sweep[axis.key] = try only("sweep.\(axis.key)", axis.values) }
         return CellSelector(method: method, regularizer: regularizer, trainView: trainView, testView: try figure(s), sweep: sweep)
-    }
-
-    /// The axes of a `sweep:` node (key and values as written); malformed entries are left to
-    /// `decodeSweep`, which reports them.
-    static func sweepAxes(_ node: SpecNode?) -> [(key: String, values: [String])] {
-        guard case let .mapping(entries, _)? = node else { return [] }
-        return entries.map { entry in
-            switch entry.value {
-            case let .scalar(s, _, _): return (entry.key, [s])
-            case let .sequence(items, _):
-                return (entry.key, items.compactMap { if case let .scalar(s, _, _) = $0 { return s } else { return nil } })
-            case .mapping: return (entry.key, [])
-            }
-        }
     }
 }

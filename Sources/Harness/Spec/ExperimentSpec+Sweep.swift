@@ -44,15 +44,12 @@ extension ExperimentSpec {
     static let unsweepableKeys: Set<String> = ["name", "description", "sweep", "claims", "methods", "regularizers", "trainViews",
                                                "seeds", "controls"]
 
-    /// Reads `sweep:` from the spec's root and decodes one spec per point.
+    /// Reads the axes of `sweep:` from the spec's root, checked (empty without a sweep).
     /// - Parameters:
     ///   - root: the spec tree after overrides (with its `sweep` entry).
     ///   - reader: the root reader (its `sweep` key is marked as read here).
-    ///   - decodePoint: decodes a tree without `sweep` into a checked spec.
-    /// - Returns: the axes and points; empty when the spec has no sweep.
-    static func decodeSweep(root: SpecNode, reader r: SpecReader,
-                            decodePoint: (SpecNode) throws -> ExperimentSpec) throws -> (axes: [SweepAxis], points: [SweepPoint]) {
-        guard let node = r.node("sweep") else { return ([], []) }
+    static func decodeSweepAxes(root: SpecNode, reader r: SpecReader) throws -> [SweepAxis] {
+        guard let node = r.node("sweep") else { return [] }
         guard case let .mapping(entries, _) = node else {
             throw r.error("sweep", "expected a mapping of spec keys to lists of values, e.g. sweep: {dataset.builtin.confounding: [0.5, 0.9]}")
         }
@@ -89,6 +86,15 @@ extension ExperimentSpec {
             }
             axes.append(SweepAxis(key: key, values: values))
         }
+        return axes
+    }
+
+    /// One spec per combination of the axes' values (the first axis varies slowest).
+    /// - Parameters:
+    ///   - decodePoint: decodes a tree without `sweep` into a checked spec.
+    static func decodeSweepPoints(_ axes: [SweepAxis], root: SpecNode, reader r: SpecReader,
+                                  decodePoint: (SpecNode) throws -> ExperimentSpec) throws -> [SweepPoint] {
+        guard !axes.isEmpty else { return [] }
         let base = root.removingKey("sweep")
         var points: [SweepPoint] = []
         var combinations: [[(key: String, value: String)]] = [[]]
@@ -110,7 +116,7 @@ extension ExperimentSpec {
                 throw SpecError(location: e.location, key: e.key, message: "\(e.message) (at sweep point \(label))")
             }
         }
-        return (axes, points)
+        return points
     }
 }
 

@@ -186,28 +186,26 @@ public struct ExperimentSpec: Codable, Sendable, Equatable {
         var root = try SpecNode.parse(text, source: source)
         for o in overrides { root = try root.overriding(o) }
         let origins = SpecReader.OriginIndex(file: source)
-        func decodeChecked(_ tree: SpecNode) throws -> (ExperimentSpec, SpecReader) {
+        let rootReader = try SpecReader(root, path: "", origins: origins)
+        let axes = try decodeSweepAxes(root: root, reader: rootReader)
+        func decodeChecked(_ tree: SpecNode) throws -> ExperimentSpec {
             let r = try SpecReader(tree, path: "", origins: origins)
             var spec = try decode(r)
-            spec.claims = try decodeClaims(r, spec: spec, sweep: root.node(at: "sweep"))
+            spec.claims = try decodeClaims(r, spec: spec, axes: axes)
             spec.methodOptions = spec.methodOptions.filter { key, _ in spec.methods.contains { $0.rawValue == key } }
-            return (spec, r)
+            try r.finish()
+            return spec
         }
-        let decoded = try decodeChecked(root.removingKey("sweep"))
-        var spec = decoded.0
-        try decoded.1.finish()
-        let rootReader = try SpecReader(root, path: "", origins: origins)
-        let sweep = try decodeSweep(root: root, reader: rootReader) { tree in
-            let (point, reader) = try decodeChecked(tree)
-            try reader.finish()
+        var spec = try decodeChecked(root.removingKey("sweep"))
+        spec.points = try decodeSweepPoints(axes, root: root, reader: rootReader) { tree in
+            let point = try decodeChecked(tree)
             try point.validateCells(origins: origins)
             return point
         }
-        if sweep.axes.isEmpty {
+        if axes.isEmpty {
             try spec.validateCells(origins: origins)
         } else {
-            spec.sweep = sweep.axes
-            spec.points = sweep.points
+            spec.sweep = axes
         }
         return spec
     }
