@@ -20,7 +20,7 @@ struct ClaimsCommand: ParsableCommand {
         otherwise. The verdicts replace the experiment's rows of the claims table, which the report shows first.
         """)
     @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
-    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
+    @Option(help: ArgumentHelp(QueryOutputOptions.experimentHelp)) var experiment: String?
     @Option(help: "Output format: text, markdown or json.") var format: ClaimTable.Style = .text
 
     func run() throws {

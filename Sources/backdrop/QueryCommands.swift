@@ -11,6 +11,9 @@ struct QueryOutputOptions: ParsableArguments {
     @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
     @Option(help: "Output format: table, csv or json.") var format: ResultFormat = .table
 
+    /// The help of every `--experiment` that names one experiment.
+    static let experimentHelp = "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment."
+
     /// Runs `body` and prints its result (errors print as `Error: <message>`, exit status 1).
     func print(_ body: () throws -> QueryResult) throws {
         Swift.print(try body().rendered(as: format))
@@ -86,7 +89,7 @@ struct ExperimentsCommand: ParsableCommand {
 /// `backdrop runs`: the runs of an experiment.
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "runs", abstract: "List the runs (cells) of an experiment with status and provenance.")
-    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
+    @Option(help: ArgumentHelp(QueryOutputOptions.experimentHelp)) var experiment: String?
     @OptionGroup var output: QueryOutputOptions
 
     func run() throws {
@@ -104,7 +107,7 @@ struct MatrixCommand: ParsableCommand {
         regularizer, the swept keys, protocol, test_view, mean, std, n, ci_low, ci_high (percent; ci = 95% t-interval \
         of the mean over seeds, empty for one seed).
         """)
-    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
+    @Option(help: ArgumentHelp(QueryOutputOptions.experimentHelp)) var experiment: String?
     @Option(help: "Probe series: train-view (the probe fitted on each cell's train view), same-as-test, or a fixed probe view such as full or foreground.")
     var probe = "train-view"
     @OptionGroup var output: QueryOutputOptions
@@ -122,7 +125,7 @@ struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare", abstract: "Compare along one axis: mean top-1 per value and paired per-seed deltas with 95% intervals.")
     @Option(help: "Axis: regularizer, train_view or method.") var by: ComparisonAxis = .regularizer
-    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
+    @Option(help: ArgumentHelp(QueryOutputOptions.experimentHelp)) var experiment: String?
     @Option(help: "Probe series: train-view, same-as-test, or a fixed probe view such as full or foreground (--by train_view is only an encoder comparison under a fixed probe).")
     var probe = "train-view"
     @OptionGroup var output: QueryOutputOptions
@@ -140,7 +143,7 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Render table.md, table.csv, table.tex and report.html for an experiment into Results/reports/<experiment>/.",
         discussion: "Reads the database only (opened read-only); rendering twice writes the same bytes.")
-    @Option(help: "Experiment name (the latest of that name) or id (`backdrop experiments`); default: the latest experiment.") var experiment: String?
+    @Option(help: ArgumentHelp(QueryOutputOptions.experimentHelp)) var experiment: String?
     @Option(help: "Results database.") var db = "Results/backdrop.sqlite"
     @Option(help: "Folder holding one report folder per experiment.") var out = "Results/reports"
     @Flag(help: "Also print table.md.") var print = false
