@@ -51,9 +51,12 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "ReferenceWorkloads", dependencies: ["Contrastive", "Evaluation", "NN"], swiftSettings: optimizedInDebug),
         .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN", "ResultsStore", "TensorCore", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
+        // The git commit and dirty flag of the build (generated before every build by the plugin).
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "ImageData", "ResultsStore", "Reports", "CProcessControl",
+            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "CProcessControl",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),

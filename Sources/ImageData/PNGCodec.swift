@@ -18,6 +18,9 @@ public enum PNGCodec {
     /// Refuse headers that would need more than this many pixels (a corrupt width or height).
     static let maximumPixels = 1 << 27
 
+    /// The version of the linked libpng (`png_get_libpng_ver`), e.g. `1.6.39`.
+    public static var libraryVersion: String { png_get_libpng_ver(nil).map { String(cString: $0) } ?? "unknown" }
+
     /// Decodes the PNG file at `path`.
     /// - Throws: `ImageDataError` naming `path` for unreadable, non-PNG, truncated or corrupt files.
     public static func decode(contentsOf path: String) throws -> Image {

@@ -29,6 +29,10 @@ public final class ResultsDatabase: Sendable {
         case immutable
     }
 
+    /// The version of the SQLite library GRDB runs on (`sqlite_version()`), e.g. `3.40.1`.
+    public static let sqliteVersion: String =
+        (try? DatabaseQueue().read { try String.fetchOne($0, sql: "SELECT sqlite_version()") }) ?? "unknown"
+
     /// The file path, or nil for an in-memory database.
     public let path: String?
     /// Whether the store was opened read-only.

@@ -1,9 +1,18 @@
 import CBLAS
+import Foundation
 
 /// Thin wrappers over OpenBLAS's `cblas_sgemm`, row-major.
 public enum BLAS {
     /// Pins OpenBLAS to one thread: kernels own the parallelism (`Parallel`).
     public static let configureOnce: Void = { openblas_set_num_threads(1) }()
+
+    /// The linked OpenBLAS as it describes itself (`openblas_get_config`), e.g.
+    /// `OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64`: version, build options
+    /// and the core kernel set it picked on this CPU.
+    public static var libraryDescription: String {
+        guard let config = openblas_get_config() else { return "OpenBLAS (no configuration string)" }
+        return String(cString: config).trimmingCharacters(in: .whitespaces)
+    }
 
     /// `C[m×n] = alpha · op(A) · op(B) + beta · C`, all row-major.
     /// - Parameters:

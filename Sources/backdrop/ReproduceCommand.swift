@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import BuildInfo
 import Harness
 import Reports
 import ResultsStore
@@ -22,11 +23,12 @@ struct ReproduceOptions: ParsableArguments {
         o.resultsDirectory = resultsDir
         o.killAfterSteps = killAfterSteps
         o.crashAfterSteps = crashAfterSteps
+        o.revision = SourceRevision(commit: BuildInfo.gitCommit, dirty: BuildInfo.gitDirty)
         return o
     }
 
     /// The command line of `backdrop reproduce-cell` for one cell: what `reproduce --jobs N`
-    /// starts in each child process (these options, plus the cell and the parent's provenance).
+    /// starts in each child process (these options, plus the cell, its position and the dataset hash the parent computed).
     func childCommand(executable: String) -> @Sendable (MatrixRunner.ChildRequest) -> [String] {
         var shared = [spec, "--db", db, "--results-dir", resultsDir]
         for o in overrides { shared += ["--set", o] }
@@ -35,8 +37,7 @@ struct ReproduceOptions: ParsableArguments {
         return { [shared] r in
             var arguments = [executable, "reproduce-cell"] + shared
             arguments += ["--cell", r.cellKey, "--position", r.position,
-                          "--dataset-sha256", r.sources.datasetSHA256, "--git-commit", r.sources.gitCommit]
-            if let dirty = r.sources.gitDirty { arguments += ["--git-dirty", dirty ? "true" : "false"] }
+                          "--dataset-sha256", r.sources.datasetSHA256]
             return arguments
         }
     }
@@ -77,7 +78,7 @@ struct ReproduceCommand: ParsableCommand {
         let runner = MatrixRunner(options: o)
         do {
             if datasetOnly {
-                let context = try runner.makeContext(datasetSHA256: "", git: ("unknown", nil))
+                let context = try runner.makeContext(datasetSHA256: "")
                 print(Set(context.datasets.values.map(\.root)).sorted().joined(separator: "\n"))
                 return
             }
@@ -118,15 +119,13 @@ struct ReproduceCellCommand: ParsableCommand {
     @Option(help: "The cell key.") var cell: String
     @Option(help: "Matrix position shown in progress lines (3/12).") var position = "?"
     @Option(help: "Dataset SHA-256 computed by the parent.") var datasetSha256: String?
-    @Option(help: "git commit computed by the parent.") var gitCommit: String?
-    @Option(help: "git dirty flag computed by the parent.") var gitDirty: Bool?
 
     func run() throws {
         Self.stopWithParent()
         let runner = MatrixRunner(options: options.runnerOptions())
         let outcome: CellOutcome
         do {
-            outcome = try runner.runOneCell(key: cell, position: position, datasetSHA256: datasetSha256, git: gitCommit.map { ($0, gitDirty) })
+            outcome = try runner.runOneCell(key: cell, position: position, datasetSHA256: datasetSha256)
         } catch let e as SpecError {
             throw ValidationError(e.description)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Foundation
 import Harness
 import ResultsStore
@@ -31,11 +32,10 @@ extension TrainCommand {
         var spec = single.spec
         spec.name = experiment
         var cell = single.cell
-        let git = RunSources.git()
         let sha = try DatasetFiles.sha256(root: data)
         var context = ReproductionContext(spec: spec, specPath: "backdrop train", databasePath: database,
                                           resultsDirectory: dbFolder.isEmpty ? "." : dbFolder, datasetRoot: data,
-                                          sources: RunSources(gitCommit: git.commit, gitDirty: git.dirty, datasetSHA256: sha))
+                                          sources: RunSources(gitCommit: BuildInfo.gitCommit, gitDirty: BuildInfo.gitDirty, datasetSHA256: sha))
         context.cacheFolder = .some(noCache ? nil : cacheDir)
         cell.config.data = spec.datasetIdentity
         let e = try store.upsertExperiment(name: experiment, specSHA256: Self.adHocSpecHash(name: experiment), specPath: "backdrop train",

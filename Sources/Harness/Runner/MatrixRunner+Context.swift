@@ -7,10 +7,8 @@ extension MatrixRunner {
     /// computes the provenance shared by every cell.
     /// - Parameters:
     ///   - datasetSHA256: the dataset hash computed by the parent (a child process running one cell).
-    ///   - git: the git state computed by the parent.
     ///   - onlyCell: prepare only the dataset of this cell's sweep point (a child process).
-    public func makeContext(datasetSHA256: String? = nil, git: (commit: String, dirty: Bool?)? = nil,
-                            onlyCell: String? = nil) throws -> ReproductionContext {
+    public func makeContext(datasetSHA256: String? = nil, onlyCell: String? = nil) throws -> ReproductionContext {
         var spec = try ExperimentSpec.load(path: options.specPath, overrides: options.overrides)
         try FileManager.default.createDirectory(atPath: options.resultsDirectory, withIntermediateDirectories: true)
         let dbFolder = URL(fileURLWithPath: options.databasePath).deletingLastPathComponent().path
@@ -45,7 +43,7 @@ extension MatrixRunner {
         guard let first else {
             throw SpecError(location: options.specPath, key: "", message: "the spec has no cell \(onlyCell ?? "")")
         }
-        let g = git ?? RunSources.git()
+        let g = options.revision
         return ReproductionContext(spec: spec, specPath: options.specPath, databasePath: options.databasePath,
                                    resultsDirectory: options.resultsDirectory, datasetRoot: first.root,
                                    sources: RunSources(gitCommit: g.commit, gitDirty: g.dirty, datasetSHA256: first.sha256),

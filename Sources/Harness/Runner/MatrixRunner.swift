@@ -30,6 +30,8 @@ public struct MatrixRunner {
         public var childCommand: (@Sendable (ChildRequest) -> [String])? = nil
         /// Only these cell keys (nil: all).
         public var cellKeys: Set<String>? = nil
+        /// The source revision stored with every run (the command line passes its build's).
+        public var revision: SourceRevision = .unrecorded
 
         public init(specPath: String) { self.specPath = specPath }
     }
@@ -162,8 +164,8 @@ public struct MatrixRunner {
     /// Runs the one cell `key` of the spec in this process, as a child process of `run()` does
     /// (the provenance comes from the parent, so every cell of a reproduction records the same).
     /// - Throws: `SpecError` when the spec has no such cell.
-    public func runOneCell(key: String, position: String, datasetSHA256: String?, git: (commit: String, dirty: Bool?)?) throws -> CellOutcome {
-        let context = try makeContext(datasetSHA256: datasetSHA256, git: git, onlyCell: key)
+    public func runOneCell(key: String, position: String, datasetSHA256: String?) throws -> CellOutcome {
+        let context = try makeContext(datasetSHA256: datasetSHA256, onlyCell: key)
         guard let cell = context.spec.cells().first(where: { $0.key == key }) else {
             throw SpecError(location: options.specPath, key: "", message: "the spec has no cell \(key)")
         }

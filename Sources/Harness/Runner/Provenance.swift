@@ -5,9 +5,9 @@ import TensorCore
 
 /// Where a run's inputs came from, computed once per reproduction and stored with every run.
 public struct RunSources: Sendable, Equatable {
-    /// `git rev-parse HEAD`, or `unknown` outside a git checkout.
+    /// The git commit the binary was built from (``SourceRevision``), or `unknown`.
     public var gitCommit: String
-    /// Whether `git status --porcelain` listed anything (nil when not in a checkout).
+    /// Whether that build had uncommitted changes (nil when unknown).
     public var gitDirty: Bool?
     /// SHA-256 over the dataset's files (see `DatasetFiles.sha256(root:)`).
     public var datasetSHA256: String
@@ -23,9 +23,9 @@ public struct RunSources: Sendable, Equatable {
     /// The version of Backdrop's result format.
     public static let backdropVersion = "0.1.0"
 
-    /// Backdrop's version, the tools that produced a result and the convolution kernels it ran
-    /// on (`Tensor.convolutionKernels`: their round-off differs, so the same seed on another CPU
-    /// kind can end elsewhere).
+    /// Backdrop's version, the tools and libraries that produced a result, the CPU it ran on and
+    /// the convolution kernels it used (`Tensor.convolutionKernels`: their round-off differs, so
+    /// the same seed on another CPU kind can end elsewhere).
     public static var toolVersions: [String: String] {
         var swift = "unknown"
         #if swift(>=6.3)
@@ -38,30 +38,44 @@ public struct RunSources: Sendable, Equatable {
         swift = "6.0"
         #endif
         return ["backdrop": backdropVersion, "swift": swift, "os": ProcessInfo.processInfo.operatingSystemVersionString,
-                "convolution": Tensor.convolutionKernels]
+                "convolution": Tensor.convolutionKernels, "blas": BLAS.libraryDescription, "libpng": PNGCodec.libraryVersion,
+                "sqlite": ResultsDatabase.sqliteVersion, "cpu": cpuModel,
+                "cpus": String(ProcessInfo.processInfo.activeProcessorCount)]
     }
 
-    /// The git state of the current directory: `(HEAD, dirty)`, or `("unknown", nil)`.
-    public static func git(in directory: String = FileManager.default.currentDirectoryPath) -> (commit: String, dirty: Bool?) {
-        guard let head = runTool("/usr/bin/env", ["git", "-C", directory, "rev-parse", "HEAD"]), !head.isEmpty else { return ("unknown", nil) }
-        let status = runTool("/usr/bin/env", ["git", "-C", directory, "status", "--porcelain"])
-        return (head, status.map { !$0.isEmpty })
+    /// The processor's model name (`/proc/cpuinfo`), or the architecture where that file is absent.
+    static let cpuModel: String = {
+        if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+           let colon = line.firstIndex(of: ":") {
+            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        #if arch(x86_64)
+        return "x86_64"
+        #elseif arch(arm64)
+        return "arm64"
+        #else
+        return "unknown"
+        #endif
+    }()
+}
+
+/// The source revision a binary was built from: its git commit and whether the tree had
+/// uncommitted changes. The command line fills it from what was recorded at build time, so it is
+/// right wherever the binary runs.
+public struct SourceRevision: Sendable, Equatable {
+    /// `git rev-parse HEAD` at build time, or `unknown`.
+    public var commit: String
+    /// Uncommitted changes at build time; nil when unknown.
+    public var dirty: Bool?
+
+    public init(commit: String, dirty: Bool?) {
+        self.commit = commit
+        self.dirty = dirty
     }
 
-    /// Runs a tool and returns its trimmed standard output, or nil when it fails.
-    static func runTool(_ path: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    /// A library caller that states no revision (tests, embedding code).
+    public static let unrecorded = SourceRevision(commit: "unknown", dirty: nil)
 }
 
 /// Finding, generating and hashing the dataset of a spec.
