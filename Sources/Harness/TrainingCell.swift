@@ -8,7 +8,11 @@ import TensorCore
 /// Training stopped at a step limit before the end of the run (nothing was evaluated).
 public struct TrainingInterrupted: Error, CustomStringConvertible {
     public var position: TrainingPosition
-    public var description: String { "training stopped at step \(position.step) (epoch \(position.epoch + 1)) by the step limit" }
+    /// Stopped by a ``StopRequest`` (Ctrl-C), not by the tests' step limit.
+    public var requested = false
+    public var description: String {
+        "training stopped at step \(position.step) (epoch \(position.epoch + 1)) " + (requested ? "on request (Ctrl-C)" : "by the step limit")
+    }
 }
 
 /// Runs one cell end to end: load the dataset, build the method (+ ICL-MSR), train with
@@ -48,10 +52,12 @@ public enum TrainingCell {
     ///   - checkpointWritten: called after each checkpoint (cadence: `config.train.checkpointEverySteps`; see `CheckpointPolicy`).
     ///   - stepLimit: stop training before this global step and throw `TrainingInterrupted`
     ///     (tests of resumption); nil: train to the end.
+    ///   - stop: checked between steps; once requested, training writes a checkpoint at the step
+    ///     it reached and throws `TrainingInterrupted` with `requested` set.
     public static func run(_ config: TrainConfig, checkpointDirectory: String? = nil, sink: (any MetricSink)? = nil,
                            progress: ProgressReporter? = nil, datasetOptions: DatasetOptions? = nil,
                            checkpointWritten: (@Sendable (TrainingPosition, URL) throws -> Void)? = nil,
-                           stepLimit: Int? = nil) throws -> CellResult {
+                           stepLimit: Int? = nil, stop: StopRequest? = nil) throws -> CellResult {
         try config.validate()
         var options = datasetOptions ?? DatasetOptions()
         options.size = config.imageSize
@@ -94,7 +100,7 @@ public enum TrainingCell {
             }
             (outcome, resumed) = try Self.train(resolved, stepper: stepper, renderer: pretrainRenderer, normalization: normalization,
                                                 checkpointDirectory: checkpointDirectory, sink: sink, progress: progress,
-                                                checkpointWritten: checkpointWritten, stepLimit: stepLimit, observer: observer)
+                                                checkpointWritten: checkpointWritten, stepLimit: stepLimit, stop: stop, observer: observer)
             backbone = stepper.method.backbone
         }
 
@@ -114,7 +120,7 @@ public enum TrainingCell {
     static func train(_ config: TrainConfig, stepper: any TrainingStepper, renderer: ViewRenderer, normalization: Normalization,
                       checkpointDirectory: String?, sink: (any MetricSink)?, progress: ProgressReporter?,
                       checkpointWritten: (@Sendable (TrainingPosition, URL) throws -> Void)?, stepLimit: Int?,
-                      observer: (any EpochObserver)? = nil) throws -> (TrainingOutcome, Bool) {
+                      stop: StopRequest? = nil, observer: (any EpochObserver)? = nil) throws -> (TrainingOutcome, Bool) {
         let loader = try BatchLoader(renderer: renderer, configuration: LoaderConfiguration(
             batchSize: config.train.batchSize, view: config.trainView.view, preset: config.effectiveAugmentation,
             normalization: normalization, seed: config.seed, intervention: config.intervention))
@@ -126,6 +132,7 @@ public enum TrainingCell {
         let loop = try TrainingLoop(stepper: stepper, source: loader, schedule: schedule, epochs: config.train.epochs, sink: sink,
                                     progress: progress, checkpoint: policy, configFingerprint: config.trainingFingerprint())
         loop.observer = observer
+        loop.stopRequest = stop
         var resumed = false
         let totalSteps = loader.batchesPerEpoch * config.train.epochs
         if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
@@ -135,7 +142,7 @@ public enum TrainingCell {
                 progress?.message("the checkpoint in \(url.path) is complete (\(config.train.epochs) epochs, \(loop.position.step) steps): "
                                   + "nothing left to train; evaluating it")
                 let outcome = try loop.run(stepLimit: stepLimit)
-                if !outcome.finished { throw TrainingInterrupted(position: outcome.position) }
+                if !outcome.finished { throw TrainingInterrupted(position: outcome.position, requested: stop?.isRequested ?? false) }
                 return (outcome, resumed)
             }
             progress?.message("resuming from \(url.path) at epoch \(loop.position.epoch + 1), step \(loop.position.step)")
@@ -145,7 +152,7 @@ public enum TrainingCell {
                           + "(\(config.trainView.rawValue)), \(config.train.epochs) epochs × \(loader.batchesPerEpoch) steps, "
                           + "batch \(config.train.batchSize), \(spec.kind.rawValue) lr \(peak)")
         let outcome = try loop.run(stepLimit: stepLimit)
-        if !outcome.finished { throw TrainingInterrupted(position: outcome.position) }
+        if !outcome.finished { throw TrainingInterrupted(position: outcome.position, requested: stop?.isRequested ?? false) }
         return (outcome, resumed)
     }
 }

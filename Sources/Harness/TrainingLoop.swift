@@ -74,6 +74,9 @@ public final class TrainingLoop {
     /// Measures the model at the ends of the epochs it names (nil: none); its values go to the
     /// sink at the epoch's last step and into the epoch's summary, before the epoch's checkpoint.
     public var observer: (any EpochObserver)?
+    /// Checked before each step: once requested, the loop writes a checkpoint at the step it
+    /// reached (when it has a checkpoint policy) and returns unfinished.
+    public var stopRequest: StopRequest?
     /// Recorded in checkpoints and compared on restore (e.g. the resolved configuration's JSON).
     public let configFingerprint: String
 
@@ -119,6 +122,14 @@ public final class TrainingLoop {
         var sessionInputWait = 0.0   // seconds the loop waited for the prefetched batch
         defer { prefetcher.drain() }
         while position.step < limit {
+            if stopRequest?.isRequested == true {
+                try sink?.flush()
+                if let policy = checkpoint, stepsRun > 0 {
+                    try saveCheckpoint(to: policy.url)
+                    try policy.didWrite?(position, policy.url)
+                }
+                break
+            }
             let (epoch, index, step) = (position.epoch, position.batchIndex, position.step)
             let t0 = Date()
             let pair = prefetcher.take(epoch: epoch, index: index)

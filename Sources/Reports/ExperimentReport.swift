@@ -13,6 +13,8 @@ public struct ExperimentReport: Sendable {
     /// The experiment's judged claims as last stored (`backdrop claims`, `backdrop reproduce`),
     /// shown first; empty when it has none.
     public let claims: [ClaimRecord]
+    /// Spec, overrides, builds, machines, libraries and one line per run (last in every format).
+    let provenance: ProvenanceSection
 
     /// - Parameters:
     ///   - experiment: the experiment's name (latest of that name), or nil for the latest.
@@ -28,6 +30,7 @@ public struct ExperimentReport: Sendable {
         let withRows = parts.filter { !$0.rows.isEmpty }
         self.parts = withRows.isEmpty ? Array(parts.prefix(1)) : withRows
         claims = try store.claims(experimentID: self.parts[0].experiment.id)
+        provenance = try ProvenanceSection(store: store, experiment: self.parts[0].experiment, runs: self.parts[0].runs)
     }
 
     var first: Report { parts[0] }
@@ -58,7 +61,7 @@ public struct ExperimentReport: Sendable {
         if first.hasEpochDiagnostics {
             out += "\n## Stratum–background check (per epoch)\n\n\(Report.epochDiagnosticsGuide)\n\n" + first.epochDiagnosticsMarkdown
         }
-        return out
+        return out + provenance.markdown(level: 2)
     }
 
     /// `table.csv`: `Report.csv`'s columns after a first column `probe` (the series).
@@ -105,8 +108,7 @@ public struct ExperimentReport: Sendable {
                 body.append("<figure>\n" + r.stratumAlignmentSVG() + "</figure>")
             }
         }
-        body.append("<h2>Runs</h2>")
-        body.append(r.runTable.html)
+        body += provenance.html
         return Report.htmlDocument(title: "Backdrop results: \(r.experiment.name)", body: body)
     }
 }

@@ -115,17 +115,4 @@ extension Report {
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: last)
     }
-
-    /// One line per run: cell, status, attempts, provenance.
-    var runTable: ReportTable {
-        ReportTable(
-            title: "Runs",
-            headers: ["cell", "status", "attempts", "config sha256", "git", "bad samples", "error"], labelColumns: 7,
-            rows: runs.map { run in
-                let git = run.provenance.gitCommit.map { String($0.prefix(10)) + (run.provenance.gitDirty == true ? " (dirty)" : "") } ?? ""
-                return [.text(run.cellKey), .text(run.status.rawValue), .text(String(run.attempts)),
-                        .text(String(run.provenance.configSHA256.prefix(12))), .text(git),
-                        .text(String(run.provenance.badSamples)), .text(run.error ?? "")]
-            })
-    }
 }

@@ -32,9 +32,13 @@ public struct Experiment: Sendable, Equatable, Identifiable {
 }
 
 /// The life cycle of a run: `pending` (planned) → `running` (claimed by one process) →
-/// `finished` or `failed`. A failed or stale running run can be claimed again.
+/// `finished`, `failed` or `interrupted` (Ctrl-C). A failed, interrupted or stale running run can
+/// be claimed again.
 public enum RunStatus: String, Sendable, CaseIterable, Codable {
     case pending, running, finished, failed
+    /// Stopped by the user (Ctrl-C); the claim is released and the next reproduction resumes it
+    /// from its last checkpoint.
+    case interrupted
 }
 
 /// The coordinates of one cell of the experiment matrix (the non-provenance columns of `runs`).

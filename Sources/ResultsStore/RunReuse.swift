@@ -50,13 +50,13 @@ extension ResultsDatabase {
     }
 
     /// One line per experiment, oldest first: its row and how many of its cells are finished
-    /// (trained here or linked), failed, running, and linked.
+    /// (trained here or linked), failed, running, interrupted, and linked.
     public func experimentOverview() throws -> [ExperimentOverview] {
         try writer.read { db in
             let counts = try Row.fetchAll(db, sql: """
                 SELECT c.experiment_id,
                        SUM(r.status = 'finished') AS finished, SUM(r.status = 'failed') AS failed,
-                       SUM(r.status = 'running') AS running, SUM(c.linked = 1 AND r.status = 'finished') AS linked,
+                       SUM(r.status = 'running') AS running, SUM(r.status = 'interrupted') AS interrupted, SUM(c.linked = 1 AND r.status = 'finished') AS linked,
                        COUNT(*) AS known
                 FROM experiment_cells c JOIN runs r ON r.id = c.run_id GROUP BY c.experiment_id
                 """)
@@ -65,7 +65,7 @@ extension ResultsDatabase {
             return try Experiment.fetchAll(db, sql: "SELECT * FROM experiments ORDER BY id").map { e in
                 let row = byID[e.id]
                 return ExperimentOverview(experiment: e, finished: row?["finished"] ?? 0, failed: row?["failed"] ?? 0,
-                                          running: row?["running"] ?? 0, linked: row?["linked"] ?? 0,
+                                          running: row?["running"] ?? 0, interrupted: row?["interrupted"] ?? 0, linked: row?["linked"] ?? 0,
                                           total: e.cellCount ?? row?["known"] ?? 0)
             }
         }
@@ -79,6 +79,8 @@ public struct ExperimentOverview: Sendable, Equatable {
     public var finished: Int
     public var failed: Int
     public var running: Int
+    /// Cells stopped with Ctrl-C, waiting to be resumed.
+    public var interrupted: Int
     /// Finished cells reused from another experiment.
     public var linked: Int
     /// The matrix size (cells of the spec), or the cells known when it was not recorded.

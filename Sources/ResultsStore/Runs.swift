@@ -17,8 +17,8 @@ public struct RunClaim: Sendable, Hashable {
     public var token: String
     /// 1 for the first claim of the cell, 2 after one failed or abandoned attempt, ….
     public var attempt: Int
-    /// The status the run had before this claim (nil when the row was created by it). `.failed`
-    /// or `.running` (a stale claim taken over) mean an earlier attempt exists: resume from
+    /// The status the run had before this claim (nil when the row was created by it). `.failed`,
+    /// `.interrupted` or `.running` (a stale claim taken over) mean an earlier attempt exists: resume from
     /// ``ResultsStore/latestCheckpoint(runID:)``.
     public var previousStatus: RunStatus?
     /// The config hash the row held before this claim; when it differs from the new one the
@@ -190,7 +190,7 @@ extension ResultsDatabase {
                 let heartbeat = run.heartbeatAt?.timeIntervalSince1970 ?? 0
                 let stale = now - heartbeat > staleAfter
                 if !(stale || owner.hasOutlived(run)) { return .busy(run) }
-            case .pending, .failed:
+            case .pending, .failed, .interrupted:
                 break
             }
             let attempt = run.status == .pending && run.attempts == 0 ? 1 : run.attempts + 1
@@ -257,6 +257,20 @@ extension ResultsDatabase {
                 UPDATE runs SET status = 'failed', finished_at = ?, heartbeat_at = ?, owner_token = NULL, error = ?
                 WHERE id = ? AND owner_token = ? AND status = 'running'
                 """, arguments: [now, now, error, claim.runID, claim.token])
+            if db.changesCount != 1 { throw ResultsStoreError.claimLost(runID: claim.runID, cellKey: claim.cellKey) }
+        }
+    }
+
+    /// Marks the run `interrupted` with `note` (where it stopped, how to resume) and releases the
+    /// claim; a later `beginRun` resumes it.
+    ///
+    /// - Throws: ``ResultsStoreError/claimLost(runID:cellKey:)`` when the run was taken over.
+    public func interruptRun(_ claim: RunClaim, note: String) throws {
+        try writeImmediate { db in
+            try db.execute(sql: """
+                UPDATE runs SET status = 'interrupted', heartbeat_at = ?, owner_token = NULL, error = ?
+                WHERE id = ? AND owner_token = ? AND status = 'running'
+                """, arguments: [now, note, claim.runID, claim.token])
             if db.changesCount != 1 { throw ResultsStoreError.claimLost(runID: claim.runID, cellKey: claim.cellKey) }
         }
     }

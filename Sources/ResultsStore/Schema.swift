@@ -27,12 +27,16 @@ import GRDB
 ///   row per claim with its metric, direction, estimate and 95% interval, pairs or sample size,
 ///   whether the seeds were paired, the two-sided p-value, the Holm-adjusted p-value and the
 ///   verdict. Judging an experiment again replaces its rows.
+/// - `v6`: a run can be `interrupted` (stopped by the user with Ctrl-C: its claim released, its
+///   last checkpoint recorded; the next reproduction resumes it). SQLite cannot change a CHECK
+///   constraint, so `runs` is rebuilt with the same columns and rows and its indexes and the
+///   views that read it are recreated unchanged.
 ///
 /// Timestamps are `REAL` seconds since the Unix epoch (`datetime(started_at, 'unixepoch')` shows
 /// them); booleans are `INTEGER` 0/1; JSON columns are `TEXT` holding a JSON object.
 enum Schema {
     /// Identifiers of every migration, oldest first.
-    static let migrationIdentifiers = ["v1", "v2", "v3", "v4", "v5"]
+    static let migrationIdentifiers = ["v1", "v2", "v3", "v4", "v5", "v6"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -50,6 +54,11 @@ enum Schema {
         }
         migrator.registerMigration("v5") { db in
             try db.execute(sql: v5)
+        }
+        // Rebuilds `runs` (its CHECK constraint cannot be altered in place): foreign keys are
+        // off while the table is swapped and fully checked before the migration commits.
+        migrator.registerMigration("v6", foreignKeyChecks: .deferred) { db in
+            try db.execute(sql: v6)
         }
         return migrator
     }
@@ -329,5 +338,100 @@ enum Schema {
             judged_at REAL NOT NULL,
             PRIMARY KEY (experiment_id, name)
         );
+        """
+
+    static let v6 = """
+        DROP VIEW cell_gaps;
+        DROP VIEW matrix_summary;
+        DROP VIEW matrix_series;
+        DROP VIEW matrix_cells;
+        DROP VIEW experiment_cells;
+
+        CREATE TABLE runs_v6 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            cell_key TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            train_view TEXT NOT NULL,
+            method TEXT NOT NULL,
+            regularizer TEXT NOT NULL,
+            seed INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'finished', 'failed', 'interrupted')),
+            config_json TEXT NOT NULL,
+            config_sha256 TEXT NOT NULL,
+            git_commit TEXT,
+            git_dirty INTEGER,
+            dataset_sha256 TEXT,
+            host TEXT,
+            versions_json TEXT NOT NULL DEFAULT '{}',
+            owner_host TEXT,
+            owner_pid INTEGER,
+            owner_token TEXT,
+            heartbeat_at REAL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            started_at REAL,
+            finished_at REAL,
+            error TEXT,
+            bad_samples INTEGER NOT NULL DEFAULT 0,
+            sweep TEXT NOT NULL DEFAULT '',
+            UNIQUE (experiment_id, cell_key)
+        );
+        INSERT INTO runs_v6 SELECT * FROM runs;
+        DROP TABLE runs;
+        ALTER TABLE runs_v6 RENAME TO runs;
+        CREATE INDEX runs_experiment_status ON runs(experiment_id, status);
+        CREATE INDEX runs_identity ON runs(config_sha256, dataset_sha256, status);
+
+        CREATE VIEW experiment_cells AS
+        SELECT r.experiment_id, r.cell_key, r.sweep, r.id AS run_id, 0 AS linked FROM runs r
+        WHERE NOT EXISTS (SELECT 1 FROM experiment_runs l WHERE l.experiment_id = r.experiment_id AND l.cell_key = r.cell_key)
+        UNION ALL
+        SELECT l.experiment_id, l.cell_key, l.sweep, l.run_id, 1 AS linked FROM experiment_runs l;
+
+        CREATE VIEW matrix_cells AS
+        SELECT c.experiment_id, e.name AS experiment, r.id AS run_id, c.cell_key, c.sweep, c.linked, r.dataset,
+               r.train_view, r.method, r.regularizer, r.seed,
+               v.protocol, v.probe_view, v.test_view, v.split, v.top1, v.top5, v.top_k, v.n,
+               v.k, v.temperature, v.feature_source, v.protocol_params
+        FROM evaluations v
+        JOIN runs r ON r.id = v.run_id
+        JOIN experiment_cells c ON c.run_id = r.id
+        JOIN experiments e ON e.id = c.experiment_id
+        WHERE r.status = 'finished';
+
+        CREATE VIEW matrix_series AS
+        SELECT *, 'train-view' AS probe FROM matrix_cells WHERE probe_view = train_view
+        UNION ALL
+        SELECT *, 'same-as-test' AS probe FROM matrix_cells WHERE probe_view = test_view
+        UNION ALL
+        SELECT *, probe_view AS probe FROM matrix_cells;
+
+        CREATE VIEW matrix_summary AS
+        SELECT experiment_id, experiment, sweep, dataset, method, train_view, regularizer, protocol, probe,
+               split, test_view,
+               COUNT(*) AS n_seeds,
+               AVG(top1) AS top1_mean,
+               CASE WHEN COUNT(*) > 1
+                    THEN (SUM(top1 * top1) - SUM(top1) * SUM(top1) / COUNT(*)) / (COUNT(*) - 1) END AS top1_var,
+               AVG(top5) AS top5_mean,
+               CASE WHEN COUNT(*) > 1
+                    THEN (SUM(top5 * top5) - SUM(top5) * SUM(top5) / COUNT(*)) / (COUNT(*) - 1) END AS top5_var
+        FROM matrix_series
+        GROUP BY experiment_id, sweep, dataset, method, train_view, regularizer, protocol, probe, split, test_view;
+
+        CREATE VIEW cell_gaps AS
+        SELECT experiment_id, experiment, run_id, cell_key, sweep, dataset, method, train_view, regularizer, seed,
+               protocol, probe, split,
+               MAX(CASE WHEN test_view = 'full' THEN top1 END) AS full_top1,
+               MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS foreground_top1,
+               MAX(CASE WHEN test_view = 'only-background' THEN top1 END) AS only_background_top1,
+               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END) AS mixed_same_top1,
+               MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS mixed_random_top1,
+               MAX(CASE WHEN test_view = 'full' THEN top1 END)
+                 - MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS fg_gap,
+               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END)
+                 - MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS bg_gap
+        FROM matrix_series
+        GROUP BY experiment_id, cell_key, run_id, protocol, probe, split;
         """
 }

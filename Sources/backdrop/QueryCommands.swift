@@ -60,7 +60,7 @@ struct QueryCommand: ParsableCommand {
     func run() throws {
         let limits = QueryLimits(maxRows: maxRows, timeout: timeout > 0 ? timeout : nil)
         let interruption = QueryInterruption()
-        let sigint = InterruptOnSIGINT(interruption)
+        let sigint = CtrlCHandler(interruption)
         defer { sigint.cancel() }
         try output.print {
             try ResultsDatabase.readOnlyQuery(path: output.db, sql: sql, limits: limits, interruption: interruption)

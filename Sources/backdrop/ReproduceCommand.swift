@@ -58,7 +58,9 @@ struct ReproduceCommand: ParsableCommand {
         evaluates every finished model on every test view. Several reproductions may share one database. \
         Every cell runs in its own child process (one at a time with --jobs 1), so a cell that crashes is recorded \
         failed with its signal and last output lines while the others continue; the exit status is the number of \
-        failed cells (at most 100). Killing the reproduction stops its cells too.
+        failed cells (at most 100). Killing the reproduction stops its cells too. Ctrl-C stops cleanly: no further \
+        cell starts, each running cell stops after its current step, writes a checkpoint and is recorded as interrupted, \
+        the command to resume is printed and the exit status is 130; a second Ctrl-C quits at once.
         """)
 
     @OptionGroup var options: ReproduceOptions
@@ -75,6 +77,8 @@ struct ReproduceCommand: ParsableCommand {
         var o = options.runnerOptions()
         o.jobs = jobs
         o.childCommand = options.childCommand(executable: Self.currentExecutable())
+        let stop = StopRequest()
+        o.stop = stop
         let runner = MatrixRunner(options: o)
         do {
             if datasetOnly {
@@ -86,7 +90,15 @@ struct ReproduceCommand: ParsableCommand {
                 print(try runner.dryRun())
                 return
             }
+            let ctrlC = CtrlCHandler(stop, announce: "stopping: no further cell starts; each running cell stops after its current step, "
+                                     + "writes a checkpoint and is recorded as interrupted (Ctrl-C again to quit at once)")
+            defer { ctrlC.cancel() }
             let summary = try runner.run()
+            if stop.isRequested {
+                FileHandle.standardError.write(Data(("interrupted: \(summary.interrupted) cells stopped, \(summary.notStarted) not started; "
+                    + "resume with: \(ThisCommand.line)\n").utf8))
+                throw ExitCode(MatrixRunner.ChildStatus.interrupted)
+            }
             try printClaims(summary.claims, experimentID: summary.experimentID)
             if summary.failed > 0 { throw ExitCode(Int32(min(summary.failed, 100))) }
         } catch let e as SpecError {
@@ -122,7 +134,14 @@ struct ReproduceCellCommand: ParsableCommand {
 
     func run() throws {
         Self.stopWithParent()
-        let runner = MatrixRunner(options: options.runnerOptions())
+        // Ctrl-C reaches this child from the terminal and again from its parent: each one only
+        // asks the cell to stop at a step boundary (the parent handles a second Ctrl-C).
+        var runnerOptions = options.runnerOptions()
+        let stop = StopRequest()
+        runnerOptions.stop = stop
+        let ctrlC = CtrlCHandler(stop, secondQuits: false, announce: nil)
+        defer { ctrlC.cancel() }
+        let runner = MatrixRunner(options: runnerOptions)
         let outcome: CellOutcome
         do {
             outcome = try runner.runOneCell(key: cell, position: position, datasetSHA256: datasetSha256)
@@ -132,6 +151,7 @@ struct ReproduceCellCommand: ParsableCommand {
         switch outcome {
         case .failed: throw ExitCode(MatrixRunner.ChildStatus.failed)
         case .busy: throw ExitCode(MatrixRunner.ChildStatus.busy)
+        case .stopped: throw ExitCode(MatrixRunner.ChildStatus.interrupted)
         default: return
         }
     }

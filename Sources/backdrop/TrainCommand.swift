@@ -159,9 +159,17 @@ struct TrainCommand: ParsableCommand {
             return try runRecorded(single, database: db)
         }
         let result: CellResult
+        let stop = StopRequest()
+        let ctrlC = CtrlCHandler(stop, announce: "stopping after the current step" + (checkpointDir == nil ? "" : " (a checkpoint is written)")
+                                 + "; Ctrl-C again to quit at once")
+        defer { ctrlC.cancel() }
         do {
             result = try TrainingCell.run(single.cell.config, checkpointDirectory: checkpointDir, progress: quiet ? nil : ProgressReporter(),
-                                          datasetOptions: datasetOptions(single))
+                                          datasetOptions: datasetOptions(single), stop: stop)
+        } catch let e as TrainingInterrupted where e.requested {
+            Self.note(checkpointDir == nil ? "\(e); no --checkpoint-dir was given, so there is nothing to resume"
+                                           : "\(e)\nresume with: \(ThisCommand.line)")
+            throw ExitCode(MatrixRunner.ChildStatus.interrupted)
         } catch let e as InvalidOption {
             throw ValidationError(flagKeys.first { $0.key == e.key }.map { "\($0.flag): \(e.message)" } ?? "--set \(e.description)")
         }

@@ -14,14 +14,6 @@ extension TrainCommand {
     /// adds its cell to the same experiment), as a hash so it never equals a spec's hash.
     static func adHocSpecHash(name: String) -> String { ContentHash.sha256Hex(Data("ad-hoc experiment \(name)".utf8)) }
 
-    /// This invocation as one shell-quoted line: the ad-hoc experiment's "overrides" (the command
-    /// that created it; each run's own configuration is in its `config_json`).
-    static var commandLine: String {
-        (["backdrop"] + CommandLine.arguments.dropFirst()).map { arg in
-            arg.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:+".contains($0) } ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        }.joined(separator: " ")
-    }
-
     func runRecorded(_ single: SingleCellSpec, database: String) throws {
         guard ExperimentSpec.isIdentifier(experiment) else {
             throw ValidationError("--experiment \(experiment): use letters, digits, '-', '_' and '.' only")
@@ -39,7 +31,7 @@ extension TrainCommand {
         context.cacheFolder = .some(noCache ? nil : cacheDir)
         cell.config.data = spec.datasetIdentity
         let e = try store.upsertExperiment(name: experiment, specSHA256: Self.adHocSpecHash(name: experiment), specPath: "backdrop train",
-                                           specText: "", overrides: [Self.commandLine])
+                                           specText: "", overrides: [ThisCommand.line])
         // An ad-hoc experiment holds each cell key once: another configuration under a finished key is refused.
         if let existing = try store.run(experimentID: e.id, cellKey: cell.key), existing.status == .finished,
            existing.provenance.configSHA256 != cell.configSHA256 || (existing.provenance.datasetSHA256 ?? sha) != sha {
@@ -59,9 +51,15 @@ extension TrainCommand {
                 + "and dataset hashes, so it is linked into \(experiment), not retrained")
             runID = same
         case .run, .resume, .sameAs:
+            let stop = StopRequest()
+            let ctrlC = CtrlCHandler(stop, announce: "stopping after the current step (a checkpoint is written); Ctrl-C again to quit at once")
+            defer { ctrlC.cancel() }
             let outcome = try CellRunner.run(cell, experimentID: e.id, store: store, context: context,
-                                             progress: quiet ? nil : ProgressReporter(), checkpointDirectory: checkpointDir)
+                                             progress: quiet ? nil : ProgressReporter(), stop: stop, checkpointDirectory: checkpointDir)
             switch outcome {
+            case .stopped(let note):
+                Self.note("\(note)\nresume with: \(ThisCommand.line)")
+                throw ExitCode(MatrixRunner.ChildStatus.interrupted)
             case .failed(let message): throw ValidationError("the run failed: \(message)")
             case .busy: throw ValidationError("cell \(cell.key) of experiment \(experiment) is being trained by another process")
             case .finishedWithOtherConfig:

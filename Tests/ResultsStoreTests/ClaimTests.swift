@@ -48,6 +48,23 @@ struct ClaimTests {
         #expect(run.error == nil && run.status == .running && run.startedAt == started && run.finishedAt == nil)
     }
 
+    @Test("an interrupted cell releases its claim, keeps its note and is resumed by the next claim")
+    func interruptedIsResumed() throws {
+        let store = try ResultsDatabase.inMemory()
+        let e = try store.upsertExperiment(name: "quick", specSHA256: "s")
+        let c = cell(seed: 1)
+        let first = try claim(store, e.id, c)
+        try store.interruptRun(first, note: "interrupted (Ctrl-C) at epoch 2, step 5")
+        let stopped = try #require(try store.run(id: first.runID))
+        #expect(stopped.status == .interrupted && stopped.ownerToken == nil && stopped.error == "interrupted (Ctrl-C) at epoch 2, step 5")
+        #expect(try store.experimentOverview().first?.interrupted == 1)
+        // A released claim cannot be interrupted or finished again by its old owner.
+        #expect(throws: ResultsStoreError.claimLost(runID: first.runID, cellKey: c.cellKey)) { try store.interruptRun(first, note: "again") }
+        let second = try claim(store, e.id, c)
+        #expect(second.runID == first.runID && second.attempt == 2 && second.previousStatus == .interrupted)
+        #expect(try store.run(id: second.runID)?.status == .running)
+    }
+
     @Test("planned (pending) cells are claimed as first attempts")
     func pending() throws {
         let store = try ResultsDatabase.inMemory()

@@ -95,6 +95,9 @@ public enum CellOutcome: Sendable, Equatable {
     case failed(String)
     /// Stopped at the step limit (the claim is left as a killed process would leave it).
     case interrupted
+    /// Stopped on request (Ctrl-C) after `step` steps: checkpoint written, run recorded as
+    /// `interrupted`, claim released; the next reproduction resumes it.
+    case stopped(note: String)
     /// An identical run (same configuration and dataset hashes) finished elsewhere and was linked.
     case reused(runID: Int64, experimentID: Int64)
 
@@ -106,6 +109,7 @@ public enum CellOutcome: Sendable, Equatable {
         case .busy: return "skipped (running in another process)"
         case .failed: return "FAILED"
         case .interrupted: return "interrupted"
+        case .stopped(let note): return note
         case .reused(let run, let experiment): return "reused run \(run) of experiment \(experiment) (identical configuration and dataset)"
         }
     }
@@ -132,11 +136,13 @@ public enum CellRunner {
     ///   - progress: progress lines (already prefixed with the cell's position), nil: silent.
     ///   - stepLimit: stop training before this global step and return `.interrupted` without
     ///     releasing the claim (what a killed process leaves behind); tests only.
+    ///   - stop: a Ctrl-C request: training stops after its current step with a checkpoint, and
+    ///     the run is recorded as `interrupted` (`.stopped`).
     ///   - owner: the claimant (default: this process).
     ///   - checkpointDirectory: where its checkpoint lives (default: `context.checkpointDirectory(for:)`).
     public static func run(_ cell: MatrixCell, experimentID: Int64, store: ResultsDatabase, context: ReproductionContext,
-                           progress: ProgressReporter? = nil, stepLimit: Int? = nil, owner: RunOwner = .current,
-                           checkpointDirectory: String? = nil) throws -> CellOutcome {
+                           progress: ProgressReporter? = nil, stepLimit: Int? = nil, stop: StopRequest? = nil,
+                           owner: RunOwner = .current, checkpointDirectory: String? = nil) throws -> CellOutcome {
         let sources = try context.sources(for: cell)
         let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256, gitCommit: sources.gitCommit,
                                        gitDirty: sources.gitDirty, datasetSHA256: sources.datasetSHA256, versions: sources.versions)
@@ -165,15 +171,19 @@ public enum CellRunner {
                     let sha = try ContentHash.sha256Hex(fileAt: url)
                     try store.recordCheckpoint(epoch: position.epoch, path: url.path, sha256: sha, for: claim)
                 },
-                stepLimit: stepLimit)
+                stepLimit: stepLimit, stop: stop)
             try writer.finish()
             for e in result.evaluations { try store.recordEvaluation(Self.record(e), for: claim) }
             try store.recordBadSamples(result.badSamples, for: claim)
             try store.finishRun(claim)
             return .finished(resumed: result.resumed, seconds: Date().timeIntervalSince(started))
-        } catch is TrainingInterrupted {
+        } catch let interruption as TrainingInterrupted {
             try? writer.flush()
-            return .interrupted
+            guard interruption.requested else { return .interrupted }
+            let at = interruption.position
+            let note = "interrupted (Ctrl-C) at epoch \(at.epoch + 1), step \(at.step); the next reproduction resumes it from its checkpoint"
+            try store.interruptRun(claim, note: note)
+            return .stopped(note: note)
         } catch let error as ResultsStoreError {
             if case .claimLost = error { return .failed("\(error)") }
             try? store.failRun(claim, error: "\(error)")
@@ -201,7 +211,7 @@ public enum CellRunner {
         }
         let checkpoint = TrainingCell.checkpointURL(in: directory)
         let dataset = try context.dataset(for: cell).sha256
-        let resumable = (claim.previousStatus == .failed || claim.previousStatus == .running)
+        let resumable = [.failed, .running, .interrupted].contains(claim.previousStatus)
             && (claim.previousConfigSHA256 ?? cell.configSHA256) == cell.configSHA256
             && (claim.previousDatasetSHA256 ?? dataset) == dataset
         if claim.previousStatus != nil, !resumable || !FileManager.default.fileExists(atPath: checkpoint.path) {

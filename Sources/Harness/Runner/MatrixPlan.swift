@@ -71,7 +71,7 @@ public struct MatrixPlan: Sendable {
     static func resumeOrRun(_ cell: MatrixCell, dataset: String, experimentID: Int64?, store: ResultsDatabase?,
                             context: ReproductionContext) throws -> Action {
         guard let experimentID, let store, let run = try store.run(experimentID: experimentID, cellKey: cell.key),
-              run.status == .failed || run.status == .running,
+              [.failed, .running, .interrupted].contains(run.status),
               run.provenance.configSHA256 == cell.configSHA256, (run.provenance.datasetSHA256 ?? dataset) == dataset else { return .run }
         let checkpoint = TrainingCell.checkpointURL(in: context.checkpointDirectory(for: cell))
         guard FileManager.default.fileExists(atPath: checkpoint.path) else { return .run }

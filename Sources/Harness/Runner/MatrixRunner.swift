@@ -30,6 +30,9 @@ public struct MatrixRunner {
         public var childCommand: (@Sendable (ChildRequest) -> [String])? = nil
         /// Only these cell keys (nil: all).
         public var cellKeys: Set<String>? = nil
+        /// Ctrl-C: once requested, no further cell starts, running cells stop after their current
+        /// step with a checkpoint (child processes are sent SIGINT) and are recorded `interrupted`.
+        public var stop: StopRequest? = nil
         /// The source revision stored with every run (the command line passes its build's).
         public var revision: SourceRevision = .unrecorded
 
@@ -55,6 +58,10 @@ public struct MatrixRunner {
         public var claims: [Claim] = []
         public var failed: Int { outcomes.filter { if case .failed = $0.outcome { return true }; return false }.count }
         public var trained: Int { outcomes.filter { if case .finished = $0.outcome { return true }; return false }.count }
+        /// Cells stopped by Ctrl-C (recorded `interrupted`).
+        public var interrupted: Int { outcomes.filter { if case .stopped = $0.outcome { return true }; return false }.count }
+        /// Cells left unstarted because of Ctrl-C.
+        public var notStarted: Int = 0
     }
 
     public let options: Options
@@ -107,6 +114,7 @@ public struct MatrixRunner {
         }
         if options.childCommand == nil || (options.jobs <= 1 && options.killAfterSteps != nil) {
             for cell in todo {
+                if options.stop?.isRequested == true { break }
                 let outcome = try runInProcess(cell, position: position(cell), experimentID: experiment.id, store: store, context: context)
                 outcomes[cell.key] = outcome
                 ended(cell, outcome)
@@ -117,14 +125,21 @@ public struct MatrixRunner {
             outcomes.merge(results) { $1 }
         }
         for case let (cell, .sameAs(first)) in plan.entries {
+            // After Ctrl-C an identical cell may not have run: the next reproduction links it.
+            if options.stop?.isRequested == true, outcomes[first].map({ if case .finished = $0 { return false }; return true }) ?? true {
+                continue
+            }
             outcomes[cell.key] = try linkIdentical(cell, to: first, experimentID: experiment.id, store: store, context: context)
         }
-        let ordered = cells.map { ($0.key, outcomes[$0.key] ?? .skipped) }
-        let summary = Summary(experiment: spec.name, experimentID: experiment.id, outcomes: ordered, claims: spec.claims ?? [])
+        let notStarted = Set(plan.entries.map(\.cell).filter { outcomes[$0.key] == nil }.map(\.key))
+        let ordered = cells.filter { !notStarted.contains($0.key) }.map { ($0.key, outcomes[$0.key] ?? .skipped) }
+        var summary = Summary(experiment: spec.name, experimentID: experiment.id, outcomes: ordered, claims: spec.claims ?? [])
+        summary.notStarted = notStarted.count
         let busy = ordered.filter { $0.1 == .busy }.count
         let reused = ordered.filter { if case .reused = $0.1 { return true }; return false }.count
         log("experiment \(spec.name): \(summary.trained) trained, \(reused) reused, \(ordered.count - summary.trained - summary.failed - busy - reused) "
-            + "skipped, \(busy) running elsewhere, \(summary.failed) failed")
+            + "skipped, \(busy) running elsewhere, \(summary.failed) failed"
+            + (options.stop?.isRequested == true ? ", \(summary.interrupted) interrupted, \(summary.notStarted) not started (Ctrl-C)" : ""))
         for (key, outcome) in ordered {
             if case .failed(let message) = outcome { log("  FAILED \(key): \(message)") }
         }
@@ -190,7 +205,7 @@ public struct MatrixRunner {
         let progress = ProgressReporter { log("\(prefix) \($0)") }
         log("\(prefix) starting")
         let outcome = try CellRunner.run(cell, experimentID: experimentID, store: store, context: context, progress: progress,
-                                         stepLimit: options.killAfterSteps ?? options.crashAfterSteps)
+                                         stepLimit: options.killAfterSteps ?? options.crashAfterSteps, stop: options.stop)
         if outcome == .interrupted, let step = options.crashAfterSteps, options.killAfterSteps == nil {
             fatalError("\(prefix) crashing at step \(step) (test option --crash-after-steps)")
         }
@@ -213,7 +228,15 @@ public struct MatrixRunner {
         var queue = cells[...]
         var running: [(cell: MatrixCell, process: Process, output: ChildOutput)] = []
         var outcomes: [String: CellOutcome] = [:]
+        var forwarded = false
         while !queue.isEmpty || !running.isEmpty {
+            if options.stop?.isRequested == true {
+                queue = []
+                // A Ctrl-C in the terminal reaches the children too; a SIGINT sent to this
+                // process alone is passed on, once, so each child stops at a step boundary.
+                if !forwarded { for entry in running { kill(entry.process.processIdentifier, SIGINT) } }
+                forwarded = true
+            }
             while running.count < max(options.jobs, 1), let cell = queue.popFirst() {
                 let command = options.childCommand!(ChildRequest(cellKey: cell.key, position: position(cell), sources: try context.sources(for: cell)))
                 let process = Process()
@@ -251,6 +274,7 @@ public struct MatrixRunner {
             if status == 0, let run, run.provenance.configSHA256 == cell.configSHA256 { return .finished(resumed: false, seconds: 0) }
             return .skipped
         case .failed?: return .failed(run?.error ?? "failed")
+        case .interrupted?: return .stopped(note: run?.error ?? "interrupted (Ctrl-C)")
         case .running?:
             if status == ChildStatus.busy { return .busy }
             let how = Self.describeDeath(status: status, bySignal: reason == .uncaughtSignal, lastLines: lastLines)
@@ -284,5 +308,7 @@ public struct MatrixRunner {
         public static let done: Int32 = 0
         public static let failed: Int32 = 1
         public static let busy: Int32 = 3
+        /// Stopped by Ctrl-C and recorded `interrupted` (128 + SIGINT, as shells report it).
+        public static let interrupted: Int32 = 130
     }
 }
