@@ -243,7 +243,10 @@ enum Schema {
         GROUP BY run_id, protocol, probe, split;
         """
 
-    static let v4 = """
+    static let v4 = v4Tables + experimentCellsView + v4DroppedViews + matrixViews
+
+    /// v4: the identity columns, the run links and their indexes.
+    static let v4Tables = """
         ALTER TABLE experiments ADD COLUMN spec_source TEXT NOT NULL DEFAULT '';
         ALTER TABLE experiments ADD COLUMN overrides_json TEXT NOT NULL DEFAULT '[]';
         ALTER TABLE experiments ADD COLUMN cell_count INTEGER;
@@ -260,17 +263,29 @@ enum Schema {
         );
         CREATE INDEX experiment_runs_run ON experiment_runs(run_id);
 
+        """
+
+    /// The `experiment_cells` view of v4 (recreated unchanged by v6).
+    static let experimentCellsView = """
         CREATE VIEW experiment_cells AS
         SELECT r.experiment_id, r.cell_key, r.sweep, r.id AS run_id, 0 AS linked FROM runs r
         WHERE NOT EXISTS (SELECT 1 FROM experiment_runs l WHERE l.experiment_id = r.experiment_id AND l.cell_key = r.cell_key)
         UNION ALL
         SELECT l.experiment_id, l.cell_key, l.sweep, l.run_id, 1 AS linked FROM experiment_runs l;
 
+        """
+
+    /// v4 replaces the matrix views of v3.
+    static let v4DroppedViews = """
         DROP VIEW cell_gaps;
         DROP VIEW matrix_summary;
         DROP VIEW matrix_series;
         DROP VIEW matrix_cells;
 
+        """
+
+    /// The matrix views as v4 defines them (recreated unchanged by v6).
+    static let matrixViews = """
         CREATE VIEW matrix_cells AS
         SELECT c.experiment_id, e.name AS experiment, r.id AS run_id, c.cell_key, c.sweep, c.linked, r.dataset,
                r.train_view, r.method, r.regularizer, r.seed,
@@ -340,7 +355,10 @@ enum Schema {
         );
         """
 
-    static let v6 = """
+    static let v6 = v6Rebuild + experimentCellsView + matrixViews
+
+    /// v6: the views that read `runs` go, `runs` is rebuilt with the `interrupted` status, its indexes return.
+    static let v6Rebuild = """
         DROP VIEW cell_gaps;
         DROP VIEW matrix_summary;
         DROP VIEW matrix_series;
@@ -382,56 +400,5 @@ enum Schema {
         CREATE INDEX runs_experiment_status ON runs(experiment_id, status);
         CREATE INDEX runs_identity ON runs(config_sha256, dataset_sha256, status);
 
-        CREATE VIEW experiment_cells AS
-        SELECT r.experiment_id, r.cell_key, r.sweep, r.id AS run_id, 0 AS linked FROM runs r
-        WHERE NOT EXISTS (SELECT 1 FROM experiment_runs l WHERE l.experiment_id = r.experiment_id AND l.cell_key = r.cell_key)
-        UNION ALL
-        SELECT l.experiment_id, l.cell_key, l.sweep, l.run_id, 1 AS linked FROM experiment_runs l;
-
-        CREATE VIEW matrix_cells AS
-        SELECT c.experiment_id, e.name AS experiment, r.id AS run_id, c.cell_key, c.sweep, c.linked, r.dataset,
-               r.train_view, r.method, r.regularizer, r.seed,
-               v.protocol, v.probe_view, v.test_view, v.split, v.top1, v.top5, v.top_k, v.n,
-               v.k, v.temperature, v.feature_source, v.protocol_params
-        FROM evaluations v
-        JOIN runs r ON r.id = v.run_id
-        JOIN experiment_cells c ON c.run_id = r.id
-        JOIN experiments e ON e.id = c.experiment_id
-        WHERE r.status = 'finished';
-
-        CREATE VIEW matrix_series AS
-        SELECT *, 'train-view' AS probe FROM matrix_cells WHERE probe_view = train_view
-        UNION ALL
-        SELECT *, 'same-as-test' AS probe FROM matrix_cells WHERE probe_view = test_view
-        UNION ALL
-        SELECT *, probe_view AS probe FROM matrix_cells;
-
-        CREATE VIEW matrix_summary AS
-        SELECT experiment_id, experiment, sweep, dataset, method, train_view, regularizer, protocol, probe,
-               split, test_view,
-               COUNT(*) AS n_seeds,
-               AVG(top1) AS top1_mean,
-               CASE WHEN COUNT(*) > 1
-                    THEN (SUM(top1 * top1) - SUM(top1) * SUM(top1) / COUNT(*)) / (COUNT(*) - 1) END AS top1_var,
-               AVG(top5) AS top5_mean,
-               CASE WHEN COUNT(*) > 1
-                    THEN (SUM(top5 * top5) - SUM(top5) * SUM(top5) / COUNT(*)) / (COUNT(*) - 1) END AS top5_var
-        FROM matrix_series
-        GROUP BY experiment_id, sweep, dataset, method, train_view, regularizer, protocol, probe, split, test_view;
-
-        CREATE VIEW cell_gaps AS
-        SELECT experiment_id, experiment, run_id, cell_key, sweep, dataset, method, train_view, regularizer, seed,
-               protocol, probe, split,
-               MAX(CASE WHEN test_view = 'full' THEN top1 END) AS full_top1,
-               MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS foreground_top1,
-               MAX(CASE WHEN test_view = 'only-background' THEN top1 END) AS only_background_top1,
-               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END) AS mixed_same_top1,
-               MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS mixed_random_top1,
-               MAX(CASE WHEN test_view = 'full' THEN top1 END)
-                 - MAX(CASE WHEN test_view = 'foreground' THEN top1 END) AS fg_gap,
-               MAX(CASE WHEN test_view = 'mixed-same' THEN top1 END)
-                 - MAX(CASE WHEN test_view = 'mixed-random' THEN top1 END) AS bg_gap
-        FROM matrix_series
-        GROUP BY experiment_id, cell_key, run_id, protocol, probe, split;
         """
 }

@@ -6,26 +6,11 @@ import Testing
 /// checkpoint and is recorded `interrupted`, no other cell starts, the resume command is printed,
 /// and running it finishes the matrix with the same numbers as an uninterrupted reproduction.
 @Suite(.serialized) struct CtrlCCommandTests {
-    static let spec = """
-    name: ctrl-c
-    dataset:
-      builtin: {classes: 3, perClass: 8, testPerClass: 4, size: 32, seed: 1}
-    model: {width: 4}
-    methods: [simclr]
-    methodOptions:
-      simclr: {projectorHidden: 16, projectorOutput: 8}
-    regularizers: [none]
-    trainViews: [full, foreground]
-    seeds: [0]
-    train: {epochs: 40, batchSize: 8}
-    evaluation:
-      probe: {maxIterations: 50}
-    """
-
-    static func arguments(_ dir: URL) throws -> [String] {
-        try spec.write(to: dir.appendingPathComponent("spec.yaml"), atomically: true, encoding: .utf8)
-        return ["reproduce", dir.appendingPathComponent("spec.yaml").path, "--db", dir.appendingPathComponent("r.sqlite").path,
-                "--results-dir", dir.appendingPathComponent("Results").path]
+    /// `ReproduceCommandTests`' tiny spec with two plain cells of 40 epochs (3 steps each).
+    static func arguments(_ name: String) throws -> (dir: URL, args: [String], db: String) {
+        let (dir, args, db) = try ReproduceCommandTests.folder(name)
+        return (dir, ["reproduce"] + args + ["--set", "regularizers=[none]", "--set", "trainViews=[full, foreground]",
+                                             "--set", "train.epochs=40"], db)
     }
 
     static func scalar(_ db: String, _ sql: String) throws -> String {
@@ -41,10 +26,8 @@ import Testing
     }
 
     @Test func ctrlCStopsCleanlyAndTheResumeCommandFinishesWithTheSameNumbers() throws {
-        let dir = temporaryDirectory("ctrl-c")
+        let (dir, args, db) = try Self.arguments("ctrl-c")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let args = try Self.arguments(dir)
-        let db = dir.appendingPathComponent("r.sqlite").path
 
         let process = Process()
         process.executableURL = try #require(Executables.url("backdrop"))
@@ -92,10 +75,10 @@ import Testing
         #expect(try Self.scalar(db, "SELECT COUNT(DISTINCT step) FROM metrics WHERE key = 'loss' GROUP BY run_id ORDER BY 1 LIMIT 1") == "120")
 
         // The same spec without interruption gives the same numbers, bit for bit.
-        let other = temporaryDirectory("ctrl-c-reference")
+        let (other, referenceArgs, referenceDB) = try Self.arguments("ctrl-c-reference")
         defer { try? FileManager.default.removeItem(at: other) }
-        let reference = try Executables.run("backdrop", try Self.arguments(other))
+        let reference = try Executables.run("backdrop", referenceArgs)
         #expect(reference.status == 0, "\(reference.stderr)")
-        #expect(try Self.results(db) == Self.results(other.appendingPathComponent("r.sqlite").path))
+        #expect(try Self.results(db) == Self.results(referenceDB))
     }
 }
