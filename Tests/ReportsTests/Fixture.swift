@@ -24,7 +24,7 @@ enum Fixture {
     }
 
     /// Fills `store`: simclr × {full, foreground} × {none, icl-msr} × seeds 0–2, finished, with
-    /// linear and kNN on every test view of 10 classes and 30 steps of ``stepMetrics(step:regularizer:seed:)``; plus one failed run and one
+    /// linear and kNN on every test view of 10 classes and 30 steps of ``stepMetrics(step:trainView:regularizer:seed:)``; plus one failed run and one
     /// running run with an evaluation (neither appears in the tables).
     /// - Parameter diagnostics: also log the stratum–background check (`diag_*`) after epochs 1
     ///   and 2 (0-based): the NMIs only for `icl-msr` runs.
@@ -44,7 +44,7 @@ enum Fixture {
                     try store.recordParams(["train.epochs": "3", "method": "simclr"], for: claim)
                     let metrics = store.metricWriter(for: claim, batchSize: 16)
                     for step in 0..<30 {
-                        for (key, value) in stepMetrics(step: step, regularizer: regularizer, seed: seed) {
+                        for (key, value) in stepMetrics(step: step, trainView: trainView, regularizer: regularizer, seed: seed) {
                             try metrics.add(key: key, step: step, epoch: step / 10, value: value, wallTime: 1_750_000_000 + Double(step))
                         }
                     }
@@ -77,12 +77,12 @@ enum Fixture {
 
 extension Fixture {
     /// One step's per-step metrics. The base contrastive loss is `4 + 2·e^(−step/10) + 0.1·seed`
-    /// (+ 0.05 for icl-msr); an icl-msr run's `loss` adds a regularizer term of about 4 (so it
+    /// (+ 0.05 for icl-msr, + 0.3 for train view foreground); an icl-msr run's `loss` adds a regularizer term of about 4 (so it
     /// ends near 8 while a plain run's ends near 4) and it logs `loss_base`. The learning rate
     /// warms up over 5 steps to 0.3, then decays on a cosine; the pair similarities move apart.
-    static func stepMetrics(step: Int, regularizer: String, seed: Int) -> [(key: String, value: Double)] {
+    static func stepMetrics(step: Int, trainView: String, regularizer: String, seed: Int) -> [(key: String, value: Double)] {
         let s = Double(step), icl = regularizer == "icl-msr"
-        let base = 4 + 2 * exp(-s / 10) + 0.1 * Double(seed) + (icl ? 0.05 : 0)
+        let base = 4 + 2 * exp(-s / 10) + 0.1 * Double(seed) + (icl ? 0.05 : 0) + (trainView == "foreground" ? 0.3 : 0)
         var values: [(key: String, value: Double)] = [("loss", icl ? base + 3.9 + 0.3 * exp(-s / 10) : base)]
         if icl { values.append(("loss_base", base)) }
         values.append(("lr", 0.3 * min(1, (s + 1) / 5) * 0.5 * (1 + cos(Double.pi * s / 30))))
