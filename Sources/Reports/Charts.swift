@@ -53,14 +53,14 @@ enum SVG {
     static func dashAttribute(_ dash: String?) -> String { dash.map { " stroke-dasharray=\"\($0)\"" } ?? "" }
 
     /// A legend row at height `y`: a short line sample (colour and dash) and its label per entry,
-    /// spaced by the labels' lengths. Returns the elements and the row's width.
-    static func legend(_ entries: [(label: String, colour: String, dash: String?)], x: Double = 4, y: Double) -> (elements: [String], width: Double) {
+    /// spaced by the labels' lengths.
+    static func legend(_ entries: [(label: String, colour: String, dash: String?)], x: Double = 4, y: Double) -> [String] {
         var elements: [String] = [], cursor = x
         for entry in entries {
             elements.append("<line x1=\"\(n(cursor))\" y1=\"\(n(y))\" x2=\"\(n(cursor + 22))\" y2=\"\(n(y))\" stroke=\"\(entry.colour)\" stroke-width=\"2\"\(dashAttribute(entry.dash))/>")
             elements.append(text(cursor + 26, y + 4, entry.label, size: 11))
             cursor += 26 + 6.4 * Double(entry.label.count) + 18
         }
-        return (elements, cursor - x)
+        return elements
     }
 }

@@ -56,6 +56,13 @@ struct StepPanel {
     }
 }
 
+/// The panels of one method (and sweep point), drawn as a titled row of a step chart.
+struct StepBlock {
+    /// `simclr`, or `simclr, key=value` at a sweep point.
+    var title: String
+    var panels: [StepPanel]
+}
+
 extension Report {
     /// Run id → the values of a per-step metric (`options.lossKey` or a ``StepMetricKey``).
     func stepSeries(_ key: String) -> [Int64: [Metric]] {
@@ -100,35 +107,34 @@ extension Report {
     /// `loss` its runs trained on, then — when some group logged `loss_base` — one panel with the
     /// base contrastive loss of every regularizer on a shared axis (`loss_base`, or `loss` for
     /// groups without it, whose loss is the base loss).
-    func lossPanels() -> [[StepPanel]] {
+    func lossBlocks() -> [StepBlock] {
         let lossKey = options.lossKey, groups = stepGroups(lossKey)
         let withBase = Set(lossKey == StepMetricKey.baseLoss ? [] : stepGroups(StepMetricKey.baseLoss))
-        return stepBlocks(groups).compactMap { block in
+        return groupsByBlock(groups).compactMap { block in
             var panels = Self.ordered(Set(block.groups.map(\.regularizer)), by: [options.baseline, "icl-msr"]).map { regularizer in
-                StepPanel(title: "\(block.title) · \(regularizer)", yLabel: lossKey,
+                StepPanel(title: regularizer, yLabel: lossKey,
                           lines: block.groups.filter { $0.regularizer == regularizer }.map { stepLine(lossKey, $0) })
             }
             if block.groups.contains(where: withBase.contains) {
-                panels.append(StepPanel(title: "\(block.title) · base loss, all regularizers", yLabel: "base loss",
+                panels.append(StepPanel(title: "base loss, all regularizers", yLabel: "base loss",
                                         lines: block.groups.map { stepLine(withBase.contains($0) ? StepMetricKey.baseLoss : lossKey, $0) }))
             }
-            return Self.nonEmpty(panels)
+            return Self.block(block.title, panels)
         }
     }
 
     /// The learning-rate and similarity panels, one block per method (and sweep point): the
     /// learning rate, the positive-pair cosine and the negative-pair cosine, each omitted when no
     /// group logged it.
-    func learningRateAndSimilarityPanels() -> [[StepPanel]] {
+    func learningRateAndSimilarityBlocks() -> [StepBlock] {
         let charts = [(StepMetricKey.learningRate, "learning rate", "learning rate"),
                       (StepMetricKey.positiveSimilarity, "positive pairs", "mean cosine"),
                       (StepMetricKey.negativeSimilarity, "negative pairs", "mean cosine")]
         let groupsByKey = Dictionary(uniqueKeysWithValues: charts.map { ($0.0, Set(stepGroups($0.0))) })
         let all = orderedGroups(of: Set(groupsByKey.values.flatMap { $0 }))
-        return stepBlocks(all).compactMap { block in
-            Self.nonEmpty(charts.map { key, title, yLabel in
-                StepPanel(title: "\(block.title) · \(title)", yLabel: yLabel,
-                          lines: block.groups.filter { groupsByKey[key]!.contains($0) }.map { stepLine(key, $0) })
+        return groupsByBlock(all).compactMap { block in
+            Self.block(block.title, charts.map { key, title, yLabel in
+                StepPanel(title: title, yLabel: yLabel, lines: block.groups.filter { groupsByKey[key]!.contains($0) }.map { stepLine(key, $0) })
             })
         }
     }
@@ -137,19 +143,19 @@ extension Report {
         StepPanel.Line(group: group, key: key, bands: stepBands(key, group: group))
     }
 
-    /// The panels that have a line with a value; nil when none has.
-    static func nonEmpty(_ panels: [StepPanel]) -> [StepPanel]? {
+    /// A block of the panels that have a line with a value; nil when none has.
+    static func block(_ title: String, _ panels: [StepPanel]) -> StepBlock? {
         let kept = panels.compactMap { panel -> StepPanel? in
             var p = panel
             p.lines = panel.lines.filter { !$0.bands.isEmpty }
             return p.lines.isEmpty ? nil : p
         }
-        return kept.isEmpty ? nil : kept
+        return kept.isEmpty ? nil : StepBlock(title: title, panels: kept)
     }
 
     /// `groups` split by method and sweep point, in their order, each titled `method` (`method,
     /// key=value`).
-    func stepBlocks(_ groups: [CellGroup]) -> [(title: String, groups: [CellGroup])] {
+    func groupsByBlock(_ groups: [CellGroup]) -> [(title: String, groups: [CellGroup])] {
         var blocks: [(title: String, groups: [CellGroup])] = []
         for g in groups {
             let title = g.method + (g.sweep.isEmpty ? "" : ", \(Self.sweepTitle(g.sweep))")

@@ -7,7 +7,7 @@ extension Report {
     /// logged `loss_base`, a panel with every regularizer's base contrastive loss on one axis.
     /// Colour = regularizer, dash = train view; line = mean over seeds, band = min–max over seeds.
     public func lossCurvesSVG() -> String {
-        stepPanelsSVG(title: "Training loss per optimizer step (mean over seeds, band = min–max over seeds)", blocks: lossPanels(),
+        stepPanelsSVG(title: "Training loss per optimizer step (mean over seeds, band = min–max over seeds)", blocks: lossBlocks(),
                       missing: "no \(options.lossKey) metrics recorded",
                       notes: ["Each regularizer's panel shows the loss its runs trained on (for icl-msr: the base contrastive loss plus the "
                               + "weighted regularizer term). The \"base loss\" panel puts the base contrastive loss of every regularizer on one "
@@ -20,7 +20,7 @@ extension Report {
     /// regularizer, dash = train view; line = mean over seeds, band = min–max over seeds.
     public func learningRateAndSimilaritySVG() -> String {
         stepPanelsSVG(title: "Learning rate and pair similarity per optimizer step (mean over seeds, band = min–max over seeds)",
-                      blocks: learningRateAndSimilarityPanels(), missing: "no lr, pos_sim or neg_sim metrics recorded",
+                      blocks: learningRateAndSimilarityBlocks(), missing: "no lr, pos_sim or neg_sim metrics recorded",
                       notes: ["Positive pairs: mean cosine between the two views of an image (\(StepMetricKey.positiveSimilarity)); negative "
                               + "pairs: mean cosine between different images (\(StepMetricKey.negativeSimilarity)). Both rising towards 1 "
                               + "together is a sign of collapse."])
@@ -32,41 +32,41 @@ extension Report {
     }
 
     /// Renders blocks of step panels: a title, a legend (colour per regularizer, dash per train
-    /// view), each block on its own row(s) of at most three panels, then the notes.
-    func stepPanelsSVG(title: String, blocks: [[StepPanel]], missing: String, notes: [String]) -> String {
-        let lines = blocks.flatMap { $0.flatMap(\.lines) }
+    /// view), each block under its own heading on row(s) of at most three panels, then the notes.
+    func stepPanelsSVG(title: String, blocks: [StepBlock], missing: String, notes: [String]) -> String {
+        let lines = blocks.flatMap { $0.panels.flatMap(\.lines) }
         let regularizers = Self.ordered(Set(lines.map(\.group.regularizer)), by: [options.baseline, "icl-msr"])
         let trainViews = Self.ordered(Set(lines.map(\.group.trainView)), by: Self.trainViewOrder)
         func colour(_ g: CellGroup) -> String { SVG.palette[(regularizers.firstIndex(of: g.regularizer) ?? 0) % SVG.palette.count] }
         func dash(_ g: CellGroup) -> String? { SVG.dashes[(trainViews.firstIndex(of: g.trainView) ?? 0) % SVG.dashes.count] }
 
-        let (pw, ph) = (340.0, 236.0)
-        let cols = min(3, max(1, blocks.map(\.count).max() ?? 1))
-        let rowsPerBlock = blocks.map { ($0.count + cols - 1) / cols }
+        let (pw, ph, headingHeight) = (340.0, 236.0, 22.0)
+        let cols = min(3, max(1, blocks.map(\.panels.count).max() ?? 1))
+        let blockHeights = blocks.map { headingHeight + ph * Double(($0.panels.count + cols - 1) / cols) }
         let width = max(Double(cols) * pw + 10, 700)
-        let charsPerLine = Int((width - 8) / 5.4)
         let noteLines = ["Line: mean over seeds; band: min to max over seeds (none with one seed); each seed's curve averaged into at most "
                          + "\(options.maxCurvePoints) step buckets."] + notes
-        let wrapped = noteLines.flatMap { Self.wrap($0, width: charsPerLine) }
-        let panelsTop = 50.0
-        let height = panelsTop + ph * Double(max(1, rowsPerBlock.reduce(0, +))) + 14 * Double(wrapped.count) + 6
+        let wrapped = noteLines.flatMap { Self.wrap($0, width: Int((width - 8) / 5.4)) }
+        let panelsTop = 44.0
+        let notesTop = panelsTop + max(40, blockHeights.reduce(0, +)) + 8
+        let height = notesTop + 14 * Double(wrapped.count)
         var out = [SVG.open(width: width, height: height, label: title)]
         out.append(SVG.text(4, 16, title, size: 13, weight: "bold"))
         var legend: [(label: String, colour: String, dash: String?)] = []
         for (k, regularizer) in regularizers.enumerated() { legend.append((regularizer, SVG.palette[k % SVG.palette.count], nil)) }
         for (k, view) in trainViews.enumerated() { legend.append(("train \(view)", "#555", SVG.dashes[k % SVG.dashes.count])) }
-        out += SVG.legend(legend, y: 34).elements
+        out += SVG.legend(legend, y: 34)
         if blocks.isEmpty { out.append(SVG.text(4, panelsTop + 24, missing, fill: "#555")) }
-        var row = 0
-        for (b, block) in blocks.enumerated() {
-            for (k, panel) in block.enumerated() {
-                let (ox, oy) = (Double(k % cols) * pw, panelsTop + ph * Double(row + k / cols))
+        var blockTop = panelsTop
+        for (block, blockHeight) in zip(blocks, blockHeights) {
+            out.append(SVG.text(4, blockTop + 16, block.title, size: 12, weight: "bold"))
+            for (k, panel) in block.panels.enumerated() {
+                let (ox, oy) = (Double(k % cols) * pw, blockTop + headingHeight + ph * Double(k / cols))
                 out += stepPanel(panel, area: PlotArea(left: ox + 64, top: oy + 22, right: ox + pw - 14, bottom: oy + ph - 42),
                                  colour: colour, dash: dash)
             }
-            row += rowsPerBlock[b]
+            blockTop += blockHeight
         }
-        let notesTop = panelsTop + ph * Double(max(1, row)) + 4
         for (i, line) in wrapped.enumerated() { out.append(SVG.text(4, notesTop + 14 * Double(i), line, size: 10, fill: "#555")) }
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"

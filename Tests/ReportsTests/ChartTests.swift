@@ -11,6 +11,7 @@ enum StepFixture {
         var regularizer: String
         var seed: Int
         var values: [String: [(step: Int, value: Double)]]
+        var sweep = ""
     }
 
     static func report(_ runs: [RunMetrics], maxCurvePoints: Int = 200) throws -> Report {
@@ -18,8 +19,8 @@ enum StepFixture {
         let experiment = try store.upsertExperiment(name: "steps", specSHA256: String(repeating: "cd", count: 32),
                                                     specPath: "steps.yaml", specText: "name: steps\n")
         for run in runs {
-            let cell = RunCell(cellKey: "full/simclr/\(run.regularizer)/seed\(run.seed)", dataset: "builtin", trainView: "full",
-                               method: "simclr", regularizer: run.regularizer, seed: run.seed)
+            let cell = RunCell(cellKey: "\(run.sweep)/full/simclr/\(run.regularizer)/seed\(run.seed)", dataset: "builtin", trainView: "full",
+                               method: "simclr", regularizer: run.regularizer, seed: run.seed, sweep: run.sweep)
             let claim = try #require(try store.beginRun(experimentID: experiment.id, cell: cell,
                                                         provenance: RunProvenance(configJSON: "{}", configSHA256: "e\(run.seed)")).claim)
             let metrics = store.metricWriter(for: claim, batchSize: 16)
@@ -80,10 +81,10 @@ struct ChartTests {
     @Test("loss panels keep each regularizer on its own axis; the base-loss panel compares them on one")
     func lossPanels() throws {
         let (_, report) = try SnapshotTests.fixtureReport()
-        let blocks = report.lossPanels()
-        #expect(blocks.count == 1)
-        let panels = blocks[0]
-        #expect(panels.map(\.title) == ["simclr · none", "simclr · icl-msr", "simclr · base loss, all regularizers"])
+        let blocks = report.lossBlocks()
+        #expect(blocks.map(\.title) == ["simclr"])
+        let panels = blocks[0].panels
+        #expect(panels.map(\.title) == ["none", "icl-msr", "base loss, all regularizers"])
         // icl-msr trains on base + regularizer (ends near 8); a plain run's loss stays near 4–6.
         #expect(panels[1].yTicks.domain.contains(8) && panels[1].yTicks.domain.contains(10))
         #expect(!panels[0].yTicks.domain.contains(8) && panels[0].yTicks.domain.contains(4) && panels[0].yTicks.domain.contains(6.2))
@@ -121,8 +122,8 @@ struct ChartTests {
     func edgeCases() throws {
         let oneSeed = try StepFixture.report([.init(regularizer: "none", seed: 0, values: StepFixture.loss([3, 2, 1]))])
         let svg = oneSeed.lossCurvesSVG()
-        #expect(!svg.contains("<polygon") && svg.contains("<polyline") && oneSeed.lossPanels().flatMap { $0 }.count == 1)
-        #expect(!oneSeed.hasLearningRateOrSimilarity && oneSeed.learningRateAndSimilarityPanels().isEmpty)
+        #expect(!svg.contains("<polygon") && svg.contains("<polyline") && oneSeed.lossBlocks().flatMap(\.panels).count == 1)
+        #expect(!oneSeed.hasLearningRateOrSimilarity && oneSeed.learningRateAndSimilarityBlocks().isEmpty)
         #expect(oneSeed.learningRateAndSimilaritySVG().contains("no lr, pos_sim or neg_sim metrics recorded"))
 
         let oneStep = try StepFixture.report([
@@ -131,18 +132,29 @@ struct ChartTests {
         ])
         let one = oneStep.lossCurvesSVG()
         #expect(one.contains("<circle") && !one.contains("<polyline") && !one.contains("nan") && !one.contains("inf"))
-        let panels = oneStep.learningRateAndSimilarityPanels().flatMap { $0 }
-        #expect(panels.map(\.title) == ["simclr · learning rate"] && oneStep.hasLearningRateOrSimilarity)
+        let panels = oneStep.learningRateAndSimilarityBlocks().flatMap(\.panels)
+        #expect(panels.map(\.title) == ["learning rate"] && oneStep.hasLearningRateOrSimilarity)
 
         let nothing = try StepFixture.report([.init(regularizer: "none", seed: 0, values: ["loss": [(0, .nan)]])])
-        #expect(nothing.lossPanels().isEmpty && nothing.lossCurvesSVG().contains("no loss metrics recorded"))
+        #expect(nothing.lossBlocks().isEmpty && nothing.lossCurvesSVG().contains("no loss metrics recorded"))
+    }
+
+    @Test("sweep points get their own row of panels, in the points' order")
+    func sweepBlocks() throws {
+        let report = try StepFixture.report([10, 2].flatMap { weight in
+            ["none", "icl-msr"].map { StepFixture.RunMetrics(regularizer: $0, seed: 0, values: StepFixture.loss([2, 1]), sweep: "iclmsr.weight=\(weight)") }
+        })
+        let blocks = report.lossBlocks()
+        #expect(blocks.map(\.title) == ["simclr, iclmsr.weight=2", "simclr, iclmsr.weight=10"])
+        #expect(blocks.allSatisfy { $0.panels.map(\.title) == ["none", "icl-msr"] })
+        #expect(report.lossCurvesSVG().components(separatedBy: "<polyline").count - 1 == 4)
     }
 
     @Test("learning-rate and similarity panels: one per metric, labelled axes, a legend")
     func learningRateAndSimilarity() throws {
         let (_, report) = try SnapshotTests.fixtureReport()
-        let panels = report.learningRateAndSimilarityPanels().flatMap { $0 }
-        #expect(panels.map(\.title) == ["simclr · learning rate", "simclr · positive pairs", "simclr · negative pairs"])
+        let panels = report.learningRateAndSimilarityBlocks().flatMap(\.panels)
+        #expect(panels.map(\.title) == ["learning rate", "positive pairs", "negative pairs"])
         #expect(panels[0].yTicks.domain.contains(0.3) && panels[0].yTicks.domain.upperBound < 0.5)
         let svg = report.learningRateAndSimilaritySVG()
         #expect(svg.contains(">learning rate</text>") && svg.contains(">mean cosine</text>") && svg.contains(">none</text>") && svg.contains(">icl-msr</text>"))
