@@ -1,8 +1,8 @@
 import Foundation
-import ResultsStore
 
-/// Inline SVG charts of a report. Coordinates are printed with one decimal so the output is
-/// byte-stable.
+/// Drawing primitives of a report's inline SVG charts (the charts themselves: `HeatmapChart`,
+/// `EffectsChart`, `TrainingCurvesChart`, `DoseResponseChart`, the per-epoch panels; their axes:
+/// `ChartAxes`). Coordinates are printed with one decimal so the output is byte-stable.
 enum SVG {
     static func n(_ x: Double) -> String {
         let s = String(format: "%.1f", x)
