@@ -24,43 +24,32 @@ extension Report {
             hi > lo ? left + plotW * (0.06 + 0.88 * (tx(x) - lo) / (hi - lo)) : left + plotW / 2
         }
 
-        // y: 0–1 for accuracies; ±scale for gaps.
-        let range: ClosedRange<Double>
-        let ticks: [Double]
+        // y in percent: 0–100 for accuracies; symmetric nice ticks around a dashed 0 for gaps.
+        let area = PlotArea(left: left, top: top, right: right, bottom: bottom)
+        let ticks: NiceTicks
         if dose.isGap {
-            let bound = dose.lines.flatMap(\.points).flatMap { [$0.summary.mean, $0.interval?.lowerBound ?? 0, $0.interval?.upperBound ?? 0] }
-                .filter(\.isFinite).map(abs).max() ?? 0
-            let scale = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1].first { $0 >= bound } ?? 1
-            range = -scale...scale
-            ticks = [-scale, -scale / 2, 0, scale / 2, scale]
+            let plotted: [Double] = dose.lines.flatMap(\.points).flatMap { p -> [Double] in
+                [p.summary.mean, p.interval?.lowerBound ?? 0, p.interval?.upperBound ?? 0]
+            }
+            let bound = plotted.filter(\.isFinite).map { abs($0) * 100 }.max() ?? 0
+            ticks = NiceTicks(covering: -bound, bound)
         } else {
-            range = 0...1
-            ticks = [0, 0.2, 0.4, 0.6, 0.8, 1]
+            ticks = NiceTicks(covering: 0, 100)
         }
-        func py(_ v: Double) -> Double {
-            let c = v.isFinite ? min(max(v, range.lowerBound), range.upperBound) : range.lowerBound
-            return bottom - (c - range.lowerBound) / (range.upperBound - range.lowerBound) * plotH
-        }
+        let yScale = area.yScale(ticks)
+        func py(_ v: Double) -> Double { yScale(v * 100) }
 
         let title = Self.doseResponseTitle(dose)
         var out = [SVG.open(width: width, height: height, label: title)]
         out.append(SVG.text(4, 16, title, size: 12, weight: "bold"))
-        out.append("<rect x=\"\(SVG.n(left))\" y=\"\(SVG.n(top))\" width=\"\(SVG.n(plotW))\" height=\"\(SVG.n(plotH))\" fill=\"none\" stroke=\"#bbb\"/>")
-        for tick in ticks {
-            let y = py(tick)
-            let zero = dose.isGap && tick == 0
-            out.append("<line x1=\"\(SVG.n(left))\" y1=\"\(SVG.n(y))\" x2=\"\(SVG.n(right))\" y2=\"\(SVG.n(y))\" stroke=\"\(zero ? "#444" : "#eee")\"\(zero ? " stroke-dasharray=\"4 3\"" : "")/>")
-            let label = dose.isGap ? (tick == 0 ? "0" : Format.signedPoints(tick)) : String(format: "%.0f", tick * 100)
-            out.append(SVG.text(left - 5, y + 3.5, label, anchor: "end", size: 10, fill: "#555"))
-        }
+        out += area.yGrid(ticks, markZero: dose.isGap) { dose.isGap && $0 > 0 ? "+" + ticks.label($0) : ticks.label($0) }
+        out.append(area.outline)
         for (value, x) in zip(dose.values, dose.values.map { Double($0) ?? 0 }) {
             out.append("<line x1=\"\(SVG.n(px(x)))\" y1=\"\(SVG.n(bottom))\" x2=\"\(SVG.n(px(x)))\" y2=\"\(SVG.n(bottom + 4))\" stroke=\"#555\"/>")
             out.append(SVG.text(px(x), bottom + 15, value, anchor: "middle", size: 10, fill: "#555"))
         }
         out.append(SVG.text((left + right) / 2, bottom + 32, dose.key + (logScale ? " (log scale)" : ""), anchor: "middle", size: 11))
-        let yLabel = dose.isGap ? "\(dose.figure) (pp)" : "top-1 on \(dose.figure) (%)"
-        out.append("<text x=\"14\" y=\"\(SVG.n(top + plotH / 2))\" font-size=\"11\" text-anchor=\"middle\" fill=\"#222\" "
-                   + "transform=\"rotate(-90 14 \(SVG.n(top + plotH / 2)))\">\(Format.html(yLabel))</text>")
+        out.append(area.yTitle(dose.isGap ? "\(dose.figure) (pp)" : "top-1 on \(dose.figure) (%)", offset: 44))
         if !dose.isGap, let classes = classCount, classes > 0 {
             let y = py(1 / Double(classes))
             out.append("<line x1=\"\(SVG.n(left))\" y1=\"\(SVG.n(y))\" x2=\"\(SVG.n(right))\" y2=\"\(SVG.n(y))\" stroke=\"#888\" stroke-dasharray=\"5 4\"/>")

@@ -35,6 +35,11 @@ extension Report {
         /// The sweep point (`key=value,…`); empty without a sweep.
         public var sweep: String = ""
         var label: String { "\(method) · \(trainView) · \(regularizer)" + (sweep.isEmpty ? "" : " · \(sweep)") }
+
+        /// Whether `run` is one of the group's seeds.
+        func contains(_ run: Run) -> Bool {
+            run.cell.method == method && run.cell.trainView == trainView && run.cell.regularizer == regularizer && run.cell.sweep == sweep
+        }
     }
 
     /// Whether any finished run recorded the stratum–background check.
@@ -42,9 +47,17 @@ extension Report {
 
     /// The groups that recorded `key`, in the report's method / train view / regularizer order.
     func diagnosticGroups(_ key: String) -> [CellGroup] {
-        let ids = Set((diagnostics[key] ?? [:]).filter { !$0.value.isEmpty }.keys)
-        let groups = Set(runs.filter { ids.contains($0.id) }.map { CellGroup(method: $0.cell.method, trainView: $0.cell.trainView, regularizer: $0.cell.regularizer, sweep: $0.cell.sweep) })
-        return groups.sorted { a, b in
+        orderedGroups(ofRuns: Set((diagnostics[key] ?? [:]).filter { !$0.value.isEmpty }.keys))
+    }
+
+    /// The groups of the runs `ids`, in report order.
+    func orderedGroups(ofRuns ids: Set<Int64>) -> [CellGroup] {
+        orderedGroups(of: Set(runs.filter { ids.contains($0.id) }.map { CellGroup(method: $0.cell.method, trainView: $0.cell.trainView, regularizer: $0.cell.regularizer, sweep: $0.cell.sweep) }))
+    }
+
+    /// `groups` in the report's method / train view / regularizer order, then by sweep point.
+    func orderedGroups(of groups: Set<CellGroup>) -> [CellGroup] {
+        groups.sorted { a, b in
             func rank(_ g: CellGroup) -> [Int] {
                 [Self.methodOrder.firstIndex(of: g.method) ?? 99, Self.trainViewOrder.firstIndex(of: g.trainView) ?? 99,
                  [options.baseline, "icl-msr"].firstIndex(of: g.regularizer) ?? 99]
@@ -61,8 +74,7 @@ extension Report {
     /// Mean, min and max over the group's seeds of `key` at each measured epoch.
     public func epochBands(_ key: String, group: CellGroup) -> [EpochBand] {
         var byEpoch: [Int: [Double]] = [:]
-        for run in runs where run.cell.method == group.method && run.cell.trainView == group.trainView && run.cell.regularizer == group.regularizer
-            && run.cell.sweep == group.sweep {
+        for run in runs where group.contains(run) {
             for m in diagnostics[key]?[run.id] ?? [] where m.value.isFinite { byEpoch[m.epoch + 1, default: []].append(m.value) }
         }
         return byEpoch.keys.sorted().map { e in
@@ -109,26 +121,21 @@ extension Report {
         if panels.isEmpty { out.append(SVG.text(4, 70, "no \(series[0].key) metrics recorded", fill: "#555")) }
         for (p, panel) in panels.enumerated() {
             let ox = Double(p % cols) * pw, oy = 46 + Double(p / cols) * ph
-            let (l, r, t, b) = (ox + 48, ox + pw - 12, oy + 22, oy + ph - 34)
+            let area = PlotArea(left: ox + 48, top: oy + 22, right: ox + pw - 12, bottom: oy + ph - 34)
             let inPanel = groups.filter { $0.method == panel.method && $0.trainView == panel.trainView }
             let bands = inPanel.flatMap { g in series.map { s in (g, s, epochBands(s.key, group: g)) } }
             let epochs = bands.flatMap { $0.2.map(\.epoch) }
-            let (lo, hi) = (0, max(1, epochs.max() ?? 1))
-            func px(_ e: Int) -> Double { l + Double(e - lo) / Double(hi - lo) * (r - l) }
-            func py(_ v: Double) -> Double { b - (min(max(v, range.lowerBound), range.upperBound) - range.lowerBound) / (range.upperBound - range.lowerBound) * (b - t) }
-            out.append(SVG.text(l, oy + 14, "\(panel.method), train \(panel.trainView)", size: 12, weight: "bold"))
-            out.append("<rect x=\"\(SVG.n(l))\" y=\"\(SVG.n(t))\" width=\"\(SVG.n(r - l))\" height=\"\(SVG.n(b - t))\" fill=\"none\" stroke=\"#bbb\"/>")
-            for k in 0...4 {
-                let v = range.lowerBound + Double(k) / 4 * (range.upperBound - range.lowerBound)
-                out.append("<line x1=\"\(SVG.n(l))\" y1=\"\(SVG.n(py(v)))\" x2=\"\(SVG.n(r))\" y2=\"\(SVG.n(py(v)))\" stroke=\"#eee\"/>")
-                out.append(SVG.text(l - 4, py(v) + 3, tickLabel(v), anchor: "end", size: 9, fill: "#555"))
-            }
-            for e in Set(epochs + [lo, hi]).sorted() {
-                out.append(SVG.text(px(e), b + 12, "\(e)", anchor: "middle", size: 9, fill: "#555"))
-            }
-            out.append(SVG.text((l + r) / 2, b + 26, "epoch", anchor: "middle", size: 10, fill: "#555"))
-            let yx = ox + 12, yy = (t + b) / 2
-            out.append("<text x=\"\(SVG.n(yx))\" y=\"\(SVG.n(yy))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#555\" transform=\"rotate(-90 \(SVG.n(yx)) \(SVG.n(yy)))\">\(Format.html(yLabel))</text>")
+            let yTicks = NiceTicks(covering: range.lowerBound, range.upperBound)
+            let xTicks = NiceTicks(covering: 0, Double(max(1, epochs.max() ?? 1)), minimumStep: 1)
+            let (xScale, yScale) = (area.xScale(xTicks), area.yScale(yTicks))
+            func px(_ e: Int) -> Double { xScale(Double(e)) }
+            func py(_ v: Double) -> Double { yScale(v) }
+            out.append(SVG.text(area.left, oy + 14, "\(panel.method), train \(panel.trainView)", size: 12, weight: "bold"))
+            out += area.yGrid(yTicks, label: tickLabel)
+            out += area.xGrid(xTicks, label: xTicks.label)
+            out.append(area.outline)
+            out.append(area.xTitle("epoch"))
+            out.append(area.yTitle(yLabel, offset: 36))
             for (group, s, points) in bands where !points.isEmpty {
                 let color = colour(group.regularizer)
                 let upper = points.map { "\(SVG.n(px($0.epoch))),\(SVG.n(py($0.max)))" }

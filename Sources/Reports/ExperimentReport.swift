@@ -100,6 +100,7 @@ public struct ExperimentReport: Sendable {
         }
         body.append("<h2>Training curves</h2>")
         body.append("<figure>\n" + r.lossCurvesSVG() + "</figure>")
+        if r.hasLearningRateOrSimilarity { body.append("<figure>\n" + r.learningRateAndSimilaritySVG() + "</figure>") }
         if r.hasEpochDiagnostics {
             body.append("<h2>Stratum–background check</h2>")
             body.append("<p class=\"legend\">\(Format.html(Report.epochDiagnosticsGuide))</p>")

@@ -53,8 +53,10 @@ public struct Report: Sendable {
     public let experiment: Experiment
     public let runs: [Run]
     public let rows: [MatrixRow]
-    /// Run id → the `lossKey` metric by step.
+    /// Run id → the `lossKey` metric by step (finished runs).
     public let curves: [Int64: [Metric]]
+    /// Metric key (``StepMetricKey/charted``) → run id → its values by step (finished runs).
+    public let stepMetrics: [String: [Int64: [Metric]]]
     /// Metric key (`EpochDiagnosticKey.reported`) → run id → the per-epoch values (finished runs).
     public let diagnostics: [String: [Int64: [Metric]]]
     public let options: ReportOptions
@@ -77,6 +79,11 @@ public struct Report: Sendable {
         rows = try store.matrixRows(experimentID: experiment.id, probe: options.probe, split: options.split)
         let finished = Set(runs.filter { $0.status == .finished }.map(\.id))
         curves = try store.metricSeries(experimentID: experiment.id, key: options.lossKey).filter { finished.contains($0.key) }
+        var stepMetrics: [String: [Int64: [Metric]]] = [:]
+        for key in StepMetricKey.charted where key != options.lossKey {
+            stepMetrics[key] = try store.metricSeries(experimentID: experiment.id, key: key).filter { finished.contains($0.key) }
+        }
+        self.stepMetrics = stepMetrics
         var diagnostics: [String: [Int64: [Metric]]] = [:]
         for key in EpochDiagnosticKey.reported {
             diagnostics[key] = try store.metricSeries(experimentID: experiment.id, key: key).filter { finished.contains($0.key) }
@@ -89,14 +96,19 @@ public struct Report: Sendable {
 
     /// A report over given data (tests, previews).
     ///
-    /// - Parameter classCount: the number of classes, when known (draws chance level in the
-    ///   dose-response charts).
+    /// - Parameters:
+    ///   - curves: run id → the `lossKey` metric.
+    ///   - stepMetrics: metric key (``StepMetricKey/charted``) → run id → its values.
+    ///   - classCount: the number of classes, when known (draws chance level in the heat-maps'
+    ///     colour bars and the dose-response charts).
     public init(experiment: Experiment, runs: [Run], rows: [MatrixRow], curves: [Int64: [Metric]],
-                diagnostics: [String: [Int64: [Metric]]] = [:], options: ReportOptions = ReportOptions(), classCount: Int? = nil) {
+                stepMetrics: [String: [Int64: [Metric]]] = [:], diagnostics: [String: [Int64: [Metric]]] = [:],
+                options: ReportOptions = ReportOptions(), classCount: Int? = nil) {
         self.experiment = experiment
         self.runs = runs
         self.rows = rows
         self.curves = curves
+        self.stepMetrics = stepMetrics
         self.diagnostics = diagnostics
         self.options = options
         self.classCount = classCount

@@ -37,7 +37,7 @@ struct EpochDiagnosticsReportTests {
     func sectionsOnlyWithMetrics() throws {
         let with = try Self.report()
         #expect(with.html.contains("<h2>Stratum–background check</h2>"))
-        #expect(with.html.components(separatedBy: "<svg").count - 1 == 3 * 4 + 1 + 2)
+        #expect(with.html.components(separatedBy: "<svg").count - 1 == 3 * 4 + 2 + 2)
         #expect(with.markdown.contains("## Stratum–background check (per epoch)"))
         #expect(with.markdown.contains("| simclr | full | icl-msr | 3 | 29.0 | 70.0 | 0.500 | 0.150 | 3 |"))
 

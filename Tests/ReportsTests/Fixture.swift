@@ -24,7 +24,7 @@ enum Fixture {
     }
 
     /// Fills `store`: simclr × {full, foreground} × {none, icl-msr} × seeds 0–2, finished, with
-    /// linear and kNN on every test view and 30 loss values each; plus one failed run and one
+    /// linear and kNN on every test view of 10 classes and 30 steps of ``stepMetrics(step:trainView:regularizer:seed:)``; plus one failed run and one
     /// running run with an evaluation (neither appears in the tables).
     /// - Parameter diagnostics: also log the stratum–background check (`diag_*`) after epochs 1
     ///   and 2 (0-based): the NMIs only for `icl-msr` runs.
@@ -44,18 +44,19 @@ enum Fixture {
                     try store.recordParams(["train.epochs": "3", "method": "simclr"], for: claim)
                     let metrics = store.metricWriter(for: claim, batchSize: 16)
                     for step in 0..<30 {
-                        let loss = 4 * exp(-Double(step) / 10) + 0.1 * Double(seed) + (regularizer == "icl-msr" ? 0.05 : 0)
-                        try metrics.add(key: "loss", step: step, epoch: step / 10, value: loss, wallTime: 1_750_000_000 + Double(step))
+                        for (key, value) in stepMetrics(step: step, trainView: trainView, regularizer: regularizer, seed: seed) {
+                            try metrics.add(key: key, step: step, epoch: step / 10, value: value, wallTime: 1_750_000_000 + Double(step))
+                        }
                     }
                     if diagnostics { try addDiagnostics(metrics, regularizer: regularizer, seed: seed) }
                     try metrics.finish()
                     for view in testViews {
                         let acc = top1(trainView: trainView, testView: view, regularizer: regularizer, seed: seed)
                         try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: trainView, testView: view,
-                                                              top1: acc, top5: min(1, acc + 0.15), n: 500,
+                                                              top1: acc, top5: min(1, acc + 0.15), n: 500, classCount: 10,
                                                               protocolParams: #"{"optimizer":"lbfgs","weight_decay":0.0005}"#), for: claim)
                         try store.recordEvaluation(EvaluationRecord(protocolName: "knn", probeView: trainView, testView: view,
-                                                              top1: acc - 0.05, top5: min(1, acc + 0.1), n: 500, k: 20, temperature: 0.07), for: claim)
+                                                              top1: acc - 0.05, top5: min(1, acc + 0.1), n: 500, classCount: 10, k: 20, temperature: 0.07), for: claim)
                     }
                     try store.recordCheckpoint(epoch: 3, path: "Results/checkpoints/\(seed).ckpt", sha256: "c\(seed)", for: claim)
                     try store.finishRun(claim)
@@ -75,6 +76,21 @@ enum Fixture {
 }
 
 extension Fixture {
+    /// One step's per-step metrics. The base contrastive loss is `4 + 2·e^(−step/10) + 0.1·seed`
+    /// (+ 0.05 for icl-msr, + 0.3 for train view foreground); an icl-msr run's `loss` adds a regularizer term of about 4 (so it
+    /// ends near 8 while a plain run's ends near 4) and it logs `loss_base`. The learning rate
+    /// warms up over 5 steps to 0.3, then decays on a cosine; the pair similarities move apart.
+    static func stepMetrics(step: Int, trainView: String, regularizer: String, seed: Int) -> [(key: String, value: Double)] {
+        let s = Double(step), icl = regularizer == "icl-msr"
+        let base = 4 + 2 * exp(-s / 10) + 0.1 * Double(seed) + (icl ? 0.05 : 0) + (trainView == "foreground" ? 0.3 : 0)
+        var values: [(key: String, value: Double)] = [("loss", icl ? base + 3.9 + 0.3 * exp(-s / 10) : base)]
+        if icl { values.append(("loss_base", base)) }
+        values.append(("lr", 0.3 * min(1, (s + 1) / 5) * 0.5 * (1 + cos(Double.pi * s / 30))))
+        values.append(("pos_sim", 0.5 + 0.4 * (1 - exp(-s / 8)) + 0.01 * Double(seed) - (icl ? 0.03 : 0)))
+        values.append(("neg_sim", 0.3 * exp(-s / 10) + 0.02 + 0.005 * Double(seed)))
+        return values
+    }
+
     /// Background reliance falls with training (less for icl-msr), full accuracy rises; the
     /// background NMI of icl-msr rises faster than its class NMI; ± 0.01 per seed.
     static func addDiagnostics(_ metrics: MetricWriter, regularizer: String, seed: Int) throws {

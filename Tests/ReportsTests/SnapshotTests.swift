@@ -35,7 +35,7 @@ struct SnapshotTests {
         return (store, try Report(store: store, experiment: "table1-quick"))
     }
 
-    @Test("table.md, table.csv, table.tex and two charts match their snapshots")
+    @Test("table.md, table.csv, table.tex and the charts match their snapshots")
     func snapshots() throws {
         let (_, report) = try Self.fixtureReport()
         try assertSnapshot(report.markdown, named: "table.md")
@@ -43,6 +43,8 @@ struct SnapshotTests {
         try assertSnapshot(report.latex, named: "table.tex")
         try assertSnapshot(report.heatmapSVG(method: "simclr", protocolName: "linear"), named: "heatmap-simclr-linear.svg")
         try assertSnapshot(report.effectsSVG(protocolName: "linear"), named: "effects-linear.svg")
+        try assertSnapshot(report.lossCurvesSVG(), named: "training-loss.svg")
+        try assertSnapshot(report.learningRateAndSimilaritySVG(), named: "training-lr-similarity.svg")
     }
 
     @Test("the tables hold the fixture's numbers: mean ± std (n) over the finished seeds only")
@@ -126,8 +128,9 @@ struct SnapshotTests {
 
         let html = try String(contentsOf: files.html, encoding: .utf8)
         for forbidden in ["<script", " src=", " href=", "@import", "url("] { #expect(!html.contains(forbidden), "\(forbidden)") }
-        // Per probe series (fixed full, fixed foreground, train view): 2 heat-maps and 2 effect charts; then the curves.
-        #expect(html.components(separatedBy: "<svg").count - 1 == 3 * 4 + 1)
+        // Per probe series (fixed full, fixed foreground, train view): 2 heat-maps and 2 effect charts; then the
+        // loss curves and the learning-rate and similarity curves.
+        #expect(html.components(separatedBy: "<svg").count - 1 == 3 * 4 + 2)
         #expect(html.contains("Fixed probe: fitted on full images") && html.contains("Probe fitted on each cell's train view"))
         #expect(html.contains("<polyline") && html.contains("corrupt PNG train/images/disk/7.png"))
         #expect(html.contains("Data as of 2025-"))
