@@ -13,9 +13,12 @@ it as JSON, so a test can compare it with the results database.
          "start_time", "end_time", "params", "tags", "metrics": {KEY: [[step, value, timestamp], ...]}}]}
         read with mlflow.tracking.MlflowClient(tracking_uri="file://MLRUNS").
 
+Non-finite numbers print as the strings "NaN", "Infinity" and "-Infinity".
+
 Needs: pip install tensorboard mlflow-skinny
 """
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -74,6 +77,17 @@ def read_mlflow(mlruns, experiment_id):
     }
 
 
+def finite(value):
+    """`value` with NaN and infinities spelled "NaN", "Infinity", "-Infinity" (strict JSON has none)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(item) for item in value]
+    return value
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "tensorboard":
         result = read_tensorboard(argv[2])
@@ -81,7 +95,7 @@ def main(argv):
         result = read_mlflow(argv[2], argv[3])
     else:
         sys.exit(__doc__)
-    json.dump(result, sys.stdout, allow_nan=True)
+    json.dump(finite(result), sys.stdout, allow_nan=False)
 
 
 if __name__ == "__main__":
