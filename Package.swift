@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "CProcessControl",
+            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
@@ -81,6 +81,9 @@ let package = Package(
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "TestSupport"], resources: [.copy("Fixtures")]),
         .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Reports", dependencies: ["ResultsStore"]),
+        // Export of an experiment to TensorBoard event files and an MLflow file store.
+        .target(name: "Export", dependencies: ["ResultsStore"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "ResultsStore", "TestSupport"]),
         .testTarget(name: "ResultsStoreTests", dependencies: ["ResultsStore", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "ResultsStore", "TestSupport"], exclude: ["Snapshots"]),
     ],
