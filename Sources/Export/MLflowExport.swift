@@ -79,6 +79,7 @@ public enum MLflowExport {
         case .failed: .failed
         case .running: .running
         case .pending: .scheduled
+        case .interrupted: .killed
         }
         try MLflowFileStore.write(MLflowFileStore.yaml([
             "artifact_uri": .string(folder.appendingPathComponent("artifacts").absoluteString.trimmingTrailingSlash),

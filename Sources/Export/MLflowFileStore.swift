@@ -6,7 +6,8 @@ enum MLflowFileStore {
     /// `RunStatus` as `meta.yaml` stores it (`mlflow.entities.RunStatus`): RUNNING 1,
     /// SCHEDULED 2, FINISHED 3, FAILED 4, KILLED 5.
     enum Status: Int {
-        case running = 1, scheduled = 2, finished = 3, failed = 4
+        /// MLflow's `RunStatus` numbers; `killed` is a run stopped by its user (Backdrop's `interrupted`).
+        case running = 1, scheduled = 2, finished = 3, failed = 4, killed = 5
     }
 
     /// `SourceType.LOCAL`, what `FileStore` writes for every run.

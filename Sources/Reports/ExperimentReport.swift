@@ -61,7 +61,13 @@ public struct ExperimentReport: Sendable {
         if first.hasEpochDiagnostics {
             out += "\n## Stratum–background check (per epoch)\n\n\(Report.epochDiagnosticsGuide)\n\n" + first.epochDiagnosticsMarkdown
         }
-        return out + provenance.markdown(level: 2)
+        return out
+    }
+
+    /// `provenance.md`: where every number of `table.md` came from (kept apart so that `table.md`
+    /// holds only results and reads the same wherever and whenever they were computed).
+    public var provenanceMarkdown: String {
+        "# Provenance: \(first.experiment.name)\n" + provenance.markdown(level: 2)
     }
 
     /// `table.csv`: `Report.csv`'s columns after a first column `probe` (the series).

@@ -91,20 +91,21 @@ struct ProvenanceSection: Sendable {
             })
     }
 
-    /// `## Provenance` (or deeper) in Markdown: environment list, spec as written and resolved, runs.
+    /// Markdown under headings of `level` (`##`): spec line, environment list, spec as written
+    /// and resolved, runs.
     func markdown(level: Int) -> String {
         let h = String(repeating: "#", count: level)
-        var out = "\n\(h) Provenance\n\n\(specLine)\n\n"
+        var out = "\n\(specLine)\n\n"
         out += environment.map { "- \($0.label): \(Self.markdownText($0.value))" }.joined(separator: "\n") + "\n"
         if !experiment.specSource.isEmpty {
-            out += "\n\(h)# Spec as written\n\n```yaml\n\(experiment.specSource.trimmingCharacters(in: .newlines))\n```\n"
+            out += "\n\(h) Spec as written\n\n```yaml\n\(experiment.specSource.trimmingCharacters(in: .newlines))\n```\n"
         }
         if !experiment.specText.isEmpty {
-            out += "\n\(h)# Resolved spec (canonical JSON; its sha256 identifies the experiment)\n\n```json\n\(experiment.specText)\n```\n"
+            out += "\n\(h) Resolved spec (canonical JSON; its sha256 identifies the experiment)\n\n```json\n\(experiment.specText)\n```\n"
         }
         var table = runTable
         table.rows = table.rows.map { $0.map { .text(Self.markdownText($0.plain)) } }
-        out += "\n\(h)# Runs\n\n" + table.markdown + "\n"
+        out += "\n\(h) Runs\n\n" + table.markdown + "\n"
         return out
     }
 

@@ -19,11 +19,13 @@ public enum ReportWriter {
         public var csv: URL
         public var latex: URL
         public var html: URL
+        /// `provenance.md`: spec, overrides, builds, machines, libraries and one line per run.
+        public var provenance: URL
 
-        public var all: [URL] { [markdown, csv, latex, html] }
+        public var all: [URL] { [markdown, csv, latex, html, provenance] }
     }
 
-    /// Writes `table.md`, `table.csv`, `table.tex` and `report.html` into `directory` (created
+    /// Writes `table.md`, `table.csv`, `table.tex`, `report.html` and `provenance.md` into `directory` (created
     /// if needed, existing files replaced).
     ///
     /// - Parameters:
@@ -42,11 +44,13 @@ public enum ReportWriter {
         let files = Files(markdown: directory.appendingPathComponent("table.md"),
                           csv: directory.appendingPathComponent("table.csv"),
                           latex: directory.appendingPathComponent("table.tex"),
-                          html: directory.appendingPathComponent("report.html"))
+                          html: directory.appendingPathComponent("report.html"),
+                          provenance: directory.appendingPathComponent("provenance.md"))
         try Data(report.markdown.utf8).write(to: files.markdown, options: .atomic)
         try Data(report.csv.utf8).write(to: files.csv, options: .atomic)
         try Data(report.latex.utf8).write(to: files.latex, options: .atomic)
         try Data(report.html.utf8).write(to: files.html, options: .atomic)
+        try Data(report.provenanceMarkdown.utf8).write(to: files.provenance, options: .atomic)
         return files
     }
 }

@@ -36,8 +36,9 @@ struct ProvenanceSectionTests {
 
     @Test func markdownNamesSpecOverridesEnvironmentAndEachRun() throws {
         let report = try ExperimentReport(store: try Self.store(), experiment: "tiny")
-        let md = report.markdown
-        #expect(md.contains("\n## Provenance\n\nSpec Experiments/tiny.yaml (resolved spec sha256 abababababab), experiment id 2, "
+        let md = report.provenanceMarkdown
+        #expect(!report.markdown.contains("Provenance"), "table.md holds results only")
+        #expect(md.contains("# Provenance: tiny\n\nSpec Experiments/tiny.yaml (resolved spec sha256 abababababab), experiment id 2, "
             + "created 2025-06-15 15:06:40 UTC; overrides: train.epochs=5; seeds=[0]."), "\(md)")
         #expect(md.contains("- Built from commit: 9f9f9f9f9f9f (dirty) (1 run); unknown (1 run)"))
         #expect(md.contains("- CPU: Test CPU, 2 CPUs (1 run)"))

@@ -106,7 +106,7 @@ struct SnapshotTests {
         #expect(abs(StudentT.quantile(0.975, degreesOfFreedom: 2) - 4.302652729911275) < 1e-9)
     }
 
-    @Test("rendering reads the database only, writes four self-contained files, and is byte-stable")
+    @Test("rendering reads the database only, writes five self-contained files, and is byte-stable")
     func renderLeavesDatabaseUnchanged() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("backdrop-report-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -124,7 +124,7 @@ struct SnapshotTests {
         try ReportWriter.render(store: reader, experiment: nil, into: out)
         #expect(try files.all.map { try Data(contentsOf: $0) } == first)
         #expect(try writer.contentChecksum() == before)
-        #expect(files.all.map(\.lastPathComponent) == ["table.md", "table.csv", "table.tex", "report.html"])
+        #expect(files.all.map(\.lastPathComponent) == ["table.md", "table.csv", "table.tex", "report.html", "provenance.md"])
 
         let html = try String(contentsOf: files.html, encoding: .utf8)
         for forbidden in ["<script", " src=", " href=", "@import", "url("] { #expect(!html.contains(forbidden), "\(forbidden)") }
