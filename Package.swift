@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN", "ResultsStore", "TensorCore", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "ImageData", "ResultsStore", "Reports", "CProcessControl",
+            dependencies: ["Harness", "ImageData", "ResultsStore", "Reports", "CProcessControl", "LocalWeb", "ResultsSite",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
@@ -78,6 +78,9 @@ let package = Package(
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "TestSupport"], resources: [.copy("Fixtures")]),
         .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Reports", dependencies: ["ResultsStore"]),
+        // A small GET-only HTTP/1.1 server over POSIX sockets (`backdrop serve`), and the read-only results site it serves.
+        .target(name: "LocalWeb"),
+        .target(name: "ResultsSite", dependencies: ["LocalWeb", "Reports", "ResultsStore"]),
         .testTarget(name: "ResultsStoreTests", dependencies: ["ResultsStore", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "ResultsStore", "TestSupport"], exclude: ["Snapshots"]),
     ],

@@ -8,6 +8,6 @@ struct Backdrop: ParsableCommand {
         abstract: "Contrastive learning on full images vs. foregrounds (ICL-MSR reproduction).",
         subcommands: [DatasetCommand.self, TrainCommand.self, ReproduceCommand.self, ReproduceCellCommand.self,
                       QueryCommand.self, ExperimentsCommand.self, RunsCommand.self, MatrixCommand.self, CompareCommand.self, ReportCommand.self,
-                      FindingsCommand.self, ClaimsCommand.self]
+                      FindingsCommand.self, ClaimsCommand.self, ServeCommand.self]
     )
 }
