@@ -159,7 +159,7 @@ import Testing
         defer { server.stop() }
         let cellKey = try #require((try server.json("/api/experiments/1/runs") as? [[String: Any]])?.first?["cellKey"] as? String)
 
-        let result = try runWithTimeout(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        let result = try runWithTimeout(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-proxy-server",
                                                   "--user-data-dir=\(dir.appendingPathComponent("profile").path)",
                                                   "--virtual-time-budget=5000", "--dump-dom",
                                                   "http://127.0.0.1:\(server.port)/experiments/1"], timeout: 120)
@@ -185,7 +185,40 @@ import Testing
         #expect(badPort.status == 64 && badPort.stderr.contains("--port"), "\(badPort.stderr)")
     }
 
-    @Test func anotherHostIsServedWithAWarning() throws {
+    @Test func textFromTheDatabaseIsEscapedOnTheServerAndByThePageScript() throws {
+        let dir = temporaryDirectory("serve-escape")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("hostile.sqlite").path
+        let store = try ResultsDatabase(path: db)
+        let experiment = try store.upsertExperiment(name: "<script>alert(1)</script>&", specSHA256: "abc", overrides: ["x=\"<b>\""])
+        try store.planRun(experimentID: experiment.id,
+                          cell: RunCell(cellKey: "<img src=x onerror=alert(2)>", dataset: "d", trainView: "full", method: "simclr", regularizer: "none", seed: 0),
+                          provenance: RunProvenance(configJSON: "{}", configSHA256: "0"))
+        try store.close()
+        let server = try ServeProcess(db: db)
+        defer { server.stop() }
+
+        for path in ["/", "/experiments/1"] {
+            let page = try server.get(path)
+            #expect(page.status == 200 && page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;&amp;"), "\(page.body)")
+            #expect(!page.body.contains("<script>alert") && !page.body.contains("<img") && !page.body.contains("<b>"), "\(page.body)")
+        }
+        #expect(try server.get("/experiments/1").body.contains("<td>&lt;img src=x onerror=alert(2)&gt;</td>"))
+        let runs = try #require(try server.json("/api/experiments/1/runs") as? [[String: Any]])
+        #expect(runs.first?["cellKey"] as? String == "<img src=x onerror=alert(2)>" && runs.first?["status"] as? String == "pending", "\(runs)")
+
+        // The table the page's script rebuilds holds the same text as text, not as an element.
+        guard let browser = chromiumPath else { return }
+        let result = try runWithTimeout(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-proxy-server",
+                                                  "--user-data-dir=\(dir.appendingPathComponent("profile").path)",
+                                                  "--virtual-time-budget=5000", "--dump-dom",
+                                                  "http://127.0.0.1:\(server.port)/experiments/1"], timeout: 120)
+        #expect(!result.timedOut && result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("<td>&lt;img src=x onerror=alert(2)&gt;</td>") && !result.stdout.contains("<img"), "\(result.stdout)")
+        #expect(result.stdout.contains("no loss values recorded yet") && result.stdout.contains("1 runs, 0 running."), "\(result.stdout)")
+    }
+
+    @Test func anotherHostIsServedWithAWarningAndCtrlCStopsIt() throws {
         let dir = temporaryDirectory("serve-host")
         defer { try? FileManager.default.removeItem(at: dir) }
         let db = dir.appendingPathComponent("empty.sqlite").path
@@ -199,5 +232,7 @@ import Testing
         // Not bound to loopback: any Host is answered; the empty database lists no experiment.
         let home = try HTTPAnswer.exchange(port: server.port, "GET / HTTP/1.1\r\nHost: results.example\r\n\r\n")
         #expect(home.status == 200 && home.body.contains("holds no experiments yet"), "\(home)")
+        #expect(server.interrupt() == 0)
+        #expect(server.stderr.contains("stopped serving \(db)"), "\(server.stderr)")
     }
 }

@@ -42,6 +42,15 @@ final class ServeProcess: @unchecked Sendable {
     @discardableResult
     func stop() -> Int32 { Self.end(process, output) }
 
+    /// Sends Ctrl-C (SIGINT) and waits up to 5 s for the server to exit; returns its exit status
+    /// (after ``stop()`` when it did not exit).
+    func interrupt() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGINT) }
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return Self.end(process, output)
+    }
+
     @discardableResult
     private static func end(_ process: Process, _ output: CapturedOutput) -> Int32 {
         if process.isRunning { process.terminate() }
