@@ -105,6 +105,10 @@ import Testing
             #expect(throws: ServeTestError.self, "\(address) answered") { try HTTPAnswer.connectedSocket(address: address, port: server.port) }
         }
 
+        // A second server on the same port is told to pick another.
+        let taken = try Executables.run("backdrop", ["serve", "--port", String(server.port), "--db", db])
+        #expect(taken.status == 1 && taken.stderr.contains("port \(server.port)") && taken.stderr.contains("--port 0"), "\(taken.stderr)")
+
         #expect(try Self.checksum(db) == before)
         #expect(server.stop() == 0)
         #expect(server.stderr.contains("stopped serving \(db)"), "\(server.stderr)")
