@@ -11,16 +11,16 @@ enum SitePages {
         if experiments.isEmpty {
             body.append("<p>The database holds no experiments yet: <code>backdrop reproduce --spec …</code> records one.</p>")
         } else {
-            body.append("<table id=\"experiments\">\n<thead><tr><th class=\"num\">id</th><th>name</th><th>created (UTC)</th><th>spec</th>"
-                        + "<th>overrides</th><th class=\"num\">cells done</th><th class=\"num\">reused</th><th class=\"num\">failed</th>"
-                        + "<th class=\"num\">running</th><th>report</th></tr></thead>\n<tbody>")
+            body.append("<table id=\"experiments\">\n<thead><tr><th class=\"num\">id</th><th>name</th><th>created (UTC)</th>"
+                        + "<th class=\"num\">cells done</th><th class=\"num\">reused</th><th class=\"num\">failed</th><th class=\"num\">running</th>"
+                        + "<th>report</th><th>spec</th><th>overrides</th></tr></thead>\n<tbody>")
             for o in experiments.reversed() {
                 let e = o.experiment
                 body.append("<tr><td class=\"num\">\(e.id)</td><td><a href=\"/experiments/\(e.id)\">\(escape(e.name))</a></td>"
-                            + "<td>\(escape(displayTime(SiteJSON.time(e.createdAt))))</td><td><code>\(escape(String(e.specSHA256.prefix(12))))</code></td>"
-                            + "<td>\(escape(e.overrides.joined(separator: "; ")))</td><td class=\"num\">\(o.finished)/\(o.total)</td>"
+                            + "<td>\(escape(displayTime(SiteJSON.time(e.createdAt))))</td><td class=\"num\">\(o.finished)/\(o.total)</td>"
                             + "<td class=\"num\">\(o.linked)</td><td class=\"num\">\(o.failed)</td><td class=\"num\">\(o.running)</td>"
-                            + "<td><a href=\"/experiments/\(e.id)/report\">report</a></td></tr>")
+                            + "<td><a href=\"/experiments/\(e.id)/report\">report</a></td><td><code>\(escape(String(e.specSHA256.prefix(12))))</code></td>"
+                            + "<td class=\"wrap\">\(escape(e.overrides.joined(separator: "; ")))</td></tr>")
             }
             body.append("</tbody>\n</table>")
         }
@@ -98,7 +98,7 @@ enum SitePages {
         th, td { padding: .25em .7em; border-bottom: 1px solid #e4e4e4; text-align: left; white-space: nowrap; }
         thead th { border-bottom: 2px solid #444; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         .meta, .nav { color: #555; font-size: .9em; font-weight: normal; } code { background: #f4f4f4; padding: 0 .2em; }
-        a { color: #1f5fa8; }
+        a { color: #1f5fa8; } td.wrap { white-space: normal; min-width: 24em; font-size: .85em; color: #555; }
         td.status.running { color: #1f5fa8; font-weight: bold; } td.status.failed { color: #b22; font-weight: bold; }
         td.status.pending { color: #777; }
         #chart svg { display: block; max-width: 100%; height: auto; }

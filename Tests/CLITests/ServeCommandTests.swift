@@ -163,10 +163,7 @@ import Testing
         defer { server.stop() }
         let cellKey = try #require((try server.json("/api/experiments/1/runs") as? [[String: Any]])?.first?["cellKey"] as? String)
 
-        let result = try runWithTimeout(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-proxy-server",
-                                                  "--user-data-dir=\(dir.appendingPathComponent("profile").path)",
-                                                  "--virtual-time-budget=5000", "--dump-dom",
-                                                  "http://127.0.0.1:\(server.port)/experiments/1"], timeout: 120)
+        let result = try dumpDOM(browser, "http://127.0.0.1:\(server.port)/experiments/1", profile: dir.appendingPathComponent("profile"))
         #expect(!result.timedOut && result.status == 0, "\(result.stderr)")
         let dom = result.stdout
         // The runs, as the page's script redrew them, and the chart it drew from the metrics endpoint.
@@ -213,10 +210,7 @@ import Testing
 
         // The table the page's script rebuilds holds the same text as text, not as an element.
         guard let browser = chromiumPath else { return }
-        let result = try runWithTimeout(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-proxy-server",
-                                                  "--user-data-dir=\(dir.appendingPathComponent("profile").path)",
-                                                  "--virtual-time-budget=5000", "--dump-dom",
-                                                  "http://127.0.0.1:\(server.port)/experiments/1"], timeout: 120)
+        let result = try dumpDOM(browser, "http://127.0.0.1:\(server.port)/experiments/1", profile: dir.appendingPathComponent("profile"))
         #expect(!result.timedOut && result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("<td>&lt;img src=x onerror=alert(2)&gt;</td>") && !result.stdout.contains("<img"), "\(result.stdout)")
         #expect(result.stdout.contains("no loss values recorded yet") && result.stdout.contains("1 runs, 0 running."), "\(result.stdout)")

@@ -215,6 +215,14 @@ let chromiumPath: String? = {
     return nil
 }()
 
+/// The DOM of `url` after headless Chromium has run its scripts for 5 s of virtual time
+/// (`--dump-dom`), with a fresh profile in `profile`; killed after 120 s.
+func dumpDOM(_ browser: String, _ url: String, profile: URL) throws -> (status: Int32, stdout: String, stderr: String, timedOut: Bool) {
+    try runWithTimeout(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                                 "--no-proxy-server", "--user-data-dir=\(profile.path)", "--virtual-time-budget=5000", "--dump-dom", url],
+                       timeout: 120)
+}
+
 struct ServeTestError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
