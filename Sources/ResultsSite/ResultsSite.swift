@@ -23,7 +23,7 @@ public struct ResultsSite: Sendable {
 
     /// The answer to one request: a page, a JSON document, or a plain-text explanation of why
     /// there is none (400 for a malformed id or query, 404 for no such page, experiment or run,
-    /// 503 when the database cannot be read).
+    /// 503 when the database file is gone, 500 when it cannot be read).
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         do {
             let route = try SiteRoute(request)
@@ -33,9 +33,10 @@ public struct ResultsSite: Sendable {
         } catch let error as SiteError {
             return error.response
         } catch let error as ResultsStoreError {
-            return .text("cannot read the results database: \(error)", status: 503)
+            if case .missingDatabase = error { return .text("\(error)", status: 503) }
+            return .text("cannot read the results database: \(error)", status: 500)
         } catch {
-            return .text("cannot read the results database \(databasePath): \(error)", status: 503)
+            return .text("cannot read the results database \(databasePath): \(error)", status: 500)
         }
     }
 

@@ -230,6 +230,11 @@ import Testing
         // Not bound to loopback: any Host is answered; the empty database lists no experiment.
         let home = try HTTPAnswer.exchange(port: server.port, "GET / HTTP/1.1\r\nHost: results.example\r\n\r\n")
         #expect(home.status == 200 && home.body.contains("holds no experiments yet"), "\(home)")
+        // A database that goes away while served is named, and not created again.
+        try FileManager.default.removeItem(atPath: db)
+        let gone = try server.get("/api/experiments")
+        #expect(gone.status == 503 && gone.body.contains("results database \(db) does not exist"), "\(gone)")
+        #expect(!FileManager.default.fileExists(atPath: db))
         #expect(server.interrupt() == 0)
         #expect(server.stderr.contains("stopped serving \(db)"), "\(server.stderr)")
     }
