@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl",
+            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl", "LocalWeb", "ResultsSite",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
@@ -84,6 +84,9 @@ let package = Package(
         // Export of an experiment to TensorBoard event files and an MLflow file store.
         .target(name: "Export", dependencies: ["ResultsStore"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "ResultsStore", "TestSupport"]),
+        // A small GET-only HTTP/1.1 server over POSIX sockets (`backdrop serve`), and the read-only results site it serves.
+        .target(name: "LocalWeb"),
+        .target(name: "ResultsSite", dependencies: ["LocalWeb", "Reports", "ResultsStore"]),
         .testTarget(name: "ResultsStoreTests", dependencies: ["ResultsStore", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "ResultsStore", "TestSupport"], exclude: ["Snapshots"]),
     ],
