@@ -44,8 +44,6 @@ final class CtrlCHandler {
 /// again to resume, and what an ad-hoc experiment records as its "overrides".
 enum ThisCommand {
     static var line: String {
-        (["backdrop"] + CommandLine.arguments.dropFirst()).map { arg in
-            arg.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:+".contains($0) } ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        }.joined(separator: " ")
+        (["backdrop"] + CommandLine.arguments.dropFirst()).map(ShellQuoting.quote).joined(separator: " ")
     }
 }

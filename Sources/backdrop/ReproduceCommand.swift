@@ -68,14 +68,31 @@ struct ReproduceCommand: ParsableCommand {
     @Flag(help: "Only prepare (generate if absent) the spec's datasets and print their folders (one per line).") var datasetOnly = false
     @Flag(help: "Print the resolved spec and each cell as run / reuse / resume / done, and change nothing in the database.")
     var dryRun = false
+    @Option(help: ArgumentHelp("Run only slice I of N of the matrix (0 ≤ I < N; the cells sorted by key, position mod N), e.g. --shard 3/8; "
+            + "use a database of its own per slice and merge them with backdrop merge."))
+    var shard: String?
+    @Flag(help: ArgumentHelp("Submit the unfinished cells to Slurm: an array job (one task per cell, each into its own shard database under "
+          + "<results>/slurm/<experiment>/) and a job after it that merges the shards into --db and renders the report."))
+    var slurm = false
+    @Option(name: .customLong("slurm-arg"), parsing: .unconditionalSingleValue,
+            help: "With --slurm: an #SBATCH option for both jobs (repeatable), e.g. --slurm-arg --partition=cpu.")
+    var slurmArguments: [String] = []
+    @Option(help: "With --slurm: at most this many array tasks at once.") var maxParallel: Int?
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if let shard { do { _ = try Shard(parsing: shard) } catch let e as SpecError { throw ValidationError(e.message) } }
+        if slurm, shard != nil { throw ValidationError("--slurm makes its own shards (one per cell); drop --shard") }
+        if slurm, datasetOnly { throw ValidationError("--dataset-only and --slurm do not go together") }
+        if !slurm, !slurmArguments.isEmpty || maxParallel != nil { throw ValidationError("--slurm-arg and --max-parallel apply only with --slurm") }
+        if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
     }
 
     func run() throws {
         var o = options.runnerOptions()
         o.jobs = jobs
+        o.shard = try shard.map(Shard.init(parsing:))
+        if slurm { return try submitToSlurm(o) }
         o.childCommand = options.childCommand(executable: Self.currentExecutable())
         let stop = StopRequest()
         o.stop = stop
@@ -101,6 +118,26 @@ struct ReproduceCommand: ParsableCommand {
             }
             try printClaims(summary.claims, experimentID: summary.experimentID)
             if summary.failed > 0 { throw ExitCode(Int32(min(summary.failed, 100))) }
+        } catch let e as SpecError {
+            throw ValidationError(e.description)
+        }
+    }
+
+    /// `--slurm`: the array and merge jobs of the unfinished cells (see `SlurmSubmission`).
+    func submitToSlurm(_ runnerOptions: MatrixRunner.Options) throws {
+        let absolute = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.path }
+        do {
+            let spec = try ExperimentSpec.load(path: options.spec, overrides: options.overrides)
+            var inputs = SlurmScripts.Inputs(experiment: spec.name, executable: Self.currentExecutable(), specPath: absolute(options.spec),
+                                             overrides: options.overrides, database: absolute(options.db),
+                                             resultsDirectory: absolute(options.resultsDir), cellCount: spec.cells().count)
+            inputs.slurmArguments = slurmArguments
+            inputs.maxParallel = maxParallel
+            var o = runnerOptions
+            o.specPath = inputs.specPath
+            o.databasePath = inputs.database
+            o.resultsDirectory = inputs.resultsDirectory
+            try SlurmSubmission(runner: MatrixRunner(options: o), inputs: inputs, dryRun: dryRun).run()
         } catch let e as SpecError {
             throw ValidationError(e.description)
         }

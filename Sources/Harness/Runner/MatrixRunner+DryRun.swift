@@ -13,15 +13,14 @@ extension MatrixRunner {
         let exists = FileManager.default.fileExists(atPath: options.databasePath)
         let store = exists ? try ResultsDatabase(path: options.databasePath, mode: .readOnly) : nil
         let experiment = try store?.experiments().last { $0.name == spec.name && $0.specSHA256 == spec.specSHA256 }
-        var cells = spec.cells()
-        if let keys = options.cellKeys { cells = cells.filter { keys.contains($0.key) } }
+        let cells = selectedCells(of: spec)
         let plan = try MatrixPlan(cells: cells, experimentID: experiment?.id, store: store, context: context)
         let c = plan.counts
         var out = "# resolved spec (canonical JSON, sha256 \(spec.specSHA256))\n\(Self.prettyJSON(spec.canonicalJSON))\n"
         if !options.overrides.isEmpty { out += "# overrides: \(options.overrides.joined(separator: " "))\n" }
         out += "# experiment \(spec.name): " + (experiment.map { "id \($0.id) (exists)" } ?? "new") + "; database \(options.databasePath)"
             + (exists ? "" : " (does not exist yet)") + "\n"
-        out += "# \(cells.count) cells (\(Self.shape(of: spec))): \(c.run) to run, \(c.resume) to resume, \(c.reuse) to reuse, \(c.done) done\n"
+        out += "# \(cells.count) cells (\(Self.shape(of: spec))\(options.shard.map { "; shard \($0) of \(spec.cells().count)" } ?? "")): \(c.run) to run, \(c.resume) to resume, \(c.reuse) to reuse, \(c.done) done\n"
         out += plan.listing
         return out
     }

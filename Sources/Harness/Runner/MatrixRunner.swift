@@ -30,6 +30,8 @@ public struct MatrixRunner {
         public var childCommand: (@Sendable (ChildRequest) -> [String])? = nil
         /// Only these cell keys (nil: all).
         public var cellKeys: Set<String>? = nil
+        /// Only this slice of the matrix (`--shard I/N`; nil: all).
+        public var shard: Shard? = nil
         /// Ctrl-C: once requested, no further cell starts, running cells stop after their current
         /// step with a checkpoint (child processes are sent SIGINT) and are recorded `interrupted`.
         public var stop: StopRequest? = nil
@@ -80,8 +82,7 @@ public struct MatrixRunner {
         let spec = context.spec
         let store = try ResultsDatabase(path: options.databasePath)
         let experiment = try upsertExperiment(context, store: store)
-        var cells = spec.cells()
-        if let keys = options.cellKeys { cells = cells.filter { keys.contains($0.key) } }
+        let cells = selectedCells(of: spec)
         let plan = try MatrixPlan(cells: cells, experimentID: experiment.id, store: store, context: context)
         var outcomes: [String: CellOutcome] = [:]
         var todo: [MatrixCell] = []
@@ -99,7 +100,8 @@ public struct MatrixRunner {
             }
         }
         let counts = plan.counts
-        log("experiment \(spec.name) (id \(experiment.id)): \(cells.count) cells (\(Self.shape(of: spec))), \(counts.done) already finished, "
+        log("experiment \(spec.name) (id \(experiment.id)): \(cells.count) cells (\(Self.shape(of: spec))"
+            + (options.shard.map { "; shard \($0) of \(spec.cells().count) cells" } ?? "") + "), \(counts.done) already finished, "
             + "\(counts.reuse) reused from identical runs, \(todo.count) to run\(counts.resume > 0 ? " (\(counts.resume) resuming)" : ""); "
             + "\(Self.describeDatasets(context)); db \(options.databasePath)")
         let total = cells.count
@@ -146,6 +148,17 @@ public struct MatrixRunner {
         return summary
     }
 
+    /// The spec's cells this runner runs: all, or those of `options.cellKeys` and of `options.shard`.
+    public func selectedCells(of spec: ExperimentSpec) -> [MatrixCell] {
+        var cells = spec.cells()
+        if let keys = options.cellKeys { cells = cells.filter { keys.contains($0.key) } }
+        if let shard = options.shard {
+            let slice = Set(shard.select(spec.cells().map(\.key)))
+            cells = cells.filter { slice.contains($0.key) }
+        }
+        return cells
+    }
+
     /// Links `cell` to the run of the identical cell `first` of the same matrix, which has just run.
     func linkIdentical(_ cell: MatrixCell, to first: String, experimentID: Int64, store: ResultsDatabase,
                        context: ReproductionContext) throws -> CellOutcome {
@@ -190,7 +203,7 @@ public struct MatrixRunner {
     }
 
     /// The experiment's row (created on first use; the spec's canonical JSON pins it).
-    func upsertExperiment(_ context: ReproductionContext, store: ResultsDatabase) throws -> Experiment {
+    public func upsertExperiment(_ context: ReproductionContext, store: ResultsDatabase) throws -> Experiment {
         let spec = context.spec
         let source = FileManager.default.contents(atPath: options.specPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
         return try store.upsertExperiment(name: spec.name, specSHA256: spec.specSHA256, specPath: options.specPath, specText: spec.canonicalJSON,
