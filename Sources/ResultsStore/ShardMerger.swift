@@ -189,8 +189,8 @@ struct ShardMerger {
         let columns = try db.columns(in: table).map(\.name).filter { values[$0] != nil }
         let names = columns.map(\.quotedDatabaseIdentifier).joined(separator: ", ")
         let marks = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        try db.execute(sql: "INSERT INTO \(table) (\(names)) VALUES (\(marks))",
-                       arguments: StatementArguments(columns.map { values[$0]! }))
+        try db.cachedStatement(sql: "INSERT INTO \(table) (\(names)) VALUES (\(marks))")
+            .execute(arguments: StatementArguments(columns.map { values[$0]! }))
         return db.lastInsertedRowID
     }
 }

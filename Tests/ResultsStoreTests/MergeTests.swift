@@ -75,7 +75,9 @@ struct MergeTests {
         let other = try target.upsertExperiment(name: "other", specSHA256: "o")
         let otherRun = try Self.finishedRun(target, other.id, cell(seed: 9))
 
+        let shardBytes = try Data(contentsOf: URL(fileURLWithPath: shard))
         let summary = try target.merge(from: shard)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: shard)) == shardBytes)
         #expect(summary.experiments == [MergeSummary.ExperimentMatch(name: "quick", id: other.id + 1, created: true)])
         #expect(summary.runsCopied == 2 && summary.unfinishedRunsRecorded == 1 && summary.runsAlreadyPresent == 0)
         #expect(summary.rowsCopied == ["params": 2, "metrics": 5, "evaluations": 2, "checkpoints": 3])
@@ -170,7 +172,7 @@ struct MergeTests {
         #expect(try target.evaluations(runID: failed).map(\.top1) == [0.75])
         #expect(try target.run(id: finished)?.status == .finished)
         #expect(try target.metrics(runID: finished, key: "loss").map(\.value) == [2.5, 1.5])
-        #expect(try target.run(id: fewer)?.attempts == 3)
+        #expect(try target.run(id: fewer)?.attempts == 3 && target.run(id: fewer)?.ownerPID == nil)
         #expect(try target.metrics(runID: fewer, key: "loss").map(\.value) == [9, 9, 9])
         #expect(try target.run(id: more)?.attempts == 2)
         #expect(try Self.count(target, "SELECT COUNT(*) FROM runs") == 4)
