@@ -7,60 +7,6 @@ import Testing
 /// `ResultsDatabase.merge(from:)` on hand-built shard files.
 @Suite("Merging shard databases")
 struct MergeTests {
-    /// A shard file holding what `fill` writes, closed (its WAL folded into the file).
-    static func shardFile(_ name: String, _ fill: (ResultsDatabase) throws -> Void) throws -> String {
-        let path = temporaryDatabasePath(name)
-        let store = try ResultsDatabase(path: path)
-        try fill(store)
-        try store.close()
-        return path
-    }
-
-    /// Records a finished run of `c` (no training): one param, two metric rows, one evaluation
-    /// with top-1 `top1`, one checkpoint record. Returns its run id.
-    @discardableResult
-    static func finishedRun(_ store: ResultsDatabase, _ experimentID: Int64, _ c: RunCell,
-                            config: String = #"{"epochs":2}"#, top1: Double = 0.5) throws -> Int64 {
-        guard let claim = try store.beginRun(experimentID: experimentID, cell: c, provenance: provenance(config)).claim else {
-            throw TestFailure("\(c.cellKey) could not be claimed")
-        }
-        try store.recordParams(["train.epochs": "2"], for: claim)
-        let writer = store.metricWriter(for: claim)
-        try writer.add(key: "loss", step: 0, epoch: 0, value: 2.5)
-        try writer.add(key: "loss", step: 1, epoch: 1, value: 1.5)
-        try writer.flush()
-        try store.recordEvaluation(EvaluationRecord(protocolName: "linear", probeView: "full", testView: "full",
-                                                    top1: top1, top5: 0.9, n: 12), for: claim)
-        try store.recordCheckpoint(epoch: 1, path: "checkpoints/\(claim.runID).ckpt", sha256: "ff", for: claim)
-        try store.finishRun(claim)
-        return claim.runID
-    }
-
-    /// Records a failed run of `c` after `attempts` attempts, each leaving one metric row and a
-    /// checkpoint record. Returns its run id.
-    @discardableResult
-    static func failedRun(_ store: ResultsDatabase, _ experimentID: Int64, _ c: RunCell, attempts: Int = 1) throws -> Int64 {
-        var runID: Int64 = 0
-        for attempt in 0..<attempts {
-            guard let claim = try store.beginRun(experimentID: experimentID, cell: c, provenance: provenance()).claim else {
-                throw TestFailure("\(c.cellKey) could not be claimed")
-            }
-            let writer = store.metricWriter(for: claim)
-            try writer.add(key: "loss", step: attempt, epoch: 0, value: 9)
-            try writer.flush()
-            try store.recordCheckpoint(epoch: attempt, path: "partial.ckpt", sha256: "aa", for: claim)
-            try store.failRun(claim, error: "out of memory")
-            runID = claim.runID
-        }
-        return runID
-    }
-
-    static func count(_ store: ResultsDatabase, _ sql: String) throws -> Int64 {
-        let rows = try store.readOnlyQuery(sql: sql).rows
-        guard case .integer(let n) = rows.first?.first else { throw TestFailure("\(sql) returned \(rows)") }
-        return n
-    }
-
     @Test("a shard is copied under new ids with all its rows, and merging it again changes nothing")
     func copiesThenIdempotent() throws {
         let shard = try Self.shardFile("merge-copy") { s in
@@ -203,6 +149,37 @@ struct MergeTests {
         #expect(try target.matrixRows(experimentID: second.id).map(\.top1) == [0.75])
         let before = try target.contentChecksum()
         #expect(try target.merge(from: shard).linksAlreadyPresent == 1)
+        #expect(try target.contentChecksum() == before)
+    }
+
+    @Test("a link to a cell the target finished itself is kept when identical and refused when it differs")
+    func linkOverFinishedCell() throws {
+        /// `first` (spec hash `specSHA256`) trains the cell, `second` links it.
+        func shard(top1: Double, specSHA256: String) throws -> String {
+            try Self.shardFile("merge-link-\(top1)") { s in
+                let first = try s.upsertExperiment(name: "first", specSHA256: specSHA256)
+                let second = try s.upsertExperiment(name: "second", specSHA256: "b")
+                let run = try Self.finishedRun(s, first.id, cell(seed: 0), top1: top1)
+                try s.linkRun(experimentID: second.id, cellKey: cell(seed: 0).cellKey, sweep: "", runID: run)
+            }
+        }
+        let same = try shard(top1: 0.5, specSHA256: "a"), different = try shard(top1: 0.25, specSHA256: "a2")
+        defer { removeDatabase(same); removeDatabase(different) }
+        let target = try ResultsDatabase.inMemory()
+        let second = try target.upsertExperiment(name: "second", specSHA256: "b")
+        let own = try Self.finishedRun(target, second.id, cell(seed: 0), top1: 0.5)
+
+        let summary = try target.merge(from: same)
+        #expect(summary.linksAlreadyPresent == 1 && summary.rowsCopied["experiment_runs", default: 0] == 0)
+        #expect(try target.runs(experimentID: second.id).map(\.id) == [own])
+        let before = try target.contentChecksum()
+        #expect {
+            _ = try target.merge(from: different)
+        } throws: { error in
+            guard case .conflict(_, let experiment, let cellKey, let differences)? = error as? MergeError else { return false }
+            return experiment == "second" && cellKey == "full/simclr/none/seed0"
+                && differences == ["evaluation linear probe full, test full, split test: top1 0.5 vs 0.25"]
+        }
         #expect(try target.contentChecksum() == before)
     }
 
