@@ -10,6 +10,6 @@ struct Backdrop: ParsableCommand {
         version: BuildInfo.versionLine,
         subcommands: [DatasetCommand.self, TrainCommand.self, ReproduceCommand.self, ReproduceCellCommand.self,
                       QueryCommand.self, ExperimentsCommand.self, RunsCommand.self, MatrixCommand.self, CompareCommand.self, ReportCommand.self,
-                      FindingsCommand.self, ClaimsCommand.self, ExportCommand.self, ServeCommand.self, StatusCommand.self]
+                      FindingsCommand.self, ClaimsCommand.self, ExportCommand.self, ServeCommand.self, MergeCommand.self, StatusCommand.self]
     )
 }
