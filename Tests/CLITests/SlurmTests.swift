@@ -98,7 +98,7 @@ import Testing
 
     @Test func aCancelledTaskIsResubmittedAloneAndNothingIsLostOrDuplicated() throws {
         if let reason = Self.unavailable { print("skipped: \(reason)"); return }
-        let (dir, args, db) = try Self.arguments("slurm-cancel", epochs: 60)
+        let (dir, args, db) = try Self.arguments("slurm-cancel", epochs: 150)
         defer { try? FileManager.default.removeItem(at: dir) }
         let submitted = try Executables.run("backdrop", ["reproduce"] + args + ["--slurm", "--max-parallel", "2"])
         #expect(submitted.status == 0, "\(submitted.stderr)")
@@ -128,8 +128,8 @@ import Testing
         #expect(try ReproduceCommandTests.scalar(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == "4", "\(Self.log(dir, "merge.out"))")
         #expect(try ReproduceCommandTests.scalar(db, "SELECT COUNT(*) FROM runs") == "4")
         #expect(try ReproduceCommandTests.scalar(db, ReproduceCommandTests.duplicates) == "0")
-        // 60 epochs × 3 steps for every cell: no step lost across the cancellation.
-        #expect(try ReproduceCommandTests.scalar(db, "SELECT MIN(n) FROM (SELECT COUNT(DISTINCT step) AS n FROM metrics WHERE key = 'loss' GROUP BY run_id)") == "180")
+        // 150 epochs × 3 steps for every cell: no step lost across the cancellation.
+        #expect(try ReproduceCommandTests.scalar(db, "SELECT MIN(n) FROM (SELECT COUNT(DISTINCT step) AS n FROM metrics WHERE key = 'loss' GROUP BY run_id)") == "450")
         let third = try Executables.run("backdrop", ["reproduce"] + args + ["--slurm"])
         #expect(third.stdout.contains("nothing to submit"), "\(third.stdout)\(third.stderr)")
     }
