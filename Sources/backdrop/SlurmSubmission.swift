@@ -14,12 +14,14 @@ struct SlurmSubmission {
     let inputs: SlurmScripts.Inputs
     let dryRun: Bool
 
-    /// The cells to submit (array index → cell key) and what was decided for the others.
-    func plan() throws -> (tasks: [(index: Int, cellKey: String)], notes: [String]) {
+    /// The cells to submit (array index → cell key), those finished in shards only (to be
+    /// merged), and what was decided for the others.
+    func plan() throws -> (tasks: [(index: Int, cellKey: String)], unmerged: Int, notes: [String]) {
         let context = try runner.makeContext()
         let spec = context.spec
         let keys = spec.cells().map(\.key)
-        var finished = try finishedInShards(spec)
+        let inShards = try finishedInShards(spec)
+        var finished: Set<String> = []
         var notes: [String] = []
         if dryRun, !FileManager.default.fileExists(atPath: inputs.database) {
             notes.append("main database \(inputs.database) does not exist yet")
@@ -43,8 +45,10 @@ struct SlurmSubmission {
                 }
             }
         }
+        let unmerged = inShards.subtracting(finished).count
+        finished.formUnion(inShards)
         let tasks = keys.filter { !finished.contains($0) }.map { (Shard.position(of: $0, in: keys)!, $0) }.sorted { $0.0 < $1.0 }
-        return (tasks, notes)
+        return (tasks, unmerged, notes)
     }
 
     /// Cell keys finished (with this spec) in the shard databases of the experiment's Slurm folder.
@@ -69,7 +73,7 @@ struct SlurmSubmission {
 
     /// Writes the scripts and submits them (or, with `dryRun`, prints them and submits nothing).
     func run() throws {
-        let (tasks, notes) = try plan()
+        let (tasks, unmerged, notes) = try plan()
         for note in notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let scripts = SlurmScripts(inputs, tasks: tasks)
         if dryRun {
@@ -89,7 +93,7 @@ struct SlurmSubmission {
         var arrayJob: String? = nil
         if !tasks.isEmpty {
             arrayJob = try Self.sbatch([arrayFile.path])
-        } else if try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("shards").path).isEmpty {
+        } else if unmerged == 0 {
             print("nothing to submit: all \(inputs.cellCount) cells of \(inputs.experiment) are finished in \(inputs.database)")
             return
         }
@@ -99,7 +103,7 @@ struct SlurmSubmission {
         if let arrayJob {
             print("submitted array job \(arrayJob): \(tasks.count) of \(inputs.cellCount) cells (tasks \(SlurmScripts.arraySpec(tasks.map(\.index))))")
         } else {
-            print("every cell is finished in a shard; submitted only the merge")
+            print("every cell is finished; \(unmerged) only in shards, so only the merge is submitted")
         }
         print("submitted merge job \(mergeJob)" + (arrayJob.map { " (runs after array job \($0) ends)" } ?? ""))
         let ids = ([arrayJob, mergeJob].compactMap { $0 }).joined(separator: ",")
