@@ -27,7 +27,7 @@ public enum ClaimTable {
     }
 
     static func reportTable(_ records: [ClaimRecord]) -> ReportTable {
-        ReportTable(title: "Claims", headers: headers, labelColumns: 3, rows: records.map { cells($0).map(TableCell.text) })
+        ReportTable(title: "Claims", headers: headers, labelColumns: 3, rows: records.map { cells($0).map(TableCell.text) }, wrapsText: true)
     }
 
     /// The verdict table in `style`, followed (text, markdown) by the correction note.

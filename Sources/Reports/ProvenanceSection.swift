@@ -72,23 +72,35 @@ struct ProvenanceSection: Sendable {
             + "\(experiment.id), created \(UTCTime.string(experiment.createdAt, seconds: true)) UTC; overrides: \(overrides)."
     }
 
-    /// One row per run of the experiment (linked runs name the experiment that trained them).
+    /// One row per run of the experiment (linked runs name the experiment that trained them):
+    /// status, where and when it ran, and how it ended.
     var runTable: ReportTable {
         ReportTable(
             title: "Runs",
             headers: ["cell", "run", "status", "attempts", "host", "started (UTC)", "finished (UTC)", "duration", "commit",
-                      "config sha256", "dataset sha256", "kernels", "checkpoint", "bad samples", "error"],
-            labelColumns: 15,
+                      "kernels", "bad samples", "error"],
+            labelColumns: 12,
             rows: runs.map { run in
                 let p = run.provenance
                 let id = run.isLinked ? "\(run.id) (from experiment \(run.ownerExperimentID))" : String(run.id)
                 return [.text(run.cellKey), .text(id), .text(run.status.rawValue), .text(String(run.attempts)), .text(run.host ?? "-"),
                         .text(run.startedAt.map { UTCTime.string($0, seconds: true) } ?? "-"),
                         .text(run.finishedAt.map { UTCTime.string($0, seconds: true) } ?? "-"), .text(Self.duration(run)),
-                        .text(Self.commit(p)), .text(String(p.configSHA256.prefix(12))), .text(p.datasetSHA256.map { String($0.prefix(12)) } ?? "-"),
-                        .text(p.versions["convolution"] ?? "-"), .text(checkpoints[run.id].map { "\($0.path) (epoch \($0.epoch))" } ?? "-"),
-                        .text(String(p.badSamples)), .text(run.error ?? "")]
-            })
+                        .text(Self.commit(p)), .text(p.versions["convolution"] ?? "-"), .text(String(p.badSamples)), .text(run.error ?? "")]
+            }, wrapsText: true)
+    }
+
+    /// One row per run: what it was made from (configuration and dataset hashes) and its latest checkpoint.
+    var inputTable: ReportTable {
+        ReportTable(
+            title: "Inputs and checkpoints",
+            headers: ["cell", "config sha256", "dataset sha256", "checkpoint"],
+            labelColumns: 4,
+            rows: runs.map { run in
+                let p = run.provenance
+                return [.text(run.cellKey), .text(String(p.configSHA256.prefix(12))), .text(p.datasetSHA256.map { String($0.prefix(12)) } ?? "-"),
+                        .text(checkpoints[run.id].map { "\($0.path) (epoch \($0.epoch))" } ?? "-")]
+            }, wrapsText: true)
     }
 
     /// Markdown under headings of `level` (`##`): spec line, environment list, spec as written
@@ -103,9 +115,10 @@ struct ProvenanceSection: Sendable {
         if !experiment.specText.isEmpty {
             out += "\n\(h) Resolved spec (canonical JSON; its sha256 identifies the experiment)\n\n```json\n\(experiment.specText)\n```\n"
         }
-        var table = runTable
-        table.rows = table.rows.map { $0.map { .text(Self.markdownText($0.plain)) } }
-        out += "\n\(h) Runs\n\n" + table.markdown + "\n"
+        for var table in [runTable, inputTable] {
+            table.rows = table.rows.map { $0.map { .text(Self.markdownText($0.plain)) } }
+            out += "\n\(h) \(table.title)\n\n" + table.markdown + "\n"
+        }
         return out
     }
 
@@ -120,8 +133,10 @@ struct ProvenanceSection: Sendable {
         if !experiment.specText.isEmpty {
             body.append("<details><summary>Resolved spec (canonical JSON)</summary>\n<pre>\(Format.html(experiment.specText))</pre>\n</details>")
         }
-        body.append("<h3>Runs</h3>")
-        body.append(runTable.html)
+        for table in [runTable, inputTable] {
+            body.append("<h3>\(Format.html(table.title))</h3>")
+            body.append(table.html)
+        }
         return body
     }
 

@@ -61,6 +61,7 @@ extension Report {
         h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; } h3 { font-size: 1em; margin-top: 1.5em; }
         table { border-collapse: collapse; margin: .5em 0 1em; font-size: .9em; }
         th, td { padding: .25em .7em; border-bottom: 1px solid #e4e4e4; text-align: left; white-space: nowrap; }
+        table.wrap th:not(.num), table.wrap td:not(.num) { white-space: normal; min-width: 6em; }
         thead th { border-bottom: 2px solid #444; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         .legend, .meta { color: #555; font-size: .9em; } figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
         code { background: #f4f4f4; padding: 0 .2em; }

@@ -114,6 +114,8 @@ struct ReportTable {
     /// Leading text columns (left-aligned); the rest are right-aligned numbers.
     var labelColumns: Int
     var rows: [[TableCell]]
+    /// HTML: let the text columns wrap (tables whose sentences would overflow the page).
+    var wrapsText = false
 
     var markdown: String {
         var lines = ["| " + headers.joined(separator: " | ") + " |"]
@@ -123,7 +125,7 @@ struct ReportTable {
     }
 
     var html: String {
-        var out = "<table>\n<thead><tr>"
+        var out = wrapsText ? "<table class=\"wrap\">\n<thead><tr>" : "<table>\n<thead><tr>"
         for (i, h) in headers.enumerated() { out += "<th\(i < labelColumns ? "" : " class=\"num\"")>\(Format.html(h))</th>" }
         out += "</tr></thead>\n<tbody>\n"
         for row in rows {
