@@ -78,28 +78,29 @@ struct ProvenanceSection: Sendable {
         ReportTable(
             title: "Runs",
             headers: ["cell", "run", "status", "attempts", "host", "started (UTC)", "finished (UTC)", "duration", "commit",
-                      "kernels", "bad samples", "error"],
-            labelColumns: 12,
+                      "bad samples", "error"],
+            labelColumns: 11,
             rows: runs.map { run in
                 let p = run.provenance
                 let id = run.isLinked ? "\(run.id) (from experiment \(run.ownerExperimentID))" : String(run.id)
                 return [.text(run.cellKey), .text(id), .text(run.status.rawValue), .text(String(run.attempts)), .text(run.host ?? "-"),
                         .text(run.startedAt.map { UTCTime.string($0, seconds: true) } ?? "-"),
                         .text(run.finishedAt.map { UTCTime.string($0, seconds: true) } ?? "-"), .text(Self.duration(run)),
-                        .text(Self.commit(p)), .text(p.versions["convolution"] ?? "-"), .text(String(p.badSamples)), .text(run.error ?? "")]
+                        .text(Self.commit(p)), .text(String(p.badSamples)), .text(run.error ?? "")]
             }, wrapsText: true)
     }
 
-    /// One row per run: what it was made from (configuration and dataset hashes) and its latest checkpoint.
+    /// One row per run: what it was made from (configuration and dataset hashes), the convolution
+    /// kernels it ran on and its latest checkpoint.
     var inputTable: ReportTable {
         ReportTable(
             title: "Inputs and checkpoints",
-            headers: ["cell", "config sha256", "dataset sha256", "checkpoint"],
-            labelColumns: 4,
+            headers: ["cell", "config sha256", "dataset sha256", "kernels", "checkpoint"],
+            labelColumns: 5,
             rows: runs.map { run in
                 let p = run.provenance
                 return [.text(run.cellKey), .text(String(p.configSHA256.prefix(12))), .text(p.datasetSHA256.map { String($0.prefix(12)) } ?? "-"),
-                        .text(checkpoints[run.id].map { "\($0.path) (epoch \($0.epoch))" } ?? "-")]
+                        .text(p.versions["convolution"] ?? "-"), .text(checkpoints[run.id].map { "\($0.path) (epoch \($0.epoch))" } ?? "-")]
             }, wrapsText: true)
     }
 

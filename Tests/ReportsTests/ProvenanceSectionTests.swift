@@ -48,8 +48,8 @@ struct ProvenanceSectionTests {
         #expect(md.contains("```json\n{\"name\":\"tiny\",\"seeds\":[0]}\n```"))
         let rows = md.split(separator: "\n").filter { $0.hasPrefix("| full/simclr/none/seed0 |") }
         #expect(rows.count == 2, "\(md)")
-        #expect(rows.first?.contains("| 2025-06-15 15:06:40 | 2025-06-15 15:08:45 | 2m 05s | 9f9f9f9f9f9f (dirty) | im2col-openblas | 0 |") == true, "\(rows)")
-        #expect(rows.last == "| full/simclr/none/seed0 | cdcdcdcdcdcd | eeeeeeeeeeee | Results/checkpoints/tiny/checkpoint.safetensors (epoch 2) |", "\(rows)")
+        #expect(rows.first?.contains("| 2025-06-15 15:06:40 | 2025-06-15 15:08:45 | 2m 05s | 9f9f9f9f9f9f (dirty) | 0 |") == true, "\(rows)")
+        #expect(rows.last == "| full/simclr/none/seed0 | cdcdcdcdcdcd | eeeeeeeeeeee | im2col-openblas | Results/checkpoints/tiny/checkpoint.safetensors (epoch 2) |", "\(rows)")
         let linked = try #require(md.split(separator: "\n").first { $0.hasPrefix("| full/simclr/none/seed1 |") })
         #expect(linked.contains("(from experiment 1)"), "\(linked)")
     }
