@@ -18,22 +18,8 @@ import Testing
         return nil
     }()
 
-    struct Output { var status: Int32; var stdout: String; var stderr: String }
-
-    /// Runs a Slurm command from PATH; throws when it is not installed.
-    static func tool(_ name: String, _ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [name] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus != 127 else { throw CocoaError(.fileNoSuchFile) }
-        return Output(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                                  stderr: String(decoding: e, as: UTF8.self))
+    static func tool(_ name: String, _ arguments: [String]) throws -> Executables.Result {
+        try Executables.runFromPath(name, arguments)
     }
 
     /// The tiny spec with four cells (2 train views × 2 regularizers).

@@ -29,6 +29,20 @@ public enum Executables {
         guard let executable = url(name) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name])
         }
+        return try run(executable, arguments)
+    }
+
+    /// Runs the tool `name` found on `PATH` (`sinfo`, `scancel`, …) to completion.
+    /// - Throws: `CocoaError(.fileNoSuchFile)` when no such tool is on `PATH`.
+    public static func runFromPath(_ name: String, _ arguments: [String]) throws -> Result {
+        let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+        guard let folder = folders.first(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name])
+        }
+        return try run(URL(fileURLWithPath: "\(folder)/\(name)"), arguments)
+    }
+
+    static func run(_ executable: URL, _ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
