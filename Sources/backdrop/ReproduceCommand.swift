@@ -14,6 +14,9 @@ struct ReproduceOptions: ParsableArguments {
     @Option(name: .customLong("set"), help: "Override a spec value: key.path=value (repeatable), e.g. --set train.epochs=5.")
     var overrides: [String] = []
     @Option(help: .hidden) var killAfterSteps: Int?
+    @Option(help: ArgumentHelp("Run only slice I of N of the matrix (0 ≤ I < N; the cells sorted by key, position mod N), e.g. --shard 3/8; "
+            + "use a database of its own per slice and merge them with backdrop merge."))
+    var shard: String?
     @Option(help: .hidden) var crashAfterSteps: Int?
 
     func runnerOptions() -> MatrixRunner.Options {
@@ -23,6 +26,7 @@ struct ReproduceOptions: ParsableArguments {
         o.resultsDirectory = resultsDir
         o.killAfterSteps = killAfterSteps
         o.crashAfterSteps = crashAfterSteps
+        o.shard = shard.flatMap { try? Shard(parsing: $0) }
         o.revision = SourceRevision(commit: BuildInfo.gitCommit, dirty: BuildInfo.gitDirty)
         return o
     }
@@ -34,6 +38,7 @@ struct ReproduceOptions: ParsableArguments {
         for o in overrides { shared += ["--set", o] }
         if let k = killAfterSteps { shared += ["--kill-after-steps", String(k)] }
         if let k = crashAfterSteps { shared += ["--crash-after-steps", String(k)] }
+        if let shard { shared += ["--shard", shard] }
         return { [shared] r in
             var arguments = [executable, "reproduce-cell"] + shared
             arguments += ["--cell", r.cellKey, "--position", r.position,
@@ -68,9 +73,6 @@ struct ReproduceCommand: ParsableCommand {
     @Flag(help: "Only prepare (generate if absent) the spec's datasets and print their folders (one per line).") var datasetOnly = false
     @Flag(help: "Print the resolved spec and each cell as run / reuse / resume / done, and change nothing in the database.")
     var dryRun = false
-    @Option(help: ArgumentHelp("Run only slice I of N of the matrix (0 ≤ I < N; the cells sorted by key, position mod N), e.g. --shard 3/8; "
-            + "use a database of its own per slice and merge them with backdrop merge."))
-    var shard: String?
     @Flag(help: ArgumentHelp("Submit the unfinished cells to Slurm: an array job (one task per cell, each into its own shard database under "
           + "<results>/slurm/<experiment>/) and a job after it that merges the shards into --db and renders the report."))
     var slurm = false
@@ -81,8 +83,8 @@ struct ReproduceCommand: ParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        if let shard { do { _ = try Shard(parsing: shard) } catch let e as SpecError { throw ValidationError(e.message) } }
-        if slurm, shard != nil { throw ValidationError("--slurm makes its own shards (one per cell); drop --shard") }
+        if let shard = options.shard { do { _ = try Shard(parsing: shard) } catch let e as SpecError { throw ValidationError(e.message) } }
+        if slurm, options.shard != nil { throw ValidationError("--slurm makes its own shards (one per cell); drop --shard") }
         if slurm, datasetOnly { throw ValidationError("--dataset-only and --slurm do not go together") }
         if !slurm, !slurmArguments.isEmpty || maxParallel != nil { throw ValidationError("--slurm-arg and --max-parallel apply only with --slurm") }
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
@@ -91,7 +93,6 @@ struct ReproduceCommand: ParsableCommand {
     func run() throws {
         var o = options.runnerOptions()
         o.jobs = jobs
-        o.shard = try shard.map(Shard.init(parsing:))
         if slurm { return try submitToSlurm(o) }
         o.childCommand = options.childCommand(executable: Self.currentExecutable())
         let stop = StopRequest()

@@ -139,15 +139,17 @@ public enum CellRunner {
     ///   - stop: a Ctrl-C request: training stops after its current step with a checkpoint, and
     ///     the run is recorded as `interrupted` (`.stopped`).
     ///   - owner: the claimant (default: this process).
+    ///   - staleAfter: seconds without a heartbeat after which another process's running claim is
+    ///     taken over (see `beginRun`).
     ///   - checkpointDirectory: where its checkpoint lives (default: `context.checkpointDirectory(for:)`).
     public static func run(_ cell: MatrixCell, experimentID: Int64, store: ResultsDatabase, context: ReproductionContext,
                            progress: ProgressReporter? = nil, stepLimit: Int? = nil, stop: StopRequest? = nil,
-                           owner: RunOwner = .current, checkpointDirectory: String? = nil) throws -> CellOutcome {
+                           owner: RunOwner = .current, staleAfter: TimeInterval = 600, checkpointDirectory: String? = nil) throws -> CellOutcome {
         let sources = try context.sources(for: cell)
         let provenance = RunProvenance(configJSON: cell.configJSON, configSHA256: cell.configSHA256, gitCommit: sources.gitCommit,
                                        gitDirty: sources.gitDirty, datasetSHA256: sources.datasetSHA256, versions: sources.versions)
         let claim: RunClaim
-        switch try store.beginRun(experimentID: experimentID, cell: cell.runCell, provenance: provenance, owner: owner) {
+        switch try store.beginRun(experimentID: experimentID, cell: cell.runCell, provenance: provenance, staleAfter: staleAfter, owner: owner) {
         case .finished(let run):
             return run.provenance.configSHA256 == cell.configSHA256 ? .skipped : .finishedWithOtherConfig(run.provenance.configSHA256)
         case .busy:

@@ -30,7 +30,10 @@ public struct MatrixRunner {
         public var childCommand: (@Sendable (ChildRequest) -> [String])? = nil
         /// Only these cell keys (nil: all).
         public var cellKeys: Set<String>? = nil
-        /// Only this slice of the matrix (`--shard I/N`; nil: all).
+        /// Only this slice of the matrix (`--shard I/N`; nil: all). A shard database belongs to
+        /// the one task that runs its slice, so a `running` claim found in it was left by an
+        /// earlier attempt of that task (cancelled, timed out, its node lost — on whatever host)
+        /// and is taken over at once instead of after the 600 s heartbeat timeout.
         public var shard: Shard? = nil
         /// Ctrl-C: once requested, no further cell starts, running cells stop after their current
         /// step with a checkpoint (child processes are sent SIGINT) and are recorded `interrupted`.
@@ -218,7 +221,8 @@ public struct MatrixRunner {
         let progress = ProgressReporter { log("\(prefix) \($0)") }
         log("\(prefix) starting")
         let outcome = try CellRunner.run(cell, experimentID: experimentID, store: store, context: context, progress: progress,
-                                         stepLimit: options.killAfterSteps ?? options.crashAfterSteps, stop: options.stop)
+                                         stepLimit: options.killAfterSteps ?? options.crashAfterSteps, stop: options.stop,
+                                         staleAfter: options.shard == nil ? 600 : 0)
         if outcome == .interrupted, let step = options.crashAfterSteps, options.killAfterSteps == nil {
             fatalError("\(prefix) crashing at step \(step) (test option --crash-after-steps)")
         }
