@@ -53,22 +53,22 @@ struct ShardTests {
     }
 
     @Test func scriptsRunOneShardPerTaskAndMergeAfterwards() {
-        var inputs = SlurmScripts.Inputs(experiment: "tiny", executable: "/opt/backdrop bin/backdrop", specPath: "/work/tiny.yaml",
-                                         overrides: ["train.epochs=2", "name=it's"], database: "/work/Results/main.sqlite",
-                                         resultsDirectory: "/work/Results", cellCount: 4)
+        var inputs = SlurmScripts.Inputs(experiment: "tiny", executable: "/opt/backdrop bin/backdrop", specPath: "/srv/exp/tiny.yaml",
+                                         overrides: ["train.epochs=2", "name=it's"], database: "/srv/exp/Results/main.sqlite",
+                                         resultsDirectory: "/srv/exp/Results", cellCount: 4)
         inputs.slurmArguments = ["--partition=cpu", "--time=01:00:00"]
         inputs.maxParallel = 2
         let scripts = SlurmScripts(inputs, tasks: [(0, "a"), (1, "b"), (3, "d")])
-        #expect(scripts.folder == "/work/Results/slurm/tiny")
+        #expect(scripts.folder == "/srv/exp/Results/slurm/tiny")
         #expect(scripts.array.contains("#SBATCH --array=0-1,3%2\n"))
-        #expect(scripts.array.contains("#SBATCH --output=/work/Results/slurm/tiny/logs/%a.out\n"))
+        #expect(scripts.array.contains("#SBATCH --output=/srv/exp/Results/slurm/tiny/logs/%a.out\n"))
         #expect(scripts.array.contains("#SBATCH --partition=cpu\n#SBATCH --time=01:00:00\n"))
-        #expect(scripts.array.contains("exec '/opt/backdrop bin/backdrop' reproduce /work/tiny.yaml --shard \"${SLURM_ARRAY_TASK_ID}/4\""))
-        #expect(scripts.array.contains("--db /work/Results/slurm/tiny/shards/\"${SLURM_ARRAY_TASK_ID}.sqlite\" --results-dir /work/Results "
+        #expect(scripts.array.contains("exec '/opt/backdrop bin/backdrop' reproduce /srv/exp/tiny.yaml --shard \"${SLURM_ARRAY_TASK_ID}/4\""))
+        #expect(scripts.array.contains("--db /srv/exp/Results/slurm/tiny/shards/\"${SLURM_ARRAY_TASK_ID}.sqlite\" --results-dir /srv/exp/Results "
             + "--set train.epochs=2 --set 'name=it'\\''s'\n"))
-        #expect(scripts.merge.contains("'/opt/backdrop bin/backdrop' merge --into /work/Results/main.sqlite \"${shards[@]}\""))
-        #expect(scripts.merge.contains("claims --db /work/Results/main.sqlite --experiment tiny"))
-        #expect(scripts.merge.contains("report --db /work/Results/main.sqlite --experiment tiny --out /work/Results/reports"))
+        #expect(scripts.merge.contains("'/opt/backdrop bin/backdrop' merge --into /srv/exp/Results/main.sqlite \"${shards[@]}\""))
+        #expect(scripts.merge.contains("claims --db /srv/exp/Results/main.sqlite --experiment tiny"))
+        #expect(scripts.merge.contains("report --db /srv/exp/Results/main.sqlite --experiment tiny --out /srv/exp/Results/reports"))
         #expect(scripts.merge.contains("#SBATCH --partition=cpu"))
     }
 }
