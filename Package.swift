@@ -28,7 +28,7 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        // AVX-512 convolution kernels (runtime-dispatched); optimized in every configuration.
+        // AVX-512 and AVX2 + FMA convolution kernels (chosen at run time); optimized in every configuration.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimizedInDebug),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimizedInDebug),
@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl", "LocalWeb", "ResultsSite",
+            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl", "LocalWeb", "ResultsSite", "TensorCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "CProcessControl"),
         .executableTarget(
             name: "backdrop-bench",
-            dependencies: ["ReferenceWorkloads", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ReferenceWorkloads", "TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
 

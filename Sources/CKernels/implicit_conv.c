@@ -23,7 +23,7 @@ long bd_implicit_conv_scratch_count(const bd_implicit_conv *c) {
 
 #define BD_AVX512 __attribute__((target("avx512f")))
 
-int bd_implicit_conv_available(void) {
+int bd_cpu_has_avx512(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0;          // OSXSAVE
     unsigned xcr0_lo, xcr0_hi;
@@ -115,7 +115,7 @@ BD_AVX512 static void kernel_16x16(long K, const float *a, const float *b, float
     _mm512_storeu_ps(c + 14 * ldc, c14); _mm512_storeu_ps(c + 15 * ldc, c15);
 }
 
-BD_AVX512 void bd_implicit_conv_panels(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
+BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                                        long panel_begin, long panel_end, float *scratch) {
     const long plane = c->out_height * c->out_width, K = c->in_channels * c->taps_y * c->taps_x;
     for (long q0 = panel_begin; q0 < panel_end; q0 += BD_PANELS_PER_BLOCK) {
@@ -137,8 +137,8 @@ BD_AVX512 void bd_implicit_conv_panels(const bd_implicit_conv *c, const float *x
 
 #else
 
-int bd_implicit_conv_available(void) { return 0; }
-void bd_implicit_conv_panels(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
+int bd_cpu_has_avx512(void) { return 0; }
+void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                              long panel_begin, long panel_end, float *scratch) {
     (void)c; (void)x; (void)packed_w; (void)y; (void)panel_begin; (void)panel_end; (void)scratch;
 }

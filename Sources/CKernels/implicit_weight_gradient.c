@@ -73,7 +73,7 @@ BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int n
         for (int v = 0; v < nv; v++) _mm512_storeu_ps(rows + t * Co + 16 * v, acc[t][v]);
 }
 
-BD_AVX512 void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+BD_AVX512 void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                                       float *dwt, float *scratch) {
     const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
     const long Hp = H + 2 * p, Wp = W + 2 * p, Ho = Hp - 2, Wo = Wp - 2, plane = Ho * Wo;
@@ -98,7 +98,7 @@ BD_AVX512 void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x,
 
 #else
 
-void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                             float *dwt, float *scratch) {
     (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
 }

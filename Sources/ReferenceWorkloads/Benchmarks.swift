@@ -13,10 +13,13 @@ public struct BenchmarkResult: Codable, Sendable {
     public var peakRSSMegabytes: Double
     public var repeats: [Double]
     public var lastLoss: Float?
+    /// The convolution kernels that ran (`Tensor.convolutionKernels`: `avx512-implicit`,
+    /// `avx2-implicit`, `im2col-openblas`); `nil` in PyTorch's rows.
+    public var kernels: String? = Tensor.convolutionKernels
 
     enum CodingKeys: String, CodingKey {
         case name, width = "w", size = "res", batch, imagesPerSecond = "images_per_s", stepMilliseconds = "step_ms",
-             gflops, peakRSSMegabytes = "peak_rss_mb", repeats = "images_per_s_repeats", lastLoss = "last_loss"
+             gflops, peakRSSMegabytes = "peak_rss_mb", repeats = "images_per_s_repeats", lastLoss = "last_loss", kernels
     }
 }
 

@@ -12,6 +12,19 @@ public enum Parallel {
     /// Number of worker threads used by kernels: the active processor count.
     public static let workerCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+    /// A cap on the workers of the kernels run inside `withWorkerLimit` (task-local).
+    @TaskLocal private static var workerLimit: Int?
+
+    /// The workers kernels use here: `workerCount`, or fewer inside `withWorkerLimit`.
+    public static var activeWorkers: Int { min(workerCount, workerLimit ?? workerCount) }
+
+    /// Runs `body` with the kernels on at most `limit` workers — benchmarks time single-threaded
+    /// kernels with 1. Results do not depend on the worker count (fixed-order sums).
+    public static func withWorkerLimit<R>(_ limit: Int, _ body: () throws -> R) rethrows -> R {
+        precondition(limit >= 1, "worker limit \(limit) must be at least 1")
+        return try $workerLimit.withValue(limit, operation: body)
+    }
+
     /// Hands out the indices `0..<count` once each, to whichever worker asks first.
     final class WorkCounter: Sendable {
         let next = Atomic<Int>(0)
@@ -29,8 +42,8 @@ public enum Parallel {
     public static func forEachChunk(_ count: Int, costPerItem: Int = 1, minimumWork: Int = 32_768, pieces: Int? = nil,
                                     _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let slices = min(count, pieces ?? 4 * workerCount)
-        if workerCount <= 1 || slices <= 1 || count &* costPerItem < minimumWork {
+        let slices = min(count, pieces ?? 4 * activeWorkers)
+        if activeWorkers <= 1 || slices <= 1 || count &* costPerItem < minimumWork {
             body(0..<count)
             return
         }
@@ -45,7 +58,7 @@ public enum Parallel {
     public static func forEachWorker(_ count: Int, _ body: (_ worker: Int, _ claim: () -> Int?) -> Void) {
         guard count > 0 else { return }
         let counter = WorkCounter(count)
-        let workers = min(workerCount, count)
+        let workers = min(activeWorkers, count)
         if workers <= 1 { body(0, counter.claim); return }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ReferenceWorkloads
+import TensorCore
 
 /// Reference workloads for performance and PyTorch parity (see BENCHMARKS.md).
 @main
@@ -9,6 +10,12 @@ struct BackdropBench: ParsableCommand {
         commandName: "backdrop-bench",
         abstract: "Reference workloads: PyTorch parity and throughput benchmarks.",
         subcommands: [Parity.self, SimCLRStepCommand.self, EvalFeatures.self, EvaluationCommand.self, Suite.self])
+
+    /// Checks `BACKDROP_KERNELS` before any workload runs (see `Backdrop.main`).
+    static func main() {
+        do { try ConvolutionKernelPath.checkEnvironment() } catch { exit(withError: error) }
+        main(nil)
+    }
 }
 
 /// The timing protocol shared by every benchmark command (the same as torch_ref.py's).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BuildInfo
+import TensorCore
 
 /// The `backdrop` command line: thin subcommands that parse options and call the library rooms.
 @main
@@ -12,4 +13,11 @@ struct Backdrop: ParsableCommand {
                       QueryCommand.self, ExperimentsCommand.self, RunsCommand.self, MatrixCommand.self, CompareCommand.self, ReportCommand.self,
                       FindingsCommand.self, ClaimsCommand.self, ExportCommand.self, ServeCommand.self, MergeCommand.self, StatusCommand.self]
     )
+
+    /// Checks the environment the kernels read (`BACKDROP_KERNELS`) before any command runs, so a
+    /// bad value stops with its message instead of being ignored.
+    static func main() {
+        do { try ConvolutionKernelPath.checkEnvironment() } catch { exit(withError: error) }
+        main(nil)
+    }
 }

@@ -2,12 +2,12 @@ import Testing
 @testable import TensorCore
 import TestSupport
 
-/// Geometries the implicit path (`ImplicitConvolution`, AVX-512) takes for the forward pass, the
-/// input gradient, the weight gradient, or several (see `pathSelection`). `ConvolutionTests` checks
-/// each against the naive convolution and by central differences (the input gradient is the
-/// flipped, channel-transposed convolution of the output gradient when `handlesInputGradient`; the
-/// weight gradient comes from `bd_weight_gradient_3x3` when `handlesWeightGradient`). On a CPU
-/// without AVX-512 the same cases check the im2col path.
+/// Geometries the implicit paths (`ImplicitConvolution`, AVX-512 and AVX2) take for the forward
+/// pass, the input gradient, the weight gradient, or several (see `pathSelection`).
+/// `ConvolutionTests` checks each on every kernel path this CPU runs against the naive convolution
+/// and by central differences (the input gradient is the flipped, channel-transposed convolution
+/// of the output gradient when `handlesInputGradient`; the weight gradient comes from
+/// `bd_weight_gradient_3x3_*` when `handlesWeightGradient`).
 let implicitConvCases: [ConvCase] = [
     // One 16-pixel panel is one whole 4×4 image; bias added after the kernel.
     ConvCase(batch: 3, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: true),
@@ -41,22 +41,69 @@ let implicitConvCases: [ConvCase] = [
                        kernelH: c.kh, kernelW: c.kw, stride: c.stride, padding: c.padding)
     }
 
-    @Test func pathSelection() {
-        let avx512 = ImplicitConvolution.isAvailable
-        let forward = implicitConvCases.map { ImplicitConvolution.handlesForward(geometry($0)) }
-        let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0)) }
-        let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0)) }
-        #expect(forward == [Bool](repeating: avx512, count: 11))
-        #expect(input == [avx512, avx512, avx512, avx512, avx512, false, avx512, false, false, avx512, avx512])
-        #expect(weight == [avx512, avx512, avx512, false, false, avx512, false, false, avx512, avx512, avx512])
+    @Test(arguments: ConvolutionKernelPath.allCases)
+    func pathSelection(_ path: ConvolutionKernelPath) {
+        let implicit = path != .blas
+        let forward = implicitConvCases.map { ImplicitConvolution.handlesForward(geometry($0), on: path) }
+        let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
+        let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
+        let i = implicit
+        #expect(forward == [Bool](repeating: i, count: 11))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i])
+        #expect(weight == [i, i, i, false, false, i, false, false, i, i, i])
         // Strided, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         let smallPlane = Conv2dGeometry(batch: 2, inChannels: 16, height: 2, width: 2, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         for g in [strided, narrow, smallPlane] {
-            #expect(!ImplicitConvolution.handlesForward(g) && !ImplicitConvolution.handlesInputGradient(g)
-                    && !ImplicitConvolution.handlesWeightGradient(g))
+            #expect(!ImplicitConvolution.handlesForward(g, on: path) && !ImplicitConvolution.handlesInputGradient(g, on: path)
+                    && !ImplicitConvolution.handlesWeightGradient(g, on: path))
         }
+    }
+
+    /// The AVX-512 and AVX2 builds run every output's sums in the same order: their forward pass,
+    /// input gradient and weight gradient agree bit for bit (checked where this CPU runs both; the
+    /// im2col path only approximately, `ConvolutionTests`).
+    @Test(.enabled(if: ConvolutionKernelPath.supported.contains(.avx512), "this CPU runs one implicit build: nothing to compare"),
+          arguments: implicitConvCases)
+    func implicitBuildsAgreeBitForBit(_ c: ConvCase) {
+        let implicit: [ConvolutionKernelPath] = [.avx512, .avx2]
+        var rng = SeededRNG(seed: 44)
+        let g = geometry(c)
+        let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
+        let dy = rng.tensor([c.batch, c.cout, g.outHeight, g.outWidth])
+        let results = implicit.map { path in
+            ConvolutionKernelPath.withPath(path) { ConvolutionPass.allCases.map { Tensor.conv2dPass($0, g, x: x, weight: w, dy: dy).scalars } }
+        }
+        #expect(results[0] == results[1])
+    }
+
+    /// `BACKDROP_KERNELS` values: names in any case, empty means the fastest, unknown or
+    /// unsupported names are refused naming the variable and what to use.
+    @Test func environmentValues() throws {
+        #expect(try ConvolutionKernelPath.resolve(nil) == ConvolutionKernelPath.fastest)
+        #expect(try ConvolutionKernelPath.resolve("  ") == ConvolutionKernelPath.fastest)
+        #expect(try ConvolutionKernelPath.resolve("BLAS") == .blas)
+        #expect(ConvolutionKernelPath.supported.last == .blas)
+        do {
+            _ = try ConvolutionKernelPath.resolve("sse2")
+            Issue.record("sse2 accepted")
+        } catch let error as InvalidOption {
+            #expect(error.key == "BACKDROP_KERNELS")
+            #expect(error.message.contains("avx512, avx2, blas"))
+        }
+        for path in ConvolutionKernelPath.allCases where !ConvolutionKernelPath.supported.contains(path) {
+            #expect(throws: InvalidOption.self) { try ConvolutionKernelPath.resolve(path.rawValue) }
+        }
+        for path in ConvolutionKernelPath.supported { #expect(try ConvolutionKernelPath.resolve(path.rawValue) == path) }
+    }
+
+    /// `withPath` changes what provenance records, for the work inside it only.
+    @Test func provenanceNameFollowsThePath() {
+        for path in ConvolutionKernelPath.supported {
+            ConvolutionKernelPath.withPath(path) { #expect(Tensor.convolutionKernels == path.provenanceName) }
+        }
+        #expect(Set(ConvolutionKernelPath.allCases.map(\.provenanceName)).count == 3)
     }
 
     /// Enough output (80 · 16 · 64 values) for the bias to be added by several workers: every

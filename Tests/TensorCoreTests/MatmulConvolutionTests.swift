@@ -110,19 +110,22 @@ let convForwardCases: [ConvCase] = {
         return (x, w, c.bias ? rng.tensor([c.cout]) : nil)
     }
 
-    @Test(arguments: convForwardCases + implicitConvCases)
-    func forwardMatchesNaive(_ c: ConvCase) {
+    /// Every geometry on every kernel path this CPU runs (`avx512`, `avx2`, `blas`).
+    @Test(arguments: convForwardCases + implicitConvCases, ConvolutionKernelPath.supported)
+    func forwardMatchesNaive(_ c: ConvCase, _ path: ConvolutionKernelPath) {
         let (x, w, b) = make(c, seed: 30)
-        let y = Tensor.conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding)
+        let y = ConvolutionKernelPath.withPath(path) { Tensor.conv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding) }
         expectClose(y, naiveConv2d(x, weight: w, bias: b, stride: c.stride, padding: c.padding), tol: 1e-5)
     }
 
-    @Test(arguments: convForwardCases + implicitConvCases)
-    func gradients(_ c: ConvCase) {
+    @Test(arguments: convForwardCases + implicitConvCases, ConvolutionKernelPath.supported)
+    func gradients(_ c: ConvCase, _ path: ConvolutionKernelPath) {
         let (x, w, b) = make(c, seed: 31)
         let inputs = [x, w] + (b.map { [$0] } ?? [])
-        expectGradient(inputs, c.testDescription) { t in
-            Tensor.conv2d(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, stride: c.stride, padding: c.padding)
+        ConvolutionKernelPath.withPath(path) {
+            expectGradient(inputs, "\(c.testDescription) on \(path)") { t in
+                Tensor.conv2d(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, stride: c.stride, padding: c.padding)
+            }
         }
     }
 

@@ -1,7 +1,9 @@
 // Stride-1 convolutions as implicit GEMMs: the patch matrix is never written out. Each block of
 // 16 output pixels gets its `[K][16]` patch panel packed straight from the input (one masked
-// vector load per patch row and output-row segment), and a 16 × 16 AVX-512 micro-kernel
-// multiplies it by 16 output channels' packed weights, writing NCHW output rows directly.
+// vector load per patch row and output-row segment), and a micro-kernel multiplies it by 16
+// output channels' packed weights, writing NCHW output rows directly. Two builds, chosen at run
+// time: AVX-512 (`*_avx512`, a 16 × 16 micro-kernel) and AVX2 + FMA (`*_avx2`, 6 × 16 and
+// 4 × 16). Both run every output's FMA chain in the same order, so they agree bit for bit.
 //
 // One descriptor (`bd_implicit_conv`) covers the forward pass (tap shifts `tap − padding`) and the
 // input gradient, which is the convolution of the output gradient with the weights flipped in
@@ -33,13 +35,17 @@ typedef struct {
 } bd_implicit_conv;
 
 /// 1 when this CPU and OS run the AVX-512 kernels (`avx512f` and ZMM state enabled), else 0; the
-/// other functions must then not be called.
-int bd_implicit_conv_available(void);
+/// `*_avx512` functions must then not be called.
+int bd_cpu_has_avx512(void);
+
+/// 1 when this CPU and OS run the AVX2 + FMA kernels (`avx2`, `fma` and YMM state enabled), else 0;
+/// the `*_avx2` functions must then not be called.
+int bd_cpu_has_avx2_fma(void);
 
 /// Packs weights `w[out_channels][K]` as `[out_channels / 16][K][16]`.
 void bd_implicit_conv_pack_weights(const bd_implicit_conv *c, const float *w, float *packed);
 
-/// Floats of 64-byte-aligned scratch one caller of `bd_implicit_conv_panels` needs.
+/// Floats of 64-byte-aligned scratch one caller of `bd_implicit_conv_panels_*` needs.
 long bd_implicit_conv_scratch_count(const bd_implicit_conv *c);
 
 /// Writes output panels `panel_begin ..< panel_end`: panel `q` is the 16 pixels `16q ..< 16q + 16`
@@ -47,8 +53,11 @@ long bd_implicit_conv_scratch_count(const bd_implicit_conv *c);
 /// `out_height · out_width % 16 == 0` (a panel never straddles two images), `out_channels % 16 == 0`
 /// and `1 ≤ taps_y, taps_x ≤ BD_MAX_TAPS`. Disjoint panel ranges may run concurrently, each with
 /// its own `scratch`.
-void bd_implicit_conv_panels(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
-                             long panel_begin, long panel_end, float *scratch);
+void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
+                                    long panel_begin, long panel_end, float *scratch);
+/// `bd_implicit_conv_panels_avx512` on AVX2 + FMA; the same results bit for bit.
+void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
+                                  long panel_begin, long panel_end, float *scratch);
 
 /// A 3 × 3 stride-1 convolution, NCHW: input `[batch, in_channels, height, width]`, output
 /// `[batch, out_channels, height + 2·padding − 2, width + 2·padding − 2]`.
@@ -56,7 +65,7 @@ typedef struct {
     long batch, in_channels, height, width, out_channels, padding;
 } bd_conv3x3_shape;
 
-/// Floats of 64-byte-aligned scratch one caller of `bd_weight_gradient_3x3` needs.
+/// Floats of 64-byte-aligned scratch one caller of `bd_weight_gradient_3x3_*` needs.
 long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s);
 
 /// Adds the weight gradient of `s` over images `image_begin ..< image_end` to `dwt`, laid out
@@ -64,7 +73,11 @@ long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s);
 /// `dwt[(ci·9 + ky·3 + kx)·Co + co] += Σ dy[b, co, oy, ox] · x[b, ci, oy + ky − pad, ox + kx − pad]`.
 /// Requires `out_channels % 16 == 0` and an output plane of whole 16s. Sums pixels in a fixed
 /// order (deterministic).
-void bd_weight_gradient_3x3(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
-                            float *dwt, float *scratch);
+void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,
+                                   long image_end, float *dwt, float *scratch);
+/// `bd_weight_gradient_3x3_avx512` on AVX2 + FMA; the same pixel order, so the same results bit for
+/// bit.
+void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,
+                                 long image_end, float *dwt, float *scratch);
 
 #endif

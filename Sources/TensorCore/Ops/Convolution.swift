@@ -1,6 +1,6 @@
-// 2-D convolution (NCHW). Stride-1 convolutions that tile by 16 run in the AVX-512 implicit-GEMM
-// kernels (`ConvolutionImplicit.swift`) when the CPU has them; everything else by batched im2col +
-// single-threaded SGEMM, images split across workers.
+// 2-D convolution (NCHW). Stride-1 convolutions that tile by 16 run in the AVX-512 or AVX2
+// implicit-GEMM kernels (`ConvolutionImplicit.swift`, `ConvolutionKernelPath`) when the CPU has
+// them; everything else by batched im2col + single-threaded SGEMM, images split across workers.
 
 /// Geometry of one conv2d call.
 public struct Conv2dGeometry: Sendable, Equatable {
@@ -165,11 +165,12 @@ enum ConvKernels {
 }
 
 extension Tensor {
-    /// The convolution kernels this process runs: `"avx512-implicit"` (stride-1 convolutions in
-    /// the AVX-512 implicit-GEMM kernels, the rest im2col + OpenBLAS) or `"im2col-openblas"`. The
-    /// two sum in different orders, so a long training run ends in different float32 round-off;
-    /// run provenance records which one produced a result.
-    public static var convolutionKernels: String { ImplicitConvolution.isAvailable ? "avx512-implicit" : "im2col-openblas" }
+    /// The convolution kernels that run here (`ConvolutionKernelPath.current.provenanceName`):
+    /// `"avx512-implicit"` or `"avx2-implicit"` (stride-1 convolutions in those implicit-GEMM
+    /// kernels, the rest im2col + OpenBLAS) or `"im2col-openblas"`. The implicit and im2col paths
+    /// sum in different orders, so a long training run ends in different float32 round-off; run
+    /// provenance records which one produced a result.
+    public static var convolutionKernels: String { ConvolutionKernelPath.current.provenanceName }
 
     /// 2-D convolution (cross-correlation, as `torch.nn.functional.conv2d`).
     ///
@@ -204,8 +205,9 @@ extension Tensor {
                               _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>) {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
         nonisolated(unsafe) let (x, w, y, bias) = (x, w, y, bias)
-        if ImplicitConvolution.handlesForward(g) {
-            ImplicitConvolution.forward(g, x, w, y)
+        let path = ConvolutionKernelPath.current
+        if ImplicitConvolution.handlesForward(g, on: path) {
+            ImplicitConvolution.forward(g, on: path, x, w, y)
             if let bias {
                 Parallel.forEachChunk(g.batch, costPerItem: g.outChannels * g.outPlane, minimumWork: 1 << 16) { images in
                     addBias(g, bias, y, images: images)
@@ -249,15 +251,16 @@ extension Tensor {
     static func conv2dBackward(_ g: Conv2dGeometry, x: Tensor, weight: Tensor, dy: Tensor,
                                needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
         let nb = g.imagesPerChunk, hw = g.outPlane, K = g.patchSize, Co = g.outChannels
-        let implicitInputGradient = needInput && ImplicitConvolution.handlesInputGradient(g)
+        let path = ConvolutionKernelPath.current
+        let implicitInputGradient = needInput && ImplicitConvolution.handlesInputGradient(g, on: path)
         let dxIsWritten = implicitInputGradient || ConvKernels.centreTapCoversInput(g) || ConvKernels.isPhaseShiftable(g)
         let dx: Tensor? = needInput ? (dxIsWritten ? Tensor.uninitialized(x.shape) : Tensor.zeros(x.shape)) : nil
         if implicitInputGradient, let dx {
-            ImplicitConvolution.inputGradient(g, dy.pointer, weight.pointer, dx.storage.pointer)
+            ImplicitConvolution.inputGradient(g, on: path, dy.pointer, weight.pointer, dx.storage.pointer)
         }
-        let implicitWeightGradient = needWeight && ImplicitConvolution.handlesWeightGradient(g)
+        let implicitWeightGradient = needWeight && ImplicitConvolution.handlesWeightGradient(g, on: path)
         let implicitDW = implicitWeightGradient
-            ? Tensor(shape: weight.shape, storage: ImplicitConvolution.weightGradient(g, x.pointer, dy.pointer, groups: weightGradientGroups))
+            ? Tensor(shape: weight.shape, storage: ImplicitConvolution.weightGradient(g, on: path, x.pointer, dy.pointer, groups: weightGradientGroups))
             : nil
         // What the implicit kernels did not compute, the im2col chunk loop below does.
         let chunkInputGradient = needInput && !implicitInputGradient

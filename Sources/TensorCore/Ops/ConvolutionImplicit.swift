@@ -1,61 +1,63 @@
 import CKernels
 
-/// Stride-1 convolutions as implicit GEMMs (`CKernels/implicit_conv.c`): the patch matrix is
-/// packed 16 output pixels at a time straight from the input into a cache-resident panel and
-/// multiplied by an AVX-512 micro-kernel, so the im2col write, OpenBLAS's re-packing of it and the
-/// output channel gather all disappear.
+/// Stride-1 convolutions as implicit GEMMs (`CKernels/implicit_conv.c`, `implicit_conv_avx2.c`):
+/// the patch matrix is packed 16 output pixels at a time straight from the input into a
+/// cache-resident panel and multiplied by an AVX-512 or AVX2 + FMA micro-kernel
+/// (`ConvolutionKernelPath`), so the im2col write, OpenBLAS's re-packing of it and the output
+/// channel gather all disappear.
 ///
 /// - Forward: taps shifted by `tap − padding`.
 /// - Input gradient: the convolution of the output gradient with the weights flipped in space and
 ///   transposed in channels (no `dCol` product, no `col2im` scatter-add).
-/// - Weight gradient, 3 × 3 (`implicit_weight_gradient.c`): reads the input and the output
+/// - Weight gradient, 3 × 3 (`implicit_weight_gradient*.c`): reads the input and the output
 ///   gradient directly.
 ///
-/// Used when the CPU has AVX-512 and the shapes tile by 16; every other case — strided
+/// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — strided
 /// convolutions included — keeps the im2col + OpenBLAS path in `Convolution.swift`. (Strided
 /// convolutions through phase planes were measured implicitly too and were no faster: the phase
 /// split and merge passes cost what the kernel saved; BENCHMARKS.md.)
 enum ImplicitConvolution {
-    /// Whether this CPU (and OS) run the AVX-512 kernels.
-    static let isAvailable = bd_implicit_conv_available() != 0
-
     /// Panels claimed per work item: 4 blocks of `BD_PANELS_PER_BLOCK`.
     static let panelsPerClaim = 16
 
-    /// AVX-512 present, stride 1, a kernel within `BD_MAX_TAPS` rows and columns: what every
-    /// implicit path needs before its own channel and plane conditions.
-    static func isStrideOneOnAVX512(_ g: Conv2dGeometry) -> Bool {
-        isAvailable && g.stride == 1 && g.kernelH <= Int(BD_MAX_TAPS) && g.kernelW <= Int(BD_MAX_TAPS)
+    /// An implicit path, stride 1, a kernel within `BD_MAX_TAPS` rows and columns: what every
+    /// implicit case needs before its own channel and plane conditions.
+    static func isStrideOneImplicit(_ g: Conv2dGeometry, on path: ConvolutionKernelPath) -> Bool {
+        path != .blas && g.stride == 1 && g.kernelH <= Int(BD_MAX_TAPS) && g.kernelW <= Int(BD_MAX_TAPS)
     }
 
-    /// The forward convolution `g` runs implicitly: output channels and output plane in whole 16s.
-    static func handlesForward(_ g: Conv2dGeometry) -> Bool {
-        isStrideOneOnAVX512(g) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+    /// The forward convolution `g` runs implicitly on `path`: output channels and output plane in
+    /// whole 16s.
+    static func handlesForward(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
+        isStrideOneImplicit(g, on: path) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
-    /// The input gradient of `g` runs implicitly: input channels and input plane in whole 16s.
-    static func handlesInputGradient(_ g: Conv2dGeometry) -> Bool {
-        isStrideOneOnAVX512(g) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
+    /// The input gradient of `g` runs implicitly on `path`: input channels and input plane in
+    /// whole 16s.
+    static func handlesInputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
+        isStrideOneImplicit(g, on: path) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
     }
 
-    /// The weight gradient of `g` runs implicitly: 3 × 3 kernel, output channels and output plane
-    /// in whole 16s.
-    static func handlesWeightGradient(_ g: Conv2dGeometry) -> Bool {
-        isStrideOneOnAVX512(g) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+    /// The weight gradient of `g` runs implicitly on `path`: 3 × 3 kernel, output channels and
+    /// output plane in whole 16s.
+    static func handlesWeightGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
+        isStrideOneImplicit(g, on: path) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
-    static func forward(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func forward(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                        _ y: UnsafeMutablePointer<Float>) {
         let p = g.padding
         let d = descriptor(batch: g.batch, input: (g.inChannels, g.height, g.width), output: (g.outChannels, g.outHeight, g.outWidth),
                            rows: (0..<g.kernelH).map { $0 - p }, columns: (0..<g.kernelW).map { $0 - p })
-        run(d, input: x, weights: w, output: y)
+        run(d, on: path, input: x, weights: w, output: y)
     }
 
     /// `dx[N, Ci, H, W]` (written, not accumulated) from `dy[N, Co, Ho, Wo]` for
     /// `handlesInputGradient(g)`: `dx[ci, iy, ix] = Σ dy[co, iy + ty − (kh − 1 − p), ix + tx − (kw − 1 − p)]
     /// · w[co, ci, kh − 1 − ty, kw − 1 − tx]`.
-    static func inputGradient(_ g: Conv2dGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+    static func inputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                              _ dx: UnsafeMutablePointer<Float>) {
         let (Ci, Co, kh, kw, p) = (g.inChannels, g.outChannels, g.kernelH, g.kernelW, g.padding)
         let flipped = TensorStorage(uninitializedCount: Ci * Co * kh * kw)   // [Ci][Co][kh][kw]
         var q = flipped.pointer
@@ -64,25 +66,27 @@ enum ImplicitConvolution {
         } } } }
         let d = descriptor(batch: g.batch, input: (Co, g.outHeight, g.outWidth), output: (Ci, g.height, g.width),
                            rows: (0..<kh).map { $0 - (kh - 1 - p) }, columns: (0..<kw).map { $0 - (kw - 1 - p) })
-        run(d, input: dy, weights: flipped.pointer, output: dx)
+        run(d, on: path, input: dy, weights: flipped.pointer, output: dx)
     }
 
     /// `dW[Co, Ci, 3, 3]` from `x[N, Ci, H, W]` and `dy[N, Co, Ho, Wo]` for `handlesWeightGradient(g)`.
     /// Images are summed in `groups` fixed slices (each into its own partial, the partials then in
     /// order), so the result does not depend on the worker count or on which worker took which slice.
-    static func weightGradient(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, groups: Int) -> TensorStorage {
+    static func weightGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                               groups: Int) -> TensorStorage {
         let K = g.patchSize, Co = g.outChannels, slices = min(groups, g.batch)
         var shape = bd_conv3x3_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
                                      out_channels: Co, padding: g.padding)
         let scratchCount = bd_weight_gradient_scratch_count(&shape)
         let partials = (0..<slices).map { _ in TensorStorage(repeating: 0, count: K * Co) }
         let s = shape
+        let kernel = path == .avx512 ? bd_weight_gradient_3x3_avx512 : bd_weight_gradient_3x3_avx2
         nonisolated(unsafe) let (x, dy, pointers) = (x, dy, partials.map(\.pointer))
         Parallel.forEachWorker(slices) { _, claim in
             let scratch = TensorStorage(uninitializedCount: scratchCount)
             var s = s
             while let slice = claim() {
-                bd_weight_gradient_3x3(&s, x, dy, s.batch * slice / slices, s.batch * (slice + 1) / slices, pointers[slice], scratch.pointer)
+                kernel(&s, x, dy, s.batch * slice / slices, s.batch * (slice + 1) / slices, pointers[slice], scratch.pointer)
             }
         }
         return Tensor.combineWeightGradientPartials(partials, outChannels: Co, patchSize: K, transposed: true)
@@ -104,7 +108,10 @@ enum ImplicitConvolution {
 
     /// Packs `weights` `[out_channels][K]` and writes every output panel of `d`, panels split
     /// across workers.
-    private static func run(_ d: bd_implicit_conv, input: UnsafePointer<Float>, weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    private static func run(_ d: bd_implicit_conv, on path: ConvolutionKernelPath, input: UnsafePointer<Float>,
+                            weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        precondition(path != .blas, "implicit convolution on the blas path")
+        let panelKernel = path == .avx512 ? bd_implicit_conv_panels_avx512 : bd_implicit_conv_panels_avx2
         var d = d
         let packed = TensorStorage(uninitializedCount: d.out_channels * d.in_channels * d.taps_y * d.taps_x)
         bd_implicit_conv_pack_weights(&d, weights, packed.pointer)
@@ -117,7 +124,7 @@ enum ImplicitConvolution {
             var d = shared
             while let item = claim() {
                 let begin = item * panelsPerClaim
-                bd_implicit_conv_panels(&d, x, w, y, begin, min(panels, begin + panelsPerClaim), scratch.pointer)
+                panelKernel(&d, x, w, y, begin, min(panels, begin + panelsPerClaim), scratch.pointer)
             }
         }
         withExtendedLifetime(packed) {}

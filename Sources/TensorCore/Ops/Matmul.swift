@@ -32,11 +32,11 @@ extension Tensor {
         let work = m * n * k
         let splitColumns = n > m
         let extent = splitColumns ? n : m
-        if work < 1 << 20 || extent < 2 * Parallel.workerCount {
+        if work < 1 << 20 || extent < 2 * Parallel.activeWorkers {
             BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: pa, lda: lda, b: pb, ldb: ldb, c: pc, ldc: n)
             return
         }
-        Parallel.forEachChunk(extent, costPerItem: (splitColumns ? m : n) * k, minimumWork: 0, pieces: Parallel.workerCount) { part in
+        Parallel.forEachChunk(extent, costPerItem: (splitColumns ? m : n) * k, minimumWork: 0, pieces: Parallel.activeWorkers) { part in
             if splitColumns {
                 let bColumns = tb ? pb + part.lowerBound * ldb : pb + part.lowerBound
                 BLAS.sgemm(transA: ta, transB: tb, m: m, n: part.count, k: k, a: pa, lda: lda,

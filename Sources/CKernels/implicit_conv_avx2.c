@@ -1,0 +1,161 @@
+// Implicit-GEMM convolution, AVX2 + FMA build (see include/implicit_conv.h).
+//
+// Same packing and panel order as the AVX-512 build: a `[K][16]` panel of 16 output pixels packed
+// straight from the input, weights packed `[out_channels / 16][K][16]`. The micro-kernel keeps
+// 6 output channels × 16 pixels (12 YMM accumulators, 2 panel vectors, 1 broadcast) and covers a
+// 16-channel block as 6 + 6 + 4 rows. Every output is the same sequential FMA chain over
+// k = 0 ..< K as in the AVX-512 build, so both give bit-identical results.
+#include "implicit_conv.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <cpuid.h>
+#include <immintrin.h>
+#include <stdint.h>
+
+#define BD_AVX2 __attribute__((target("avx2,fma")))
+
+int bd_cpu_has_avx2_fma(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27)) || !(c & (1u << 12)) || !(c & (1u << 28))) return 0;   // OSXSAVE, FMA, AVX
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0x6u) != 0x6u) return 0;                                      // XMM and YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & (1u << 5)) ? 1 : 0;                                              // AVX2
+}
+
+/// The 8-lane vector mask of bits `bits` (lane j set when bit j is): for `_mm256_maskload_ps`.
+BD_AVX2 static inline __m256i lane_mask(unsigned bits) {
+    const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), lane_bit), lane_bit);
+}
+
+/// Loads the 8 lanes of `base` selected by `bits` (zero elsewhere). Masked-off lanes are never
+/// read (VMASKMOVPS suppresses their faults), so `base` may point outside the row.
+BD_AVX2 static inline __m256 load8(unsigned bits, const float *base) {
+    if (bits == 0xFFu) return _mm256_loadu_ps(base);
+    if (bits == 0) return _mm256_setzero_ps();
+    return _mm256_maskload_ps(base, lane_mask(bits));
+}
+
+/// Packs the `[K][16]` panel of output pixels `p0 ..< p0 + 16` of image `b` (see the AVX-512
+/// `pack_panel`): segments within one output row, one masked load pair per segment, tap column
+/// and patch row.
+BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
+    const long H = c->in_height, W = c->in_width, Wo = c->out_width, ty_n = c->taps_y, tx_n = c->taps_x;
+    long seg_oy[16], seg_offset[16][BD_MAX_TAPS];
+    unsigned seg_mask[16][BD_MAX_TAPS];
+    int nseg = 0;
+    for (int lane = 0; lane < 16; nseg++) {
+        long p = p0 + lane, oy = p / Wo, ox = p % Wo;
+        int count = (int)(Wo - ox) < 16 - lane ? (int)(Wo - ox) : 16 - lane;
+        seg_oy[nseg] = oy;
+        for (long tx = 0; tx < tx_n; tx++) {
+            long shift = ox - lane + c->tap_col[tx];
+            long lo = lane, hi = lane + count;
+            if (lo + shift < 0) lo = -shift;
+            if (hi + shift > W) hi = W - shift;
+            seg_mask[nseg][tx] = hi > lo ? (((1u << (hi - lo)) - 1u) << lo) : 0u;
+            seg_offset[nseg][tx] = shift;
+        }
+        lane += count;
+    }
+    const float *image = x + b * c->in_channels * H * W;
+    float *dst = panel;
+    for (long ci = 0; ci < c->in_channels; ci++) {
+        const float *plane = image + ci * H * W;
+        for (long ty = 0; ty < ty_n; ty++) {
+            if (nseg == 1) {
+                long iy = seg_oy[0] + c->tap_row[ty];
+                if (iy < 0 || iy >= H) {
+                    for (long tx = 0; tx < tx_n; tx++, dst += 16) {
+                        _mm256_store_ps(dst, _mm256_setzero_ps());
+                        _mm256_store_ps(dst + 8, _mm256_setzero_ps());
+                    }
+                    continue;
+                }
+                uintptr_t row = (uintptr_t)(plane + iy * W);
+                for (long tx = 0; tx < tx_n; tx++, dst += 16) {
+                    const float *base = (const float *)(row + (uintptr_t)(seg_offset[0][tx] * (long)sizeof(float)));
+                    unsigned m = seg_mask[0][tx];
+                    _mm256_store_ps(dst, load8(m & 0xFFu, base));
+                    _mm256_store_ps(dst + 8, load8(m >> 8, (const float *)((uintptr_t)base + 8 * sizeof(float))));
+                }
+                continue;
+            }
+            for (long tx = 0; tx < tx_n; tx++, dst += 16) {
+                __m256 lo = _mm256_setzero_ps(), hi = lo;
+                for (int t = 0; t < nseg; t++) {
+                    long iy = seg_oy[t] + c->tap_row[ty];
+                    if (iy < 0 || iy >= H) continue;
+                    uintptr_t row = (uintptr_t)(plane + iy * W);
+                    const float *base = (const float *)(row + (uintptr_t)(seg_offset[t][tx] * (long)sizeof(float)));
+                    unsigned m = seg_mask[t][tx];
+                    // Segments cover disjoint lanes: OR their masked loads together.
+                    if (m & 0xFFu) lo = _mm256_or_ps(lo, load8(m & 0xFFu, base));
+                    if (m >> 8) hi = _mm256_or_ps(hi, load8(m >> 8, (const float *)((uintptr_t)base + 8 * sizeof(float))));
+                }
+                _mm256_store_ps(dst, lo);
+                _mm256_store_ps(dst + 8, hi);
+            }
+        }
+    }
+}
+
+/// C[R rows, 16 columns] = A-rows `a[k·16 + i]` (i < R) ᵀ · B-panel `[K][16]`; row i stored at
+/// `c + i·ldc`. `R` is 6 or 4, a constant once inlined, so the 2R accumulators stay in registers.
+BD_AVX2 static inline __attribute__((always_inline)) void kernel_rx16(const int R, long K, const float *a, const float *b,
+                                                                     float *c, long ldc) {
+    __m256 acc[6][2];
+    for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (long k = 0; k < K; k++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        for (int i = 0; i < R; i++) {
+            __m256 av = _mm256_broadcast_ss(a + i);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+        a += 16; b += 16;
+    }
+    for (int i = 0; i < R; i++) {
+        _mm256_storeu_ps(c + i * ldc, acc[i][0]);
+        _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
+    }
+}
+
+BD_AVX2 static void kernel_6x16(long K, const float *a, const float *b, float *c, long ldc) { kernel_rx16(6, K, a, b, c, ldc); }
+BD_AVX2 static void kernel_4x16(long K, const float *a, const float *b, float *c, long ldc) { kernel_rx16(4, K, a, b, c, ldc); }
+
+BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
+                                          long panel_begin, long panel_end, float *scratch) {
+    const long plane = c->out_height * c->out_width, K = c->in_channels * c->taps_y * c->taps_x;
+    for (long q0 = panel_begin; q0 < panel_end; q0 += BD_PANELS_PER_BLOCK) {
+        long q1 = q0 + BD_PANELS_PER_BLOCK < panel_end ? q0 + BD_PANELS_PER_BLOCK : panel_end;
+        for (long q = q0; q < q1; q++) {
+            long first = q * 16;
+            pack_panel(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
+        }
+        for (long cb = 0; cb < c->out_channels / 16; cb++) {
+            const float *a = packed_w + cb * K * 16;
+            for (long q = q0; q < q1; q++) {
+                long first = q * 16, b = first / plane, p0 = first % plane;
+                float *out = y + (b * c->out_channels + cb * 16) * plane + p0;
+                const float *panel = scratch + (q - q0) * K * 16;
+                kernel_6x16(K, a, panel, out, plane);
+                kernel_6x16(K, a + 6, panel, out + 6 * plane, plane);
+                kernel_4x16(K, a + 12, panel, out + 12 * plane, plane);
+            }
+        }
+    }
+}
+
+#else
+
+int bd_cpu_has_avx2_fma(void) { return 0; }
+void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
+                                  long panel_begin, long panel_end, float *scratch) {
+    (void)c; (void)x; (void)packed_w; (void)y; (void)panel_begin; (void)panel_end; (void)scratch;
+}
+
+#endif

@@ -1,0 +1,91 @@
+// Weight gradient of a 3×3 stride-1 convolution, AVX2 + FMA build (see
+// implicit_weight_gradient.c for the method). Per image the input is copied into zero-padded
+// planes and the output gradient transposed to `[pixel][Co]` by 8 × 8 register transposes; a tile
+// keeps the nine taps of one input channel × 8 output channels in 9 YMM accumulators. Pixels are
+// summed in the same order as the AVX-512 build, so both give bit-identical results.
+#include "implicit_conv.h"
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#include <string.h>
+
+#define BD_AVX2 __attribute__((target("avx2,fma")))
+
+/// 8×8 block transpose: dst[j][i] = src[i][j], rows `src_ld` / `dst_ld` floats apart.
+BD_AVX2 static void transpose8(const float *src, long src_ld, float *dst, long dst_ld) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * src_ld);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // r[0..3] hold columns 0,1,2,3 of rows 0–3 (low lane) and columns 4–7 (high lane); r[4..7]
+    // the same for rows 4–7: join the 128-bit halves.
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+        t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+    }
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * dst_ld, t[i]);
+}
+
+/// Nine taps × 8 output channels: `rows[t · Co + c] += Σ_pixels xplane[tap t of pixel] ·
+/// dyt[pixel · Co + c]` for c < 8 (`rows`, `dyt` offset to the tile's first channel).
+BD_AVX2 static void tile_3x3(const float *xplane, long Wp, long Ho, long Wo, const float *dyt, long Co, float *rows) {
+    __m256 a0 = _mm256_loadu_ps(rows + 0 * Co), a1 = _mm256_loadu_ps(rows + 1 * Co), a2 = _mm256_loadu_ps(rows + 2 * Co);
+    __m256 a3 = _mm256_loadu_ps(rows + 3 * Co), a4 = _mm256_loadu_ps(rows + 4 * Co), a5 = _mm256_loadu_ps(rows + 5 * Co);
+    __m256 a6 = _mm256_loadu_ps(rows + 6 * Co), a7 = _mm256_loadu_ps(rows + 7 * Co), a8 = _mm256_loadu_ps(rows + 8 * Co);
+    for (long oy = 0; oy < Ho; oy++) {
+        const float *r0 = xplane + oy * Wp, *r1 = r0 + Wp, *r2 = r1 + Wp;
+        const float *d = dyt + oy * Wo * Co;
+        for (long ox = 0; ox < Wo; ox++, r0++, r1++, r2++, d += Co) {
+            __m256 g = _mm256_loadu_ps(d);
+            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0), g, a0);
+            a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0 + 1), g, a1);
+            a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0 + 2), g, a2);
+            a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1), g, a3);
+            a4 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1 + 1), g, a4);
+            a5 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1 + 2), g, a5);
+            a6 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2), g, a6);
+            a7 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2 + 1), g, a7);
+            a8 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2 + 2), g, a8);
+        }
+    }
+    _mm256_storeu_ps(rows + 0 * Co, a0); _mm256_storeu_ps(rows + 1 * Co, a1); _mm256_storeu_ps(rows + 2 * Co, a2);
+    _mm256_storeu_ps(rows + 3 * Co, a3); _mm256_storeu_ps(rows + 4 * Co, a4); _mm256_storeu_ps(rows + 5 * Co, a5);
+    _mm256_storeu_ps(rows + 6 * Co, a6); _mm256_storeu_ps(rows + 7 * Co, a7); _mm256_storeu_ps(rows + 8 * Co, a8);
+}
+
+BD_AVX2 void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,
+                                         long image_end, float *dwt, float *scratch) {
+    const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
+    const long Hp = H + 2 * p, Wp = W + 2 * p, Ho = Hp - 2, Wo = Wp - 2, plane = Ho * Wo;
+    float *xpad = scratch, *dyt = scratch + (Ci * Hp * Wp + 15) / 16 * 16;
+    memset(xpad, 0, sizeof(float) * Ci * Hp * Wp);
+    for (long b = image_begin; b < image_end; b++) {
+        for (long ci = 0; ci < Ci; ci++)
+            for (long iy = 0; iy < H; iy++)
+                memcpy(xpad + (ci * Hp + iy + p) * Wp + p, x + ((b * Ci + ci) * H + iy) * W, sizeof(float) * W);
+        const float *dyb = dy + b * Co * plane;
+        for (long c0 = 0; c0 < Co; c0 += 8)
+            for (long q0 = 0; q0 < plane; q0 += 8)
+                transpose8(dyb + c0 * plane + q0, plane, dyt + q0 * Co + c0, Co);
+        for (long co0 = 0; co0 < Co; co0 += 8)
+            for (long ci = 0; ci < Ci; ci++)
+                tile_3x3(xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, dwt + ci * 9 * Co + co0);
+    }
+}
+
+#else
+
+void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,
+                                 long image_end, float *dwt, float *scratch) {
+    (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
+}
+
+#endif
