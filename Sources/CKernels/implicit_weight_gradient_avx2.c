@@ -1,7 +1,8 @@
 // Weight gradient of a 3×3 stride-1 convolution, AVX2 + FMA build (see
 // implicit_weight_gradient.c for the method). Per image the input is copied into zero-padded
 // planes and the output gradient transposed to `[pixel][Co]` by 8 × 8 register transposes; a tile
-// keeps the nine taps of one input channel × 8 output channels in 9 YMM accumulators. Pixels are
+// keeps the nine taps of one input channel × 8 output channels in 9 YMM accumulators and
+// takes four pixels at a time. Pixels are
 // summed in the same order as the AVX-512 build, so both give bit-identical results.
 #include "implicit_conv.h"
 
@@ -36,29 +37,40 @@ BD_AVX2 static void transpose8(const float *src, long src_ld, float *dst, long d
 
 /// Nine taps × 8 output channels: `rows[t · Co + c] += Σ_pixels xplane[tap t of pixel] ·
 /// dyt[pixel · Co + c]` for c < 8 (`rows`, `dyt` offset to the tile's first channel).
+///
+/// Four neighbouring pixels of a row at a time: they read six input values per tap row (pixel j,
+/// tap column kx reads value j + kx), so each value is broadcast once for up to three taps —
+/// 22 loads per 36 FMAs instead of 10 per 9. Each accumulator still takes its pixels in order
+/// (value m feeds pixel m − kx, increasing with m), the order of the AVX-512 build.
 BD_AVX2 static void tile_3x3(const float *xplane, long Wp, long Ho, long Wo, const float *dyt, long Co, float *rows) {
-    __m256 a0 = _mm256_loadu_ps(rows + 0 * Co), a1 = _mm256_loadu_ps(rows + 1 * Co), a2 = _mm256_loadu_ps(rows + 2 * Co);
-    __m256 a3 = _mm256_loadu_ps(rows + 3 * Co), a4 = _mm256_loadu_ps(rows + 4 * Co), a5 = _mm256_loadu_ps(rows + 5 * Co);
-    __m256 a6 = _mm256_loadu_ps(rows + 6 * Co), a7 = _mm256_loadu_ps(rows + 7 * Co), a8 = _mm256_loadu_ps(rows + 8 * Co);
+    __m256 acc[9];
+    for (int t = 0; t < 9; t++) acc[t] = _mm256_loadu_ps(rows + t * Co);
     for (long oy = 0; oy < Ho; oy++) {
-        const float *r0 = xplane + oy * Wp, *r1 = r0 + Wp, *r2 = r1 + Wp;
+        const float *row = xplane + oy * Wp;
         const float *d = dyt + oy * Wo * Co;
-        for (long ox = 0; ox < Wo; ox++, r0++, r1++, r2++, d += Co) {
+        long ox = 0;
+        for (; ox + 4 <= Wo; ox += 4, d += 4 * Co) {
+            __m256 g[4];
+            for (int j = 0; j < 4; j++) g[j] = _mm256_loadu_ps(d + j * Co);
+            for (int ky = 0; ky < 3; ky++) {
+                const float *r = row + ky * Wp + ox;
+                for (int m = 0; m < 6; m++) {
+                    __m256 v = _mm256_broadcast_ss(r + m);
+                    for (int kx = 0; kx < 3; kx++) {
+                        int j = m - kx;
+                        if (j >= 0 && j < 4) acc[ky * 3 + kx] = _mm256_fmadd_ps(v, g[j], acc[ky * 3 + kx]);
+                    }
+                }
+            }
+        }
+        for (; ox < Wo; ox++, d += Co) {
             __m256 g = _mm256_loadu_ps(d);
-            a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0), g, a0);
-            a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0 + 1), g, a1);
-            a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(r0 + 2), g, a2);
-            a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1), g, a3);
-            a4 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1 + 1), g, a4);
-            a5 = _mm256_fmadd_ps(_mm256_broadcast_ss(r1 + 2), g, a5);
-            a6 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2), g, a6);
-            a7 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2 + 1), g, a7);
-            a8 = _mm256_fmadd_ps(_mm256_broadcast_ss(r2 + 2), g, a8);
+            for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++)
+                    acc[ky * 3 + kx] = _mm256_fmadd_ps(_mm256_broadcast_ss(row + ky * Wp + ox + kx), g, acc[ky * 3 + kx]);
         }
     }
-    _mm256_storeu_ps(rows + 0 * Co, a0); _mm256_storeu_ps(rows + 1 * Co, a1); _mm256_storeu_ps(rows + 2 * Co, a2);
-    _mm256_storeu_ps(rows + 3 * Co, a3); _mm256_storeu_ps(rows + 4 * Co, a4); _mm256_storeu_ps(rows + 5 * Co, a5);
-    _mm256_storeu_ps(rows + 6 * Co, a6); _mm256_storeu_ps(rows + 7 * Co, a7); _mm256_storeu_ps(rows + 8 * Co, a8);
+    for (int t = 0; t < 9; t++) _mm256_storeu_ps(rows + t * Co, acc[t]);
 }
 
 BD_AVX2 void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,

@@ -19,6 +19,17 @@ public enum ConvolutionPass: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// The kernels that run this pass of `g` on `path`: the path's implicit kernels
+    /// (`avx512-implicit`, `avx2-implicit`) when they take the shape, else `im2col-openblas`.
+    public func kernels(_ g: Conv2dGeometry, on path: ConvolutionKernelPath) -> String {
+        let implicit = switch self {
+        case .forward: ImplicitConvolution.handlesForward(g, on: path)
+        case .inputGradient: ImplicitConvolution.handlesInputGradient(g, on: path)
+        case .weightGradient: ImplicitConvolution.handlesWeightGradient(g, on: path)
+        }
+        return implicit ? path.provenanceName : ConvolutionKernelPath.blas.provenanceName
+    }
+
     /// Floating-point operations of this pass of `g` (2 per multiply-add), all images.
     public func flops(_ g: Conv2dGeometry) -> Double {
         2 * Double(g.batch) * Double(g.outPlane) * Double(g.outChannels) * Double(g.patchSize)
