@@ -72,18 +72,25 @@ report: build
 query: build
 	@$(BIN)/backdrop query --db $(DB) "$(Q)"
 
-## Side-by-side benchmark: for each row PyTorch runs, then Backdrop, each in its own process, alternated
-## --rounds times (default 2; e.g. make bench BENCH_ARGS="--rounds 3 --configs 32:32:128"; add
-## --torch-channels-last to compare against PyTorch's NHWC layout instead of the reference default).
+## Side-by-side benchmark: for each row PyTorch runs (in both layouts: its default NCHW and
+## channels-last), then Backdrop, each in its own process, alternated --rounds times (default 2;
+## e.g. make bench BENCH_ARGS="--rounds 3 --configs 32:32:128"). On an AVX-512 machine a second
+## table forces Backdrop's AVX2 kernels against PyTorch limited to AVX2. Then the kernels against
+## the machine's SGEMM (backdrop-bench kernels).
 bench: setup
 	$(SWIFT) build -c release --product backdrop-bench
 	@mkdir -p $(BENCH_OUT)
 	@if python3 -c 'import torch' 2>/dev/null; then \
 	  $(BIN)/backdrop-bench suite --json-out $(BENCH_OUT)/bench.json $(BENCH_ARGS); \
+	  if grep -qw avx512f /proc/cpuinfo; then \
+	    echo "AVX-512 CPU: the AVX2 kernels against PyTorch limited to AVX2"; \
+	    $(BIN)/backdrop-bench suite --kernels avx2 --json-out $(BENCH_OUT)/bench-avx2.json $(BENCH_ARGS); \
+	  fi; \
 	else \
 	  echo "PyTorch is not installed (pip install torch): printing Backdrop's figures only"; \
 	  $(BIN)/backdrop-bench suite --torch-script '' --json-out $(BENCH_OUT)/bench.json $(BENCH_ARGS); \
 	fi
+	$(BIN)/backdrop-bench kernels --json-out $(BENCH_OUT)/kernels.json
 
 parity: setup
 	$(SWIFT) build -c release --product backdrop-bench

@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReferenceWorkloadsTests", dependencies: ["ReferenceWorkloads", "Contrastive", "NN", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLITests", dependencies: ["backdrop", "backdrop-bench", "ResultsStore", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["backdrop", "backdrop-bench", "ResultsStore", "TensorCore", "TestSupport"]),
         .testTarget(name: "ContrastiveTests", dependencies: ["Contrastive", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "ImageData", "Reports", "ResultsStore", "TestSupport"]),

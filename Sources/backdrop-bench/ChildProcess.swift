@@ -10,7 +10,8 @@ struct ChildProcess {
     let output: String
     let peakRSSMegabytes: Double
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> ChildProcess {
+    /// Runs `executable` with this process's environment plus `environment` (which wins).
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(getpid())-\(UUID().uuidString).out").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         var actions = posix_spawn_file_actions_t()
@@ -20,7 +21,11 @@ struct ChildProcess {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, executable, &actions, nil, argv, environ)
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        let rc = posix_spawnp(&pid, executable, &actions, nil, argv, envp)
         guard rc == 0 else { throw ChildProcessError(message: "cannot start \(executable): \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
         var usage = rusage()

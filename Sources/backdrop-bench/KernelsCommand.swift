@@ -14,21 +14,21 @@ struct KernelsCommand: ParsableCommand {
         every kernel path this CPU runs (avx512, avx2, blas), single-threaded, as GFLOP/s and as a share of \
         single-threaded SGEMM on the GEMM of the same size (m × n × k, n = --columns pixels); then the SimCLR \
         training step (--step w:px:batch) as a share of the every-worker SGEMM rate. Kernel times are the fastest \
-        of --repeats calls (a shared machine only ever slows a single thread down).
+        of --kernel-repeats calls (a shared machine only ever slows a single thread down).
         """)
     @Option(help: "Backbone width of the layer shapes.") var width = 32
     @Option(help: "Image size of the layer shapes.") var size = 32
     @Option(help: "Images per convolution call (the training step sends 2 × batch).") var images = 64
     @Option(help: "Pixels (GEMM columns) of the layer-shape SGEMM.") var columns = 4096
     @Option(help: "Size of the square SGEMM.") var square = 2048
-    @Option(help: "Timed calls per kernel; the fastest counts.") var repeats = 5
+    @Option(help: "Timed calls per kernel; the fastest counts.") var kernelRepeats = 5
     @Option(help: "w:px:batch of the training step ('' to skip).") var step = "32:32:256"
     @OptionGroup var timing: TimingOptions
     @Flag(help: "Only the stride-1 layers (the ones the implicit kernels take).") var strideOneOnly = false
     @Option(help: "Write every figure as JSON here.") var jsonOut: String?
 
     func validate() throws {
-        for (name, v) in [("--width", width), ("--size", size), ("--images", images), ("--columns", columns), ("--square", square), ("--repeats", repeats)] where v < 1 {
+        for (name, v) in [("--width", width), ("--size", size), ("--images", images), ("--columns", columns), ("--square", square), ("--kernel-repeats", kernelRepeats)] where v < 1 {
             throw ValidationError("\(name) must be ≥ 1, got \(v)")
         }
         _ = try stepShape()
@@ -43,7 +43,7 @@ struct KernelsCommand: ParsableCommand {
 
     func run() throws {
         let progress: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-        let r = try KernelEfficiency.measure(width: width, size: size, images: images, columns: columns, squareSize: square, repeats: repeats, strideOneOnly: strideOneOnly,
+        let r = try KernelEfficiency.measure(width: width, size: size, images: images, columns: columns, squareSize: square, repeats: kernelRepeats, strideOneOnly: strideOneOnly,
                                              step: try stepShape(), stepProtocol: timing.benchmarkProtocol, progress: progress)
         print("BLAS: \(r.blas); \(r.workers) workers")
         print(String(format: "SGEMM %d³: %.1f GFLOP/s on 1 thread, %.1f on %d workers", r.squareSize, r.sgemmOneThreadGflops, r.sgemmAllWorkersGflops, r.workers))

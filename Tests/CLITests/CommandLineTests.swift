@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import TensorCore
 
 /// End-to-end tests of the built executables (`Executables` in TestSupport finds and runs them).
 @Suite(.serialized) struct DatasetCommandTests {
@@ -105,33 +106,90 @@ import Testing
             let sorted = repeats.sorted(), median = (sorted[1] + sorted[2]) / 2
             let ips = (row["backdrop"] as? [String: Any])?["images_per_s"] as? Double
             #expect(ips.map { abs($0 - median) < 1e-9 * median } == true, "figure \(String(describing: ips)) is not the pooled median \(median)")
-            #expect(row["torchImagesPerSecond"] == nil && row["torchLayout"] == nil)
+            #expect((row["torch"] as? [Any])?.isEmpty == true && row["torchLimitedTo"] == nil)
         }
         let bad = try Executables.run("backdrop-bench", ["suite", "--torch-script", "", "--rounds", "0"])
         #expect(bad.status != 0 && bad.stderr.contains("--rounds"))
     }
 
-    /// `--torch-channels-last` reaches the PyTorch script; a stand-in script (run by `sh`) records
-    /// its arguments and reports fixed figures, so this needs no PyTorch.
-    @Test func suitePassesChannelsLastToThePyTorchScript() throws {
+    /// Both PyTorch layouts run by default, each in its own child (`--channels-last` reaches the
+    /// script for one of them); `--kernels avx2` forces Backdrop's AVX2 kernels and limits PyTorch
+    /// to AVX2 through its environment. A stand-in script (run by `sh`) records its arguments and
+    /// environment and reports fixed figures, so this needs no PyTorch.
+    @Test func suiteRunsBothPyTorchLayoutsAndTheAVX2Comparison() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("suite-torch-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let script = dir.appendingPathComponent("torch_stand_in.sh"), log = dir.appendingPathComponent("args.txt")
         try """
-        echo "$@" >> '\(log.path)'
+        echo "$@ isa=${ONEDNN_MAX_CPU_ISA:-none} aten=${ATEN_CPU_CAPABILITY:-none}" >> '\(log.path)'
+        fast=100.0; for a in "$@"; do [ "$a" = --channels-last ] && fast=400.0; done
         while [ "$#" -gt 0 ]; do [ "$1" = --json ] && out="$2"; shift; done
-        printf '{"train": [{"w": 4, "res": 8, "batch": 4, "images_per_s": [100.0, 300.0]}]}' > "$out"
+        printf '{"train": [{"w": 4, "res": 8, "batch": 4, "images_per_s": [%s, 300.0]}]}' "$fast" > "$out"
         """.write(to: script, atomically: true, encoding: .utf8)
         let json = dir.appendingPathComponent("suite.json")
-        let r = try Executables.run("backdrop-bench", ["suite", "--configs", "4:8:4", "--eval", "", "--python", "/bin/sh",
-                                                       "--torch-script", script.path, "--torch-channels-last", "--rounds", "1",
-                                                       "--warmup", "0", "--steps", "1", "--repeats", "1", "--json-out", json.path])
+        let common = ["suite", "--configs", "4:8:4", "--eval", "", "--python", "/bin/sh", "--torch-script", script.path, "--rounds", "1",
+                      "--warmup", "0", "--steps", "1", "--repeats", "1", "--json-out", json.path]
+        let r = try Executables.run("backdrop-bench", common)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("--channels-last"))
-        #expect(try String(contentsOf: log, encoding: .utf8).contains("--channels-last"))
-        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]] ?? []
-        #expect(rows.first?["torchLayout"] as? String == "channels-last")
-        #expect(rows.first?["torchImagesPerSecond"] as? Double == 200)
+        #expect(r.stdout.contains("PyTorch nchw images/s | ratio | PyTorch channels-last images/s | ratio"), "\(r.stdout)")
+        let calls = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(calls.count == 2 && calls.filter { $0.contains("--channels-last") }.count == 1, "\(calls)")
+        #expect(calls.allSatisfy { $0.contains("isa=none aten=none") })
+        var rows = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]] ?? []
+        let sides = rows.first?["torch"] as? [[String: Any]] ?? []
+        #expect(sides.map { $0["layout"] as? String } == ["nchw", "channels-last"])
+        #expect(sides.map { $0["imagesPerSecond"] as? Double } == [200, 350])
+        #expect((rows.first?["backdrop"] as? [String: Any])?["kernels"] as? String == Tensor.convolutionKernels)
+
+        try FileManager.default.removeItem(at: log)
+        let forced = ConvolutionKernelPath.supported.contains(.avx2) ? "avx2" : "blas"
+        let a = try Executables.run("backdrop-bench", common + ["--kernels", forced, "--torch-layouts", "channels-last"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let limitedCalls = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        #expect(limitedCalls.count == 1)
+        #expect(limitedCalls.allSatisfy { $0.contains(forced == "avx2" ? "isa=AVX2 aten=avx2" : "isa=none aten=none") }, "\(limitedCalls)")
+        rows = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]] ?? []
+        #expect((rows.first?["backdrop"] as? [String: Any])?["kernels"] as? String
+                == (forced == "avx2" ? "avx2-implicit" : "im2col-openblas"))
+        #expect(rows.first?["torchLimitedTo"] as? String == (forced == "avx2" ? "avx2" : nil))
+
+        let bad = try Executables.run("backdrop-bench", common + ["--torch-layouts", "nhwc"])
+        #expect(bad.status != 0 && bad.stderr.contains("--torch-layouts") && bad.stderr.contains("channels-last"))
+        let badKernels = try Executables.run("backdrop-bench", common + ["--kernels", "sse"])
+        #expect(badKernels.status != 0 && badKernels.stderr.contains("--kernels") && badKernels.stderr.contains("avx2"))
+    }
+
+    /// A bad `BACKDROP_KERNELS` stops either executable before any work, naming the variable and
+    /// the values to use; a good one is recorded in the benchmark's JSON.
+    @Test func kernelEnvironmentVariable() throws {
+        for tool in ["backdrop", "backdrop-bench"] {
+            let r = try Executables.run(tool, ["--help"], environment: ["BACKDROP_KERNELS": "fastest-please"])
+            #expect(r.status != 0, "\(tool) accepted a bad BACKDROP_KERNELS")
+            #expect(r.stderr.contains("BACKDROP_KERNELS") && r.stderr.contains("avx512, avx2, blas"), "\(r.stderr)")
+        }
+        let step = try Executables.run("backdrop-bench", ["simclr-step", "--width", "4", "--size", "8", "--batch", "4", "--warmup", "0",
+                                                          "--steps", "1", "--repeats", "1", "--json"], environment: ["BACKDROP_KERNELS": "blas"])
+        #expect(step.status == 0, "\(step.stderr)")
+        #expect(step.stdout.contains("\"kernels\":\"im2col-openblas\""), "\(step.stdout)")
+    }
+
+    /// `backdrop-bench kernels` on a tiny shape: every stride-1 pass on every path this CPU runs,
+    /// each beside SGEMM of its shape, and the JSON has the figures.
+    @Test func kernelEfficiencyCommand() throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("kernels-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let r = try Executables.run("backdrop-bench", ["kernels", "--width", "16", "--size", "16", "--images", "2", "--columns", "64",
+                                                       "--square", "64", "--kernel-repeats", "1", "--step", "4:8:4", "--warmup", "0", "--steps", "1",
+                                                       "--repeats", "1", "--stride-one-only", "--json-out", json.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any] ?? [:]
+        let rows = obj["rows"] as? [[String: Any]] ?? []
+        let implicitPaths = ConvolutionKernelPath.supported.filter { $0 != .blas }.count
+        // stem: forward + weight gradient; three stride-1 layers: three passes; each on blas and every implicit path.
+        #expect(rows.count == (2 + 3 * 3) * (1 + implicitPaths), "\(rows.count) rows")
+        #expect(rows.allSatisfy { ($0["gflops"] as? Double ?? 0) > 0 && ($0["percent_of_sgemm"] as? Double ?? 0) > 0 })
+        #expect((obj["sgemm_1thread_gflops"] as? Double ?? 0) > 0 && (obj["step_percent_of_sgemm"] as? Double ?? 0) > 0)
+        #expect(r.stdout.contains("| layer1 3×3 | weight-gradient | im2col-openblas |"))
     }
 }
