@@ -23,13 +23,14 @@ public enum Executables {
     }
 
     /// Runs the built executable `name` with `arguments` to completion, capturing both streams.
+    /// - Parameter environment: variables set (over this process's environment) for the run.
     /// - Throws: `CocoaError(.fileNoSuchFile)` when the executable was not built, or what
     ///   `Process.run()` throws.
-    public static func run(_ name: String, _ arguments: [String]) throws -> Result {
+    public static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         guard let executable = url(name) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name])
         }
-        return try run(executable, arguments)
+        return try run(executable, arguments, environment: environment)
     }
 
     /// Runs the tool `name` found on `PATH` (`sinfo`, `scancel`, …) to completion.
@@ -42,10 +43,13 @@ public enum Executables {
         return try run(URL(fileURLWithPath: "\(folder)/\(name)"), arguments)
     }
 
-    static func run(_ executable: URL, _ arguments: [String]) throws -> Result {
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
