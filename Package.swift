@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl", "LocalWeb", "ResultsSite",
+            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl", "LocalWeb", "ResultsSite", "TensorCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "CProcessControl"),
         .executableTarget(
             name: "backdrop-bench",
-            dependencies: ["ReferenceWorkloads", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ReferenceWorkloads", "TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
 
