@@ -140,7 +140,7 @@ import TestSupport
         let cases: [(Tensor, Tensor, Bool, Bool)] = [
             (rng.tensor([1000, 300]), rng.tensor([300, 70]), false, false),
             (rng.tensor([90, 257]), rng.tensor([2003, 257]), false, true),
-            (rng.tensor([700, 45]), rng.tensor([700, 33]), true, false),
+            (rng.tensor([700, 300]), rng.tensor([700, 33]), true, false),
         ]
         for (a, b, ta, tb) in cases {
             let results = Self.onEachThreadCount { Tensor.matmul(a, b, transposeA: ta, transposeB: tb).scalars }

@@ -53,11 +53,15 @@ extension Tensor {
     }
 
     /// Slices a large product's longer side (`extent` rows or columns) is cut into: at least
-    /// `gemmSliceMinimum` each, at most `gemmSliceLimit` — enough for 16 workers, few enough that
-    /// packing the short operand once per slice stays cheap. Depends on the shape only.
+    /// `gemmSliceMinimum` each, at most `gemmSliceLimit` — enough to balance 2–8 workers (as the
+    /// convolutions' fixed weight-gradient groups), few enough that packing the short operand once
+    /// per slice stays cheap: a slice of `e` rows reuses each packed element of the short operand
+    /// `e` times (a probe's gradient packs 45 405 × 9 floats per slice; measured on 2 workers, 8
+    /// slices of 64 rows were 25 % slower than 2, 4 of 128 are the compromise). Depends on the
+    /// shape only.
     static func gemmSlices(extent: Int) -> Int { min(gemmSliceLimit, extent / gemmSliceMinimum) }
-    static let gemmSliceMinimum = 64
-    static let gemmSliceLimit = 16
+    static let gemmSliceMinimum = 128
+    static let gemmSliceLimit = 8
 
     /// `self · other` (2-D).
     public func matmul(_ other: Tensor) -> Tensor { Tensor.matmul(self, other) }
