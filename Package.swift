@@ -30,7 +30,7 @@ let package = Package(
         ),
         // AVX-512 and AVX2 + FMA convolution kernels (chosen at run time); optimized in every configuration.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimizedInDebug),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels", "CProcessControl"], swiftSettings: optimizedInDebug),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimizedInDebug),
         
         .systemLibrary(
@@ -60,7 +60,8 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
-        // prctl(PR_SET_PDEATHSIG) for the per-cell child processes (a variadic C call Swift cannot make).
+        // prctl(PR_SET_PDEATHSIG) for the per-cell child processes (a variadic C call Swift cannot make) and
+        // sched_getaffinity for the default thread count (Glibc in Swift does not expose it).
         .target(name: "CProcessControl"),
         .executableTarget(
             name: "backdrop-bench",

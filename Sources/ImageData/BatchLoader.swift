@@ -130,7 +130,7 @@ public final class BatchLoader: Sendable {
         let norm = configuration.normalization, seed = configuration.seed, view = configuration.view
         let intervention = configuration.intervention
         let renderer = self.renderer
-        DispatchQueue.concurrentPerform(iterations: n) { k in
+        forEachIndex(n) { k in
             let i = indices[k]
             let (pixels, mask) = renderer.renderWithMask(view, sample: i)
             for (viewIndex, params) in [(0, a1), (1, a2)] {
@@ -159,7 +159,7 @@ public final class BatchLoader: Sendable {
         nonisolated(unsafe) let dst = storage.pointer
         let params = configuration.preset.views.0, norm = configuration.normalization, seed = configuration.seed
         let renderer = self.renderer
-        DispatchQueue.concurrentPerform(iterations: n) { k in
+        forEachIndex(n) { k in
             let i = indices[k]
             var rng = BackgroundIntervention.hardNegativeStream(seed: seed, epoch: epoch, sample: i)
             let negative = intervention.hardNegative(sample: i, batch: indices, rng: &rng, renderer: renderer)
@@ -177,7 +177,7 @@ public final class BatchLoader: Sendable {
         let s = renderer.split.size, plane = s * s
         let storage = TensorStorage(uninitializedCount: indices.count * 3 * plane)
         nonisolated(unsafe) let dst = storage.pointer
-        DispatchQueue.concurrentPerform(iterations: indices.count) { k in
+        forEachIndex(indices.count) { k in
             let px = renderer.render(view, sample: indices[k])
             for c in 0..<3 {
                 let mean = normalization.mean[c], inv = 1 / normalization.std[c]

@@ -8,9 +8,32 @@ import Synchronization
 /// `workerCount` threads (`DispatchQueue.concurrentPerform`) *claim* pieces of the work from a
 /// shared counter until none is left. Dynamic claiming matters on a shared 2-core machine: with a
 /// static half each, one preempted worker would make the other wait and halve the throughput.
+///
+/// Results never depend on the worker count: kernels whose round-off depends on how the work is
+/// cut (partial sums, BLAS calls per slice) cut it into a number of pieces fixed by the shape
+/// (`forEachChunk(pieces:)`, the convolutions' fixed groups), never by `workerCount`.
 public enum Parallel {
-    /// Number of worker threads used by kernels: the active processor count.
-    public static let workerCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The thread count set by `configure(threads:)`; 0 until then.
+    private static let configuredWorkerCount = Atomic<Int>(0)
+
+    /// The thread count when `configure(threads:)` was not called: `BACKDROP_THREADS` if it holds a
+    /// valid count, else the CPUs this process may run on (`AvailableCPUs`). Computed on first use.
+    public static let defaultWorkerCount: Int =
+        (try? ThreadSetting.resolve(option: nil, environment: ProcessInfo.processInfo.environment)) ?? AvailableCPUs.count()
+
+    /// Number of worker threads used by kernels: the configured count, else `defaultWorkerCount`.
+    public static var workerCount: Int {
+        let configured = configuredWorkerCount.load(ordering: .relaxed)
+        return configured > 0 ? configured : defaultWorkerCount
+    }
+
+    /// Sets the number of worker threads for the rest of the process (commands call it once at
+    /// their start with `ThreadSetting.resolve`). Kernels read it when they start, so setting it
+    /// between computations is safe (tests compare thread counts this way).
+    public static func configure(threads: Int) {
+        precondition(threads >= 1, "Parallel.configure: threads must be at least 1, got \(threads)")
+        configuredWorkerCount.store(threads, ordering: .relaxed)
+    }
 
     /// A cap on the workers of the kernels run inside `withWorkerLimit` (task-local).
     @TaskLocal private static var workerLimit: Int?
@@ -37,18 +60,26 @@ public enum Parallel {
     }
 
     /// Runs `body(range)` over contiguous slices covering `0..<count`, in parallel when
-    /// `count · costPerItem ≥ minimumWork` (else inline on the caller's thread).
-    /// - Parameter pieces: how many slices to cut (default 4 per worker, for balance).
+    /// `count · costPerItem ≥ minimumWork` (else once over `0..<count` on the caller's thread).
+    /// - Parameter pieces: how many slices to cut. Given, the slices are the same on any number of
+    ///   workers (one worker runs them in order), for kernels whose round-off depends on the cut;
+    ///   nil (for work that is the same however it is cut): 4 per worker, for balance.
     public static func forEachChunk(_ count: Int, costPerItem: Int = 1, minimumWork: Int = 32_768, pieces: Int? = nil,
                                     _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let slices = min(count, pieces ?? 4 * activeWorkers)
-        if activeWorkers <= 1 || slices <= 1 || count &* costPerItem < minimumWork {
+        let workers = activeWorkers
+        let slices = min(count, pieces ?? 4 * workers)
+        if slices <= 1 || count &* costPerItem < minimumWork || (workers <= 1 && pieces == nil) {
             body(0..<count)
             return
         }
-        forEachWorker(slices) { _, claim in
-            while let s = claim() { body((count * s / slices)..<(count * (s + 1) / slices)) }
+        let slice = { (s: Int) in (count * s / slices)..<(count * (s + 1) / slices) }
+        if workers <= 1 {
+            for s in 0..<slices { body(slice(s)) }
+            return
+        }
+        forEachWorker(slices, workers: workers) { _, claim in
+            while let s = claim() { body(slice(s)) }
         }
     }
 
@@ -56,9 +87,14 @@ public enum Parallel {
     /// unclaimed index of `0..<count` until it returns `nil`. Per-worker scratch buffers are
     /// allocated once at the top of `body`.
     public static func forEachWorker(_ count: Int, _ body: (_ worker: Int, _ claim: () -> Int?) -> Void) {
+        forEachWorker(count, workers: activeWorkers, body)
+    }
+
+    /// `forEachWorker` on at most `workers` threads.
+    static func forEachWorker(_ count: Int, workers: Int, _ body: (_ worker: Int, _ claim: () -> Int?) -> Void) {
         guard count > 0 else { return }
         let counter = WorkCounter(count)
-        let workers = min(activeWorkers, count)
+        let workers = min(workers, count)
         if workers <= 1 { body(0, counter.claim); return }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body

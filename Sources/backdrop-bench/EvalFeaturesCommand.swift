@@ -9,9 +9,11 @@ struct EvalFeatures: ParsableCommand {
     @Option var size = 32
     @Option var batch = 512
     @OptionGroup var timing: TimingOptions
+    @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
+        try threads.configure()
         let r = try ReferenceBenchmarks.evalFeatures(width: width, size: size, batch: batch, protocol: timing.benchmarkProtocol)
         print(json ? try encodeJSON(r) : describe(r))
     }

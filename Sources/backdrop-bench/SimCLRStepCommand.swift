@@ -11,9 +11,11 @@ struct SimCLRStepCommand: ParsableCommand {
     @Option var size = 32
     @Option var batch = 256
     @OptionGroup var timing: TimingOptions
+    @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
+        try threads.configure()
         let r = try ReferenceBenchmarks.simclrStep(width: width, size: size, batch: batch, protocol: timing.benchmarkProtocol,
                                                    progress: json ? nil : { print($0) })
         print(json ? try encodeJSON(r) : describe(r))

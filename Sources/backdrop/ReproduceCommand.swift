@@ -18,6 +18,7 @@ struct ReproduceOptions: ParsableArguments {
             + "use a database of its own per slice and merge them with backdrop merge."))
     var shard: String?
     @Option(help: .hidden) var crashAfterSteps: Int?
+    @OptionGroup var threads: ThreadsOption
 
     func runnerOptions() -> MatrixRunner.Options {
         var o = MatrixRunner.Options(specPath: spec)
@@ -33,8 +34,9 @@ struct ReproduceOptions: ParsableArguments {
 
     /// The command line of `backdrop reproduce-cell` for one cell: what `reproduce --jobs N`
     /// starts in each child process (these options, plus the cell, its position and the dataset hash the parent computed).
-    func childCommand(executable: String) -> @Sendable (MatrixRunner.ChildRequest) -> [String] {
-        var shared = [spec, "--db", db, "--results-dir", resultsDir]
+    /// - Parameter threads: each child's `--threads` (the parent's count shared among its jobs, `childThreads`).
+    func childCommand(executable: String, threads: Int) -> @Sendable (MatrixRunner.ChildRequest) -> [String] {
+        var shared = [spec, "--db", db, "--results-dir", resultsDir, "--threads", String(threads)]
         for o in overrides { shared += ["--set", o] }
         if let k = killAfterSteps { shared += ["--kill-after-steps", String(k)] }
         if let k = crashAfterSteps { shared += ["--crash-after-steps", String(k)] }
@@ -46,6 +48,9 @@ struct ReproduceOptions: ParsableArguments {
             return arguments
         }
     }
+
+    /// The threads of each of `jobs` cells run at once on `available` threads: an equal share, at least 1.
+    static func childThreads(available: Int, jobs: Int) -> Int { max(1, available / max(1, jobs)) }
 }
 
 /// `backdrop reproduce`: run an experiment's matrix into the results database.
@@ -88,13 +93,19 @@ struct ReproduceCommand: ParsableCommand {
         if slurm, datasetOnly { throw ValidationError("--dataset-only and --slurm do not go together") }
         if !slurm, !slurmArguments.isEmpty || maxParallel != nil { throw ValidationError("--slurm-arg and --max-parallel apply only with --slurm") }
         if let maxParallel, maxParallel < 1 { throw ValidationError("--max-parallel must be at least 1") }
+        if slurm, options.threads.threads != nil {
+            throw ValidationError("--threads applies to local runs: under --slurm each array task uses the CPUs Slurm allots it; "
+                                  + "ask for them with e.g. --slurm-arg --cpus-per-task=8")
+        }
     }
 
     func run() throws {
         var o = options.runnerOptions()
         o.jobs = jobs
         if slurm { return try submitToSlurm(o) }
-        o.childCommand = options.childCommand(executable: Self.currentExecutable())
+        let available = try options.threads.configure()
+        o.childCommand = options.childCommand(executable: Self.currentExecutable(),
+                                              threads: ReproduceOptions.childThreads(available: available, jobs: jobs))
         let stop = StopRequest()
         o.stop = stop
         let runner = MatrixRunner(options: o)
@@ -172,6 +183,7 @@ struct ReproduceCellCommand: ParsableCommand {
 
     func run() throws {
         Self.stopWithParent()
+        try options.threads.configure()
         // Ctrl-C reaches this child from the terminal and again from its parent: each one only
         // asks the cell to stop at a step boundary (the parent handles a second Ctrl-C).
         var runnerOptions = options.runnerOptions()

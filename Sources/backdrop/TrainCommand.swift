@@ -40,6 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Set any configuration key: key.path=value (repeatable, applied after the flags), e.g. --set train.fill=noise.")
     var overrides: [String] = []
     @Flag(help: "No progress lines.") var quiet = false
+    @OptionGroup var threads: ThreadsOption
     @Option(help: "Record the run in this results database like a matrix cell (metrics, evaluations, provenance); an identical finished run is reused.")
     var db: String?
     @Option(help: "With --db: the ad-hoc experiment the run is recorded in (one experiment per name; each cell key once).")
@@ -153,6 +154,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        try threads.configure()
         let single = try makeCell()
         if let db {
             if json != nil { throw ValidationError("--json is not available with --db: read the run with backdrop runs / matrix / query") }

@@ -23,9 +23,9 @@ public enum Executables {
     }
 
     /// Runs the built executable `name` with `arguments` to completion, capturing both streams.
+    /// - Parameter environment: variables set (over this process's environment) for the run.
     /// - Throws: `CocoaError(.fileNoSuchFile)` when the executable was not built, or what
     ///   `Process.run()` throws.
-    /// `environment` is added to this process's environment (its values win).
     public static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         guard let executable = url(name) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name])
@@ -48,7 +48,7 @@ public enum Executables {
         process.executableURL = executable
         process.arguments = arguments
         if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, given in given }
         }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

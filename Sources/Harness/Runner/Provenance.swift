@@ -23,9 +23,11 @@ public struct RunSources: Sendable, Equatable {
     /// The version of Backdrop's result format.
     public static let backdropVersion = "0.1.0"
 
-    /// Backdrop's version, the tools and libraries that produced a result, the CPU it ran on and
-    /// the convolution kernels it used (`Tensor.convolutionKernels`: their round-off differs, so
-    /// the same seed on another CPU kind can end elsewhere).
+    /// Backdrop's version, the tools and libraries that produced a result, the CPU it ran on, the
+    /// machine's CPU count (`cpus`), the worker threads the kernels used (`threads`,
+    /// `Parallel.workerCount`: results do not depend on it, run times do) and the convolution
+    /// kernels it used (`Tensor.convolutionKernels`: their round-off differs, so the same seed on
+    /// another CPU kind can end elsewhere).
     public static var toolVersions: [String: String] {
         var swift = "unknown"
         #if swift(>=6.3)
@@ -40,7 +42,7 @@ public struct RunSources: Sendable, Equatable {
         return ["backdrop": backdropVersion, "swift": swift, "os": ProcessInfo.processInfo.operatingSystemVersionString,
                 "convolution": Tensor.convolutionKernels, "blas": BLAS.libraryDescription, "libpng": PNGCodec.libraryVersion,
                 "sqlite": ResultsDatabase.sqliteVersion, "cpu": cpuModel,
-                "cpus": String(ProcessInfo.processInfo.activeProcessorCount)]
+                "cpus": String(ProcessInfo.processInfo.activeProcessorCount), "threads": String(Parallel.workerCount)]
     }
 
     /// The processor's model name (`/proc/cpuinfo`), or the architecture where that file is absent.

@@ -25,18 +25,21 @@ extension Tensor {
     static func gemm(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, into out: Tensor, m: Int, n: Int, k: Int) {
         let pa = a.pointer, pb = b.pointer, pc = out.storage.pointer
         let lda = a.shape[1], ldb = b.shape[1]
-        // Split C across workers (OpenBLAS itself runs single-threaded) along its longer side: each
-        // worker packs only its own part of the operand on that side, and the short operand, which
-        // both pack, is the cheap one (e.g. kNN similarities [512, 45 405] or a probe's gradient
-        // [9, 512] summed over 45 405 rows).
+        // Split C along its longer side (OpenBLAS itself runs single-threaded): each slice packs only
+        // its own part of the operand on that side, and the short operand, which every slice packs,
+        // is the cheap one (e.g. kNN similarities [512, 45 405] or a probe's gradient [9, 512] summed
+        // over 45 405 rows). The slices are fixed by the shape (`gemmSlices`), not by the worker
+        // count: OpenBLAS may round a slice differently from the whole product (other kernels for
+        // small products and edges), so any other cut could change the result's bits.
         let work = m * n * k
         let splitColumns = n > m
         let extent = splitColumns ? n : m
-        if work < 1 << 20 || extent < 2 * Parallel.activeWorkers {
+        let slices = gemmSlices(extent: extent)
+        if work < 1 << 20 || slices < 2 {
             BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: pa, lda: lda, b: pb, ldb: ldb, c: pc, ldc: n)
             return
         }
-        Parallel.forEachChunk(extent, costPerItem: (splitColumns ? m : n) * k, minimumWork: 0, pieces: Parallel.activeWorkers) { part in
+        Parallel.forEachChunk(extent, costPerItem: (splitColumns ? m : n) * k, minimumWork: 0, pieces: slices) { part in
             if splitColumns {
                 let bColumns = tb ? pb + part.lowerBound * ldb : pb + part.lowerBound
                 BLAS.sgemm(transA: ta, transB: tb, m: m, n: part.count, k: k, a: pa, lda: lda,
@@ -48,6 +51,17 @@ extension Tensor {
             }
         }
     }
+
+    /// Slices a large product's longer side (`extent` rows or columns) is cut into: at least
+    /// `gemmSliceMinimum` each, at most `gemmSliceLimit` — enough to balance 2–8 workers (as the
+    /// convolutions' fixed weight-gradient groups), few enough that packing the short operand once
+    /// per slice stays cheap: a slice of `e` rows reuses each packed element of the short operand
+    /// `e` times (a probe's gradient packs 45 405 × 9 floats per slice; measured on 2 workers, 8
+    /// slices of 64 rows were 25 % slower than 2, 4 of 128 are the compromise). Depends on the
+    /// shape only.
+    static func gemmSlices(extent: Int) -> Int { min(gemmSliceLimit, extent / gemmSliceMinimum) }
+    static let gemmSliceMinimum = 128
+    static let gemmSliceLimit = 8
 
     /// `self · other` (2-D).
     public func matmul(_ other: Tensor) -> Tensor { Tensor.matmul(self, other) }
