@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "CProcessControl"),
         .executableTarget(
             name: "backdrop-bench",
-            dependencies: ["ReferenceWorkloads", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Contrastive", "ReferenceWorkloads", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
 

@@ -37,6 +37,9 @@ public final class ICLMSRStepper: TrainingStepper {
     public let options: ICLMSROptions
     public let regularizer: MetaSemanticRegularizer
     public let metaOptimizer: any Optimizer
+    /// Called with each phase of an iteration and its wall time in seconds (benchmarks only;
+    /// `nil`, the default, reads no clock). Timing changes nothing the step computes.
+    public var phaseObserver: ((ICLMSRPhase, Double) -> Void)?
 
     /// - Parameters:
     ///   - method: the base method.
@@ -66,28 +69,30 @@ public final class ICLMSRStepper: TrainingStepper {
 
     /// `L_enc`, `L_base` and `L_MSR` at the current parameters.
     func encoderObjective(_ vectors: ComparisonVectors) -> (enc: Tensor, base: Tensor, msr: Tensor) {
-        let base = method.baseLoss(vectors)
+        let base = timed(.baseLoss, phaseObserver) { method.baseLoss(vectors) }
         guard options.weight != 0 else {
-            let msr = withoutGradients { regularizer.loss(vectors, method: method) }
+            let msr = timed(.regularizerLoss, phaseObserver) { withoutGradients { regularizer.loss(vectors, method: method) } }
             return (base, base, msr)
         }
-        let msr = regularizer.loss(vectors, method: method)
+        let msr = timed(.regularizerLoss, phaseObserver) { regularizer.loss(vectors, method: method) }
         return (base + msr * options.weight, base, msr)
     }
 
     public func step(view1: Tensor, view2: Tensor, learningRate: Float, step: Int, totalSteps: Int) throws -> [String: Float] {
         let params = method.trainableParameters().map(\.parameter)
         let thetaT = params.map(\.value)
-        let vectors = try method.comparisonVectors(view1: view1, view2: view2, mode: .train, reusingTargetsOf: nil)
+        let vectors = try timed(.encoderForward, phaseObserver) {
+            try method.comparisonVectors(view1: view1, view2: view2, mode: .train, reusingTargetsOf: nil)
+        }
         let (enc, base, msr) = encoderObjective(vectors)
-        let grads = enc.gradients(for: thetaT)
+        let grads = timed(.encoderBackward, phaseObserver) { enc.gradients(for: thetaT) }
         let gEnc = try params.indices.map { i -> Tensor in
             guard let g = grads[thetaT[i]] else { throw OptimizerError.missingGradient(parameter: method.trainableParameters()[i].name) }
             return g
         }
-        try optimizer.step(grads, learningRate: learningRate)
+        try timed(.encoderUpdate, phaseObserver) { try optimizer.step(grads, learningRate: learningRate) }
 
-        var metrics = method.representationMetrics(vectors)
+        var metrics = timed(.bookkeeping, phaseObserver) { method.representationMetrics(vectors) }
         metrics["loss"] = enc.item
         metrics["loss_base"] = base.item
         metrics["loss_msr"] = msr.item
@@ -97,8 +102,10 @@ public final class ICLMSRStepper: TrainingStepper {
                                     alpha: options.virtualLR ?? learningRate)
             metrics.merge(meta) { _, b in b }
         }
-        metrics.merge(regularizer.diagnostics()) { _, b in b }
-        method.didStep(step: step, totalSteps: totalSteps)
+        timed(.bookkeeping, phaseObserver) {
+            metrics.merge(regularizer.diagnostics()) { _, b in b }
+            method.didStep(step: step, totalSteps: totalSteps)
+        }
         return metrics
     }
 
@@ -106,19 +113,23 @@ public final class ICLMSRStepper: TrainingStepper {
     func metaStep(view1: Tensor, view2: Tensor, vectors: ComparisonVectors, thetaT: [Tensor], gEnc: [Tensor], alpha: Float) throws -> [String: Float] {
         let params = method.trainableParameters().map(\.parameter)
         let thetaNext = params.map(\.value)
-        defer { for (p, v) in zip(params, thetaNext) { p.value = v } }
+        defer { timed(.metaUpdate, phaseObserver) { for (p, v) in zip(params, thetaNext) { p.value = v } } }
 
         // θ and ∇θ L_enc(θ; Φ) of the virtual step.
         var theta = thetaT, g = gEnc
         if options.metaGradient == .recomputed {
             theta = thetaNext
-            let v = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
-            let grads = encoderObjective(v).enc.gradients(for: theta)
-            g = theta.map { grads[$0] ?? .zeros($0.shape) }
+            g = try timed(.recomputedGradient, phaseObserver) {
+                let v = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
+                let grads = encoderObjective(v).enc.gradients(for: theta)
+                return theta.map { grads[$0] ?? .zeros($0.shape) }
+            }
         }
 
         let (hyper, metrics) = try hypergradient(view1: view1, view2: view2, vectors: vectors, theta: theta, gradient: g, alpha: alpha)
-        if let hyper { try metaOptimizer.step(hyper, learningRate: metaLearningRate, allowMissingGradients: true) }
+        if let hyper {
+            try timed(.metaUpdate, phaseObserver) { try metaOptimizer.step(hyper, learningRate: metaLearningRate, allowMissingGradients: true) }
+        }
         return metrics
     }
 
@@ -132,12 +143,14 @@ public final class ICLMSRStepper: TrainingStepper {
         func assign(_ values: [Tensor]) { for (p, v) in zip(params, values) { p.value = v } }
 
         // θ' = θ − α g;  g' = ∇θ L_base(θ').
-        assign(withoutGradients { zip(theta, g).map { $0 - $1 * alpha } })
-        let leaves = params.map(\.value)
-        let virtual = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
-        let metaLoss = method.baseLoss(virtual)
-        let gradsVirtual = metaLoss.gradients(for: leaves)
-        let gPrime = leaves.map { gradsVirtual[$0] ?? .zeros($0.shape) }
+        let (metaLoss, gPrime) = try timed(.virtualPass, phaseObserver) {
+            assign(withoutGradients { zip(theta, g).map { $0 - $1 * alpha } })
+            let leaves = params.map(\.value)
+            let virtual = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
+            let metaLoss = method.baseLoss(virtual)
+            let gradsVirtual = metaLoss.gradients(for: leaves)
+            return (metaLoss, leaves.map { gradsVirtual[$0] ?? .zeros($0.shape) })
+        }
         var normSquared: Double = 0
         for t in gPrime { for x in t.scalars { normSquared += Double(x) * Double(x) } }
         let norm = Float(normSquared.squareRoot())
@@ -157,12 +170,14 @@ public final class ICLMSRStepper: TrainingStepper {
                 try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
             }
         }
-        let plus = try perturbedVectors(1), minus = try perturbedVectors(-1)
+        let (plus, minus) = try timed(.perturbedForwards, phaseObserver) { (try perturbedVectors(1), try perturbedVectors(-1)) }
         // ∇Φ of  −α/(2ε) · λ · [L_MSR(z⁺; Φ) − L_MSR(z⁻; Φ)]  is the hypergradient.
-        let c = -alpha * options.weight / (2 * eps)
-        let surrogate = (regularizer.loss(plus, method: method) - regularizer.loss(minus, method: method)) * c
         let metaParams = regularizer.metaParameters()
-        let hyper = surrogate.gradients(for: metaParams.map(\.parameter.value))
+        let hyper = timed(.hypergradient, phaseObserver) {
+            let c = -alpha * options.weight / (2 * eps)
+            let surrogate = (regularizer.loss(plus, method: method) - regularizer.loss(minus, method: method)) * c
+            return surrogate.gradients(for: metaParams.map(\.parameter.value))
+        }
         var hyperNorm: Double = 0
         for p in metaParams { for x in (hyper[p.parameter.value]?.scalars ?? []) { hyperNorm += Double(x) * Double(x) } }
         metrics["meta_grad_norm"] = Float(hyperNorm.squareRoot())

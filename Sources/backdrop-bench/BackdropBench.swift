@@ -8,7 +8,7 @@ struct BackdropBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backdrop-bench",
         abstract: "Reference workloads: PyTorch parity and throughput benchmarks.",
-        subcommands: [Parity.self, SimCLRStepCommand.self, EvalFeatures.self, EvaluationCommand.self, Suite.self])
+        subcommands: [Parity.self, SimCLRStepCommand.self, MetaStepCommand.self, EvalFeatures.self, EvaluationCommand.self, Suite.self])
 }
 
 /// The timing protocol shared by every benchmark command (the same as torch_ref.py's).
