@@ -21,8 +21,8 @@ public enum ICLMSRPhase: String, CaseIterable, Sendable, Codable {
     case recomputedGradient = "recomputed_gradient"
     /// The virtual step θ' = θ − α g and `g' = ∇θ L_base(θ')` (one encoder forward+backward).
     case virtualPass = "virtual_pass"
-    /// The encoder run forward only at θ ± εg'.
-    case perturbedForwards = "perturbed_forwards"
+    /// The encoder run forward only at θ + εg' (z⁻ is extrapolated from the vectors at θ).
+    case perturbedForward = "perturbed_forward"
     /// `L_MSR` at the perturbed vectors and its gradient in Φ (the regularizer alone).
     case hypergradient = "hypergradient"
     /// The meta-optimizer's step on Φ and the encoder's restore.

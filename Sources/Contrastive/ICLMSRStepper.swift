@@ -116,17 +116,18 @@ public final class ICLMSRStepper: TrainingStepper {
         defer { timed(.metaUpdate, phaseObserver) { for (p, v) in zip(params, thetaNext) { p.value = v } } }
 
         // θ and ∇θ L_enc(θ; Φ) of the virtual step.
-        var theta = thetaT, g = gEnc
+        // `centre`: the comparison vectors at θ.
+        var theta = thetaT, g = gEnc, centre = vectors
         if options.metaGradient == .recomputed {
             theta = thetaNext
-            g = try timed(.recomputedGradient, phaseObserver) {
+            (centre, g) = try timed(.recomputedGradient, phaseObserver) {
                 let v = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
                 let grads = encoderObjective(v).enc.gradients(for: theta)
-                return theta.map { grads[$0] ?? .zeros($0.shape) }
+                return (v, theta.map { grads[$0] ?? .zeros($0.shape) })
             }
         }
 
-        let (hyper, metrics) = try hypergradient(view1: view1, view2: view2, vectors: vectors, theta: theta, gradient: g, alpha: alpha)
+        let (hyper, metrics) = try hypergradient(view1: view1, view2: view2, vectors: centre, theta: theta, gradient: g, alpha: alpha)
         if let hyper {
             try timed(.metaUpdate, phaseObserver) { try metaOptimizer.step(hyper, learningRate: metaLearningRate, allowMissingGradients: true) }
         }
@@ -136,7 +137,8 @@ public final class ICLMSRStepper: TrainingStepper {
     /// The finite-difference hypergradient `∇Φ L_meta` for the virtual step `θ' = θ − α g`, keyed
     /// by the current leaves of `regularizer.metaParameters()` (`nil` when `g' = 0`). Leaves the
     /// encoder's parameters at the perturbed values; the caller restores them.
-    /// - Parameters: vectors: the iteration's forward pass (its target-side vectors are reused).
+    /// - Parameters: vectors: the forward pass at θ (its target-side vectors are reused, and its
+    ///   compared vectors are the centre of the central difference).
     func hypergradient(view1: Tensor, view2: Tensor, vectors: ComparisonVectors, theta: [Tensor], gradient g: [Tensor],
                        alpha: Float) throws -> (Gradients?, [String: Float]) {
         let params = method.trainableParameters().map(\.parameter)
@@ -163,15 +165,17 @@ public final class ICLMSRStepper: TrainingStepper {
         let eps = options.fdRadius / norm
         metrics["fd_epsilon"] = eps
 
-        // Encoder forward only at θ ± εg'; Φ differentiated through the regularizer alone.
-        func perturbedVectors(_ sign: Float) throws -> ComparisonVectors {
-            assign(withoutGradients { zip(theta, gPrime).map { $0 + $1 * (sign * eps) } })
+        // One encoder forward only, at θ + εg' (no graph); z⁻ is z⁺ reflected through the vectors
+        // at θ, which the caller already has: z⁻ = 2z − z⁺ (docs/ICL-MSR.md, "The meta step").
+        let plus = try timed(.perturbedForward, phaseObserver) {
+            assign(withoutGradients { zip(theta, gPrime).map { $0 + $1 * eps } })
             return try withoutGradients {
                 try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
             }
         }
-        let (plus, minus) = try timed(.perturbedForwards, phaseObserver) { (try perturbedVectors(1), try perturbedVectors(-1)) }
-        // ∇Φ of  −α/(2ε) · λ · [L_MSR(z⁺; Φ) − L_MSR(z⁻; Φ)]  is the hypergradient.
+        let minus = plus.reflected(through: vectors)
+        // ∇Φ of  −α/(2ε) · λ · [L_MSR(z⁺; Φ) − L_MSR(z⁻; Φ)]  is the hypergradient; Φ is
+        // differentiated through the regularizer alone.
         let metaParams = regularizer.metaParameters()
         let hyper = timed(.hypergradient, phaseObserver) {
             let c = -alpha * options.weight / (2 * eps)
@@ -197,4 +201,26 @@ public final class ICLMSRStepper: TrainingStepper {
         try metaOptimizer.loadStateTensors(take(prefix: "meta_optimizer.", from: &rest))
         if let unknown = rest.keys.sorted().first { throw TrainingStateError.unknownKey(unknown) }
     }
+}
+
+extension ComparisonVectors {
+    /// `2c − self` for every compared tensor, `c` the same tensor of `centre` (no graph): the
+    /// point opposite `self` across `centre`. A tensor both share (a reused target, the queue)
+    /// comes back unchanged (`2c − c = c` exactly in floating point). Both must have the same
+    /// structure (`centre` is the pass at θ, `self` the pass at θ + εg' that reused its targets).
+    func reflected(through centre: ComparisonVectors) -> ComparisonVectors {
+        func reflect(_ p: Tensor, _ c: Tensor) -> Tensor { c.storage === p.storage ? p : c.detached() * 2 - p }
+        return withoutGradients {
+            ComparisonVectors(pairs: zip(pairs, centre.pairs).map { (reflect($0.first, $1.first), reflect($0.second, $1.second)) },
+                              negatives: zip2(negatives, centre.negatives).map { reflect($0.0, $0.1) },
+                              hardNegatives: zip2(hardNegatives, centre.hardNegatives).map { reflect($0.0, $0.1) },
+                              features: features, metrics: metrics)
+        }
+    }
+}
+
+/// Both values, or `nil` when either is missing.
+private func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }

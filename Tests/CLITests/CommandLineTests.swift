@@ -85,7 +85,7 @@ import Testing
             for key in ["plain_ms", "iclmsr_ms", "ratio", "plain_loss", "iclmsr_loss"] { #expect(row[key] is Double, "missing \(key)") }
             for key in ["plain_ms_repeats", "iclmsr_ms_repeats", "ratio_repeats"] { #expect((row[key] as? [Double])?.count == 1, "missing \(key)") }
             let phases = row["iclmsr_phases_ms"] as? [String: Double]
-            for key in ["encoder_forward", "encoder_backward", "virtual_pass", "perturbed_forwards", "hypergradient"] {
+            for key in ["encoder_forward", "encoder_backward", "virtual_pass", "perturbed_forward", "hypergradient"] {
                 #expect(phases?[key] != nil, "missing phase \(key)")
             }
         }
