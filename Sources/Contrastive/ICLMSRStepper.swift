@@ -14,9 +14,11 @@ import TensorCore
 ///    - θ' = θ − α g (θ = θₜ and the step-1 gradient with `metaGradient: shared`; θ = θₜ₊₁ and a
 ///      fresh gradient with `recomputed`), α = `virtualLR` or the encoder lr;
 ///    - `g' = ∇θ L_base(θ')`, `L_meta = L_base(θ')`;
-///    - ε = r/‖g'‖; the encoder is run *forward only* at θ ± εg' (no graph), and
-///      `∇Φ L_enc = λ ∇Φ L_MSR` is differentiated through the regularizer alone;
-///    - `∇Φ L_meta ≈ −α [∇Φ L_enc(θ + εg') − ∇Φ L_enc(θ − εg')] / 2ε`, then a meta-optimizer step;
+///    - ε = r/‖g'‖; the encoder is run *forward only* at θ + εg' (no graph): `z⁺`; the vectors
+///      at θ − εg' are taken as `z⁻ = 2z − z⁺`, `z` the pass at θ the iteration already made
+///      (docs/ICL-MSR.md: the estimate stays central in the compared vectors, one forward fewer);
+///    - `∇Φ L_meta ≈ −αλ [∇Φ L_MSR(z⁺) − ∇Φ L_MSR(z⁻)] / 2ε`, differentiated through the
+///      regularizer alone, then a meta-optimizer step;
 ///    - the encoder's parameters are restored to θₜ₊₁ exactly (the same storages are reassigned).
 /// 3. `method.didStep` (EMA targets, MoCo queue).
 ///
