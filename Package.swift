@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "CProcessControl"),
         .executableTarget(
             name: "backdrop-bench",
-            dependencies: ["ReferenceWorkloads", "TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Contrastive", "ReferenceWorkloads", "TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
 

@@ -14,9 +14,11 @@ import TensorCore
 ///    - θ' = θ − α g (θ = θₜ and the step-1 gradient with `metaGradient: shared`; θ = θₜ₊₁ and a
 ///      fresh gradient with `recomputed`), α = `virtualLR` or the encoder lr;
 ///    - `g' = ∇θ L_base(θ')`, `L_meta = L_base(θ')`;
-///    - ε = r/‖g'‖; the encoder is run *forward only* at θ ± εg' (no graph), and
-///      `∇Φ L_enc = λ ∇Φ L_MSR` is differentiated through the regularizer alone;
-///    - `∇Φ L_meta ≈ −α [∇Φ L_enc(θ + εg') − ∇Φ L_enc(θ − εg')] / 2ε`, then a meta-optimizer step;
+///    - ε = r/‖g'‖; the encoder is run *forward only* at θ + εg' (no graph): `z⁺`; the vectors
+///      at θ − εg' are taken as `z⁻ = 2z − z⁺`, `z` the pass at θ the iteration already made
+///      (docs/ICL-MSR.md: the estimate stays central in the compared vectors, one forward fewer);
+///    - `∇Φ L_meta ≈ −αλ [∇Φ L_MSR(z⁺) − ∇Φ L_MSR(z⁻)] / 2ε`, differentiated through the
+///      regularizer alone, then a meta-optimizer step;
 ///    - the encoder's parameters are restored to θₜ₊₁ exactly (the same storages are reassigned).
 /// 3. `method.didStep` (EMA targets, MoCo queue).
 ///
@@ -37,6 +39,9 @@ public final class ICLMSRStepper: TrainingStepper {
     public let options: ICLMSROptions
     public let regularizer: MetaSemanticRegularizer
     public let metaOptimizer: any Optimizer
+    /// Called with each phase of an iteration and its wall time in seconds (benchmarks only;
+    /// `nil`, the default, reads no clock). Timing changes nothing the step computes.
+    public var phaseObserver: ((ICLMSRPhase, Double) -> Void)?
 
     /// - Parameters:
     ///   - method: the base method.
@@ -66,28 +71,30 @@ public final class ICLMSRStepper: TrainingStepper {
 
     /// `L_enc`, `L_base` and `L_MSR` at the current parameters.
     func encoderObjective(_ vectors: ComparisonVectors) -> (enc: Tensor, base: Tensor, msr: Tensor) {
-        let base = method.baseLoss(vectors)
+        let base = timed(.baseLoss, phaseObserver) { method.baseLoss(vectors) }
         guard options.weight != 0 else {
-            let msr = withoutGradients { regularizer.loss(vectors, method: method) }
+            let msr = timed(.regularizerLoss, phaseObserver) { withoutGradients { regularizer.loss(vectors, method: method) } }
             return (base, base, msr)
         }
-        let msr = regularizer.loss(vectors, method: method)
+        let msr = timed(.regularizerLoss, phaseObserver) { regularizer.loss(vectors, method: method) }
         return (base + msr * options.weight, base, msr)
     }
 
     public func step(view1: Tensor, view2: Tensor, learningRate: Float, step: Int, totalSteps: Int) throws -> [String: Float] {
         let params = method.trainableParameters().map(\.parameter)
         let thetaT = params.map(\.value)
-        let vectors = try method.comparisonVectors(view1: view1, view2: view2, mode: .train, reusingTargetsOf: nil)
+        let vectors = try timed(.encoderForward, phaseObserver) {
+            try method.comparisonVectors(view1: view1, view2: view2, mode: .train, reusingTargetsOf: nil)
+        }
         let (enc, base, msr) = encoderObjective(vectors)
-        let grads = enc.gradients(for: thetaT)
+        let grads = timed(.encoderBackward, phaseObserver) { enc.gradients(for: thetaT) }
         let gEnc = try params.indices.map { i -> Tensor in
             guard let g = grads[thetaT[i]] else { throw OptimizerError.missingGradient(parameter: method.trainableParameters()[i].name) }
             return g
         }
-        try optimizer.step(grads, learningRate: learningRate)
+        try timed(.encoderUpdate, phaseObserver) { try optimizer.step(grads, learningRate: learningRate) }
 
-        var metrics = method.representationMetrics(vectors)
+        var metrics = timed(.bookkeeping, phaseObserver) { method.representationMetrics(vectors) }
         metrics["loss"] = enc.item
         metrics["loss_base"] = base.item
         metrics["loss_msr"] = msr.item
@@ -97,8 +104,10 @@ public final class ICLMSRStepper: TrainingStepper {
                                     alpha: options.virtualLR ?? learningRate)
             metrics.merge(meta) { _, b in b }
         }
-        metrics.merge(regularizer.diagnostics()) { _, b in b }
-        method.didStep(step: step, totalSteps: totalSteps)
+        timed(.bookkeeping, phaseObserver) {
+            metrics.merge(regularizer.diagnostics()) { _, b in b }
+            method.didStep(step: step, totalSteps: totalSteps)
+        }
         return metrics
     }
 
@@ -106,38 +115,46 @@ public final class ICLMSRStepper: TrainingStepper {
     func metaStep(view1: Tensor, view2: Tensor, vectors: ComparisonVectors, thetaT: [Tensor], gEnc: [Tensor], alpha: Float) throws -> [String: Float] {
         let params = method.trainableParameters().map(\.parameter)
         let thetaNext = params.map(\.value)
-        defer { for (p, v) in zip(params, thetaNext) { p.value = v } }
+        defer { timed(.metaUpdate, phaseObserver) { for (p, v) in zip(params, thetaNext) { p.value = v } } }
 
         // θ and ∇θ L_enc(θ; Φ) of the virtual step.
-        var theta = thetaT, g = gEnc
+        // `centre`: the comparison vectors at θ.
+        var theta = thetaT, g = gEnc, centre = vectors
         if options.metaGradient == .recomputed {
             theta = thetaNext
-            let v = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
-            let grads = encoderObjective(v).enc.gradients(for: theta)
-            g = theta.map { grads[$0] ?? .zeros($0.shape) }
+            (centre, g) = try timed(.recomputedGradient, phaseObserver) {
+                let v = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
+                let grads = encoderObjective(v).enc.gradients(for: theta)
+                return (v, theta.map { grads[$0] ?? .zeros($0.shape) })
+            }
         }
 
-        let (hyper, metrics) = try hypergradient(view1: view1, view2: view2, vectors: vectors, theta: theta, gradient: g, alpha: alpha)
-        if let hyper { try metaOptimizer.step(hyper, learningRate: metaLearningRate, allowMissingGradients: true) }
+        let (hyper, metrics) = try hypergradient(view1: view1, view2: view2, vectors: centre, theta: theta, gradient: g, alpha: alpha)
+        if let hyper {
+            try timed(.metaUpdate, phaseObserver) { try metaOptimizer.step(hyper, learningRate: metaLearningRate, allowMissingGradients: true) }
+        }
         return metrics
     }
 
     /// The finite-difference hypergradient `∇Φ L_meta` for the virtual step `θ' = θ − α g`, keyed
     /// by the current leaves of `regularizer.metaParameters()` (`nil` when `g' = 0`). Leaves the
     /// encoder's parameters at the perturbed values; the caller restores them.
-    /// - Parameters: vectors: the iteration's forward pass (its target-side vectors are reused).
+    /// - Parameters: vectors: the forward pass at θ (its target-side vectors are reused, and its
+    ///   compared vectors are the centre of the central difference).
     func hypergradient(view1: Tensor, view2: Tensor, vectors: ComparisonVectors, theta: [Tensor], gradient g: [Tensor],
                        alpha: Float) throws -> (Gradients?, [String: Float]) {
         let params = method.trainableParameters().map(\.parameter)
         func assign(_ values: [Tensor]) { for (p, v) in zip(params, values) { p.value = v } }
 
         // θ' = θ − α g;  g' = ∇θ L_base(θ').
-        assign(withoutGradients { zip(theta, g).map { $0 - $1 * alpha } })
-        let leaves = params.map(\.value)
-        let virtual = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
-        let metaLoss = method.baseLoss(virtual)
-        let gradsVirtual = metaLoss.gradients(for: leaves)
-        let gPrime = leaves.map { gradsVirtual[$0] ?? .zeros($0.shape) }
+        let (metaLoss, gPrime) = try timed(.virtualPass, phaseObserver) {
+            assign(withoutGradients { zip(theta, g).map { $0 - $1 * alpha } })
+            let leaves = params.map(\.value)
+            let virtual = try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
+            let metaLoss = method.baseLoss(virtual)
+            let gradsVirtual = metaLoss.gradients(for: leaves)
+            return (metaLoss, leaves.map { gradsVirtual[$0] ?? .zeros($0.shape) })
+        }
         var normSquared: Double = 0
         for t in gPrime { for x in t.scalars { normSquared += Double(x) * Double(x) } }
         let norm = Float(normSquared.squareRoot())
@@ -150,19 +167,23 @@ public final class ICLMSRStepper: TrainingStepper {
         let eps = options.fdRadius / norm
         metrics["fd_epsilon"] = eps
 
-        // Encoder forward only at θ ± εg'; Φ differentiated through the regularizer alone.
-        func perturbedVectors(_ sign: Float) throws -> ComparisonVectors {
-            assign(withoutGradients { zip(theta, gPrime).map { $0 + $1 * (sign * eps) } })
+        // One encoder forward only, at θ + εg' (no graph); z⁻ is z⁺ reflected through the vectors
+        // at θ, which the caller already has: z⁻ = 2z − z⁺ (docs/ICL-MSR.md, "The meta step").
+        let plus = try timed(.perturbedForward, phaseObserver) {
+            assign(withoutGradients { zip(theta, gPrime).map { $0 + $1 * eps } })
             return try withoutGradients {
                 try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
             }
         }
-        let plus = try perturbedVectors(1), minus = try perturbedVectors(-1)
-        // ∇Φ of  −α/(2ε) · λ · [L_MSR(z⁺; Φ) − L_MSR(z⁻; Φ)]  is the hypergradient.
-        let c = -alpha * options.weight / (2 * eps)
-        let surrogate = (regularizer.loss(plus, method: method) - regularizer.loss(minus, method: method)) * c
+        let minus = plus.reflected(through: vectors)
+        // ∇Φ of  −α/(2ε) · λ · [L_MSR(z⁺; Φ) − L_MSR(z⁻; Φ)]  is the hypergradient; Φ is
+        // differentiated through the regularizer alone.
         let metaParams = regularizer.metaParameters()
-        let hyper = surrogate.gradients(for: metaParams.map(\.parameter.value))
+        let hyper = timed(.hypergradient, phaseObserver) {
+            let c = -alpha * options.weight / (2 * eps)
+            let surrogate = (regularizer.loss(plus, method: method) - regularizer.loss(minus, method: method)) * c
+            return surrogate.gradients(for: metaParams.map(\.parameter.value))
+        }
         var hyperNorm: Double = 0
         for p in metaParams { for x in (hyper[p.parameter.value]?.scalars ?? []) { hyperNorm += Double(x) * Double(x) } }
         metrics["meta_grad_norm"] = Float(hyperNorm.squareRoot())
@@ -182,4 +203,26 @@ public final class ICLMSRStepper: TrainingStepper {
         try metaOptimizer.loadStateTensors(take(prefix: "meta_optimizer.", from: &rest))
         if let unknown = rest.keys.sorted().first { throw TrainingStateError.unknownKey(unknown) }
     }
+}
+
+extension ComparisonVectors {
+    /// `2c − self` for every compared tensor, `c` the same tensor of `centre` (no graph): the
+    /// point opposite `self` across `centre`. A tensor both share (a reused target, the queue)
+    /// comes back unchanged (`2c − c = c` exactly in floating point). Both must have the same
+    /// structure (`centre` is the pass at θ, `self` the pass at θ + εg' that reused its targets).
+    func reflected(through centre: ComparisonVectors) -> ComparisonVectors {
+        func reflect(_ p: Tensor, _ c: Tensor) -> Tensor { c.storage === p.storage ? p : c.detached() * 2 - p }
+        return withoutGradients {
+            ComparisonVectors(pairs: zip(pairs, centre.pairs).map { (reflect($0.first, $1.first), reflect($0.second, $1.second)) },
+                              negatives: zip2(negatives, centre.negatives).map { reflect($0.0, $0.1) },
+                              hardNegatives: zip2(hardNegatives, centre.hardNegatives).map { reflect($0.0, $0.1) },
+                              features: features, metrics: metrics)
+        }
+    }
+}
+
+/// Both values, or `nil` when either is missing.
+private func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }

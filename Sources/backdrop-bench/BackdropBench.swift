@@ -9,7 +9,7 @@ struct BackdropBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backdrop-bench",
         abstract: "Reference workloads: PyTorch parity and throughput benchmarks.",
-        subcommands: [Parity.self, SimCLRStepCommand.self, EvalFeatures.self, EvaluationCommand.self, Suite.self, KernelsCommand.self])
+        subcommands: [Parity.self, SimCLRStepCommand.self, EvalFeatures.self, EvaluationCommand.self, Suite.self, KernelsCommand.self, MetaStepCommand.self])
 
     /// Checks `BACKDROP_KERNELS` before any workload runs (see `Backdrop.main`).
     static func main() {

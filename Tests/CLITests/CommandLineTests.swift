@@ -75,6 +75,26 @@ import TensorCore
         for key in ["images_per_s", "step_ms", "gflops", "peak_rss_mb"] { #expect(obj?[key] is Double, "missing \(key)") }
     }
 
+    @Test func metaStepPrintsJSONRowsPerMethod() throws {
+        let r = try Executables.run("backdrop-bench", ["meta-step", "--methods", "simclr,mocov2", "--width", "2", "--size", "8",
+                                                       "--batch", "4", "--queue", "8", "--warmup", "0", "--steps", "1",
+                                                       "--repeats", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.map { $0["method"] as? String } == ["simclr", "mocov2"])
+        for row in rows ?? [] {
+            for key in ["plain_ms", "iclmsr_ms", "ratio", "plain_loss", "iclmsr_loss"] { #expect(row[key] is Double, "missing \(key)") }
+            for key in ["plain_ms_repeats", "iclmsr_ms_repeats", "ratio_repeats"] { #expect((row[key] as? [Double])?.count == 1, "missing \(key)") }
+            let phases = row["iclmsr_phases_ms"] as? [String: Double]
+            for key in ["encoder_forward", "encoder_backward", "virtual_pass", "perturbed_forward", "hypergradient"] {
+                #expect(phases?[key] != nil, "missing phase \(key)")
+            }
+        }
+        #expect((rows?.last?["queue"] as? Int) == 8)
+        let bad = try Executables.run("backdrop-bench", ["meta-step", "--methods", "simclr,swav"])
+        #expect(bad.status != 0 && bad.stderr.contains("swav"))
+    }
+
     @Test func evaluationBenchmarkPrintsJSONFigures() throws {
         let r = try Executables.run("backdrop-bench", ["evaluation", "--train", "120", "--test", "30", "--dimension", "16",
                                                        "--classes", "3", "--noise", "1", "--json"])

@@ -10,25 +10,31 @@ extension Tensor {
         let (outer, n, inner) = splitAround(a)
         let out = Tensor.uninitialized(shape)
         let p = pointer, o = out.storage.pointer
-        for oo in 0..<outer { for i in 0..<inner {
-            let base = oo * n * inner + i
-            var mx = -Float.infinity
-            for j in 0..<n { mx = Swift.max(mx, p[base + j * inner]) }
-            var s: Float = 0
-            for j in 0..<n { s += Foundation.exp(p[base + j * inner] - mx) }
-            let lse = mx + Foundation.log(s)
-            for j in 0..<n { o[base + j * inner] = p[base + j * inner] - lse }
-        } }
+        // Rows (outer slices) are independent and each is summed in the same order whichever
+        // thread runs it, so splitting them across workers changes no bit of the result.
+        Parallel.forEachChunk(outer, costPerItem: 8 * n * inner, minimumWork: 1 << 18) { rows in
+            for oo in rows { for i in 0..<inner {
+                let base = oo * n * inner + i
+                var mx = -Float.infinity
+                for j in 0..<n { mx = Swift.max(mx, p[base + j * inner]) }
+                var s: Float = 0
+                for j in 0..<n { s += Foundation.exp(p[base + j * inner] - mx) }
+                let lse = mx + Foundation.log(s)
+                for j in 0..<n { o[base + j * inner] = p[base + j * inner] - lse }
+            } }
+        }
         return Tensor.record("logSoftmax", result: out, inputs: [self]) { g in
             // dx = g − softmax · Σ g
             let gi = Tensor.uninitialized(out.shape)
             let gp = g.pointer, d = gi.storage.pointer, op = out.pointer
-            for oo in 0..<outer { for i in 0..<inner {
-                let base = oo * n * inner + i
-                var s: Float = 0
-                for j in 0..<n { s += gp[base + j * inner] }
-                for j in 0..<n { let k = base + j * inner; d[k] = op[k] == -.infinity ? 0 : gp[k] - Foundation.exp(op[k]) * s }
-            } }
+            Parallel.forEachChunk(outer, costPerItem: 8 * n * inner, minimumWork: 1 << 18) { rows in
+                for oo in rows { for i in 0..<inner {
+                    let base = oo * n * inner + i
+                    var s: Float = 0
+                    for j in 0..<n { s += gp[base + j * inner] }
+                    for j in 0..<n { let k = base + j * inner; d[k] = op[k] == -.infinity ? 0 : gp[k] - Foundation.exp(op[k]) * s }
+                } }
+            }
             return [gi]
         }
     }
