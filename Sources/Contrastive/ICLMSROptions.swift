@@ -7,7 +7,7 @@ import TensorCore
 /// meta-learning. Backdrop's reconstruction (options here): the injection forms, `L_MSR` as the
 /// prior-weighted base loss, the learned-vs-uniform prior, `strataScale`, the one-step virtual
 /// update with α = `virtualLR`, the DARTS finite difference with radius `fdRadius`,
-/// `metaInterval`, the meta-optimizer (MetaMask's SGD 1e-3 / 0.9 / 5e-4), `metaGradient`, and
+/// `metaInterval`, `finiteDifference` (central or reflected), the meta-optimizer (MetaMask's SGD 1e-3 / 0.9 / 5e-4), `metaGradient`, and
 /// the ablations `meta` (bi-level vs frozen strata) and `form` (how the strata are combined).
 /// Defaults: K 16, λ 1, learned prior, additive, σ 0.5, α = encoder lr, r 0.01, every step,
 /// SGD(1e-3, 0.9, 5e-4), shared gradient, bilevel, arithmetic mean. Keys: the property names
@@ -34,6 +34,16 @@ public struct ICLMSROptions: Sendable, Equatable, Codable {
         /// No meta step at all: M and w keep their seeded initialization (w = 0, so a learned
         /// prior stays uniform) and no extra pass runs. Ablates what the meta-learning adds.
         case frozen
+    }
+
+    /// Where the meta step's finite difference evaluates the encoder (key `finiteDifference`).
+    public enum FiniteDifference: String, Sendable, Codable, CaseIterable {
+        /// Two forward passes, at θ + εg' and θ − εg': the DARTS central difference, error O(ε²).
+        case central
+        /// One forward pass at θ + εg'; the vectors at θ − εg' are taken as `2z − z⁺`, `z` the
+        /// iteration's own pass at θ. One encoder forward fewer per meta step, error O(ε) (the
+        /// encoder's curvature; docs/ICL-MSR.md "The meta step").
+        case reflected
     }
 
     /// How the K strata and the prior P(b) form `L_MSR` (key `form`).
@@ -130,24 +140,30 @@ public struct ICLMSROptions: Sendable, Equatable, Codable {
         get { storedForm ?? .arithmeticMean }
         set { storedForm = newValue == .arithmeticMean ? nil : newValue }
     }
+    public var finiteDifference: FiniteDifference {
+        get { storedFiniteDifference ?? .central }
+        set { storedFiniteDifference = newValue == .central ? nil : newValue }
+    }
     // Stored only when not the default, so configurations written before these options existed
     // keep their canonical JSON (and hash): a finished cell is not rerun for a new default key.
     private var storedMeta: Meta?
     private var storedForm: Form?
+    private var storedFiniteDifference: FiniteDifference?
 
     enum CodingKeys: String, CodingKey {
         case strata, weight, prior, injection, strataScale, virtualLR, fdRadius, metaInterval, metaOptimizer, metaGradient
-        case storedMeta = "meta", storedForm = "form"
+        case storedMeta = "meta", storedForm = "form", storedFiniteDifference = "finiteDifference"
     }
 
     public init(strata: Int = 16, weight: Float = 1, prior: Prior = .learned, injection: Injection = .additive,
                 strataScale: Float = 0.5, virtualLR: Float? = nil, fdRadius: Float = 0.01, metaInterval: Int = 1,
                 metaOptimizer: MetaOptimizer = .sgd(), metaGradient: MetaGradient = .shared,
-                meta: Meta = .bilevel, form: Form = .arithmeticMean) {
+                meta: Meta = .bilevel, form: Form = .arithmeticMean, finiteDifference: FiniteDifference = .central) {
         (self.strata, self.weight, self.prior, self.injection, self.strataScale) = (strata, weight, prior, injection, strataScale)
         (self.virtualLR, self.fdRadius, self.metaInterval, self.metaOptimizer, self.metaGradient) = (virtualLR, fdRadius, metaInterval, metaOptimizer, metaGradient)
         self.meta = meta
         self.form = form
+        self.finiteDifference = finiteDifference
     }
 
     /// - Throws: `InvalidOption` naming the first invalid option by its key (`strata`,

@@ -14,9 +14,10 @@ import TensorCore
 ///    - θ' = θ − α g (θ = θₜ and the step-1 gradient with `metaGradient: shared`; θ = θₜ₊₁ and a
 ///      fresh gradient with `recomputed`), α = `virtualLR` or the encoder lr;
 ///    - `g' = ∇θ L_base(θ')`, `L_meta = L_base(θ')`;
-///    - ε = r/‖g'‖; the encoder is run *forward only* at θ + εg' (no graph): `z⁺`; the vectors
-///      at θ − εg' are taken as `z⁻ = 2z − z⁺`, `z` the pass at θ the iteration already made
-///      (docs/ICL-MSR.md: the estimate stays central in the compared vectors, one forward fewer);
+///    - ε = r/‖g'‖; the encoder is run *forward only* (no graph) at θ + εg' (`z⁺`) and, with
+///      `finiteDifference: central`, at θ − εg' (`z⁻`); with `reflected` the vectors at θ − εg'
+///      are taken as `z⁻ = 2z − z⁺`, `z` the pass at θ the iteration already made (one forward
+///      fewer, O(ε) instead of O(ε²) error; docs/ICL-MSR.md);
 ///    - `∇Φ L_meta ≈ −αλ [∇Φ L_MSR(z⁺) − ∇Φ L_MSR(z⁻)] / 2ε`, differentiated through the
 ///      regularizer alone, then a meta-optimizer step;
 ///    - the encoder's parameters are restored to θₜ₊₁ exactly (the same storages are reassigned).
@@ -167,15 +168,22 @@ public final class ICLMSRStepper: TrainingStepper {
         let eps = options.fdRadius / norm
         metrics["fd_epsilon"] = eps
 
-        // One encoder forward only, at θ + εg' (no graph); z⁻ is z⁺ reflected through the vectors
-        // at θ, which the caller already has: z⁻ = 2z − z⁺ (docs/ICL-MSR.md, "The meta step").
-        let plus = try timed(.perturbedForward, phaseObserver) {
-            assign(withoutGradients { zip(theta, gPrime).map { $0 + $1 * eps } })
-            return try withoutGradients {
-                try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
+        // Encoder forward only (no graph) at θ + εg', and at θ − εg' (`central`) or z⁻ = 2z − z⁺
+        // through the vectors at θ the caller already has (`reflected`; docs/ICL-MSR.md, "The
+        // meta step").
+        func perturbedVectors(_ sign: Float) throws -> ComparisonVectors {
+            try timed(.perturbedForward, phaseObserver) {
+                assign(withoutGradients { zip(theta, gPrime).map { $0 + $1 * (sign * eps) } })
+                return try withoutGradients {
+                    try method.comparisonVectors(view1: view1, view2: view2, mode: .trainFrozenStatistics, reusingTargetsOf: vectors)
+                }
             }
         }
-        let minus = plus.reflected(through: vectors)
+        let plus = try perturbedVectors(1)
+        let minus = switch options.finiteDifference {
+        case .central: try perturbedVectors(-1)
+        case .reflected: plus.reflected(through: vectors)
+        }
         // ∇Φ of  −α/(2ε) · λ · [L_MSR(z⁺; Φ) − L_MSR(z⁻; Φ)]  is the hypergradient; Φ is
         // differentiated through the regularizer alone.
         let metaParams = regularizer.metaParameters()

@@ -26,11 +26,16 @@ struct MetaStepCommand: ParsableCommand {
     @Option(help: "Untimed steps of each stepper first.") var warmup = 2
     @Option(help: "Timed plain+ICL-MSR pairs per repeat.") var steps = 4
     @Option(help: "Repeats; medians are reported.") var repeats = 3
+    @Option(help: "ICL-MSR's finite difference: central (default, two perturbed forwards) or reflected (one).")
+    var finiteDifference = ICLMSROptions.FiniteDifference.central.rawValue
     @Flag(help: "Print one JSON array, one object per method.") var json = false
 
     func validate() throws {
         for name in methods.split(separator: ",") where MethodName(rawValue: String(name)) == nil {
             throw ValidationError("--methods: unknown method '\(name)'; use \(MethodName.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard ICLMSROptions.FiniteDifference(rawValue: finiteDifference) != nil else {
+            throw ValidationError("--finite-difference: unknown '\(finiteDifference)'; use central or reflected")
         }
         guard [width, size, batch, queue, steps, repeats].allSatisfy({ $0 > 0 }), warmup >= 0, batch >= 2 else {
             throw ValidationError("--width, --size, --queue, --steps, --repeats must be ≥ 1, --batch ≥ 2, --warmup ≥ 0")
@@ -42,12 +47,14 @@ struct MetaStepCommand: ParsableCommand {
         let timing = BenchmarkProtocol(warmup: warmup, steps: steps, repeats: repeats)
         var rows: [MetaStepResult] = []
         for name in methods.split(separator: ",").compactMap({ MethodName(rawValue: String($0)) }) {
-            let row = try ReferenceBenchmarks.metaStep(method: name, shape: shape, protocol: timing,
+            var options = ICLMSROptions()
+            options.finiteDifference = ICLMSROptions.FiniteDifference(rawValue: finiteDifference)!
+            let row = try ReferenceBenchmarks.metaStep(method: name, shape: shape, options: options, protocol: timing,
                                                        progress: json ? nil : { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
             rows.append(row)
         }
         if json { print(try encodeJSON(rows)); return }
-        print("SmallResNet w=\(width), \(size) px, batch \(batch) (MoCo v2 queue \(queue)); ICL-MSR defaults; "
+        print("SmallResNet w=\(width), \(size) px, batch \(batch) (MoCo v2 queue \(queue)); ICL-MSR defaults, finiteDifference \(finiteDifference); "
               + "\(warmup) warm-up, \(repeats) × \(steps) alternated steps")
         print("| method | plain ms/step | ICL-MSR ms/step | ratio | ratio per repeat |")
         print("|---|---|---|---|---|")

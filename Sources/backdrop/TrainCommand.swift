@@ -71,6 +71,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "ICL-MSR: meta SGD momentum.") var msrMetaMomentum: Float?
     @Option(help: "ICL-MSR: meta weight decay.") var msrMetaWeightDecay: Float?
     @Option(help: "ICL-MSR: where the virtual step's gradient is taken, shared or recomputed.") var msrMetaGradient: String?
+    @Option(help: "ICL-MSR: the meta step's finite difference, central (two encoder forwards) or reflected (one; O(ε) error).")
+    var msrFiniteDifference: String?
     @Option(help: "ICL-MSR: meta-learning of the strata, bilevel or frozen (no meta step).") var msrMeta: String?
     @Option(help: "ICL-MSR: form of L_MSR, arithmetic-mean or geometric-mean (simclr, mocov2).") var msrForm: String?
 
@@ -105,7 +107,7 @@ struct TrainCommand: ParsableCommand {
          ("--msr-meta-lr", "iclmsr.metaOptimizer.lr", msrMetaLr), ("--msr-meta-momentum", "iclmsr.metaOptimizer.momentum", msrMetaMomentum),
          ("--msr-meta-weight-decay", "iclmsr.metaOptimizer.weightDecay", msrMetaWeightDecay),
          ("--msr-meta-gradient", "iclmsr.metaGradient", msrMetaGradient), ("--msr-meta", "iclmsr.meta", msrMeta),
-         ("--msr-form", "iclmsr.form", msrForm),
+         ("--msr-form", "iclmsr.form", msrForm), ("--msr-finite-difference", "iclmsr.finiteDifference", msrFiniteDifference),
          ("--probe-views", "evaluation.probeViews", probeViews), ("--knn-k", "evaluation.knn.k", knnK),
          ("--knn-temperature", "evaluation.knn.temperature", knnTemperature),
          ("--probe-weight-decay", "evaluation.probe.weightDecay", probeWeightDecay)]

@@ -160,16 +160,21 @@ import TestSupport
     func frozenKeepsPhiBitIdenticalAndTakesNoMetaPass(_ name: String) throws {
         let views = randomViews(count: 3, seed: 4)
         let frozenMethod = CountingMethod(try tinyMethod(name)), bilevelMethod = CountingMethod(try tinyMethod(name))
+        let reflectedMethod = CountingMethod(try tinyMethod(name))
         let frozen = try ICLMSRStepper(method: frozenMethod, optimizer: sgd(frozenMethod), options: ICLMSROptions(strata: 4, meta: .frozen), seed: 3)
         let bilevel = try ICLMSRStepper(method: bilevelMethod, optimizer: sgd(bilevelMethod), options: ICLMSROptions(strata: 4), seed: 3)
+        let reflected = try ICLMSRStepper(method: reflectedMethod, optimizer: sgd(reflectedMethod),
+                                          options: ICLMSROptions(strata: 4, finiteDifference: .reflected), seed: 3)
         let phi = frozen.regularizer.stateTensors()
         #expect(bitIdentical(phi, bilevel.regularizer.stateTensors()), "the same seeded initialization")
         for (s, (v1, v2)) in views.enumerated() {
-            let (before, bilevelBefore) = (frozenMethod.forwardPasses, bilevelMethod.forwardPasses)
+            let (before, bilevelBefore, reflectedBefore) = (frozenMethod.forwardPasses, bilevelMethod.forwardPasses, reflectedMethod.forwardPasses)
             let f = try frozen.step(view1: v1, view2: v2, learningRate: 0.05, step: s, totalSteps: 3)
             let b = try bilevel.step(view1: v1, view2: v2, learningRate: 0.05, step: s, totalSteps: 3)
+            _ = try reflected.step(view1: v1, view2: v2, learningRate: 0.05, step: s, totalSteps: 3)
             #expect(frozenMethod.forwardPasses - before == 1, "one forward pass per frozen iteration")
-            #expect(bilevelMethod.forwardPasses - bilevelBefore == 3, "bilevel: step, virtual, θ + εg' (θ − εg' is extrapolated from the step's own vectors)")
+            #expect(bilevelMethod.forwardPasses - bilevelBefore == 4, "bilevel, central difference: step, virtual, θ ± εg'")
+            #expect(reflectedMethod.forwardPasses - reflectedBefore == 3, "reflected: step, virtual, θ + εg' (θ − εg' from the step's own vectors)")
             for key in ["loss_meta", "meta_grad_norm", "fd_epsilon"] { #expect(f[key] == nil && b[key] != nil, "\(key)") }
             for key in ["loss", "loss_base", "loss_msr", "prior_entropy", "strata_cosine"] { #expect(f[key]?.isFinite == true, "\(key)") }
             if s == 0 {

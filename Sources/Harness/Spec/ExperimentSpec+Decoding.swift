@@ -148,6 +148,7 @@ extension ExperimentSpec {
         if let v = try m.value("metaGradient", ICLMSROptions.MetaGradient.self) { o.metaGradient = v }
         if let v = try m.value("meta", ICLMSROptions.Meta.self) { o.meta = v }
         if let v = try m.value("form", ICLMSROptions.Form.self) { o.form = v }
+        if let v = try m.value("finiteDifference", ICLMSROptions.FiniteDifference.self) { o.finiteDifference = v }
         if let mo = try m.map("metaOptimizer") {
             var meta = o.metaOptimizer
             if let kind = try mo.value("kind", ICLMSROptions.MetaOptimizer.Kind.self), kind != meta.kind {
