@@ -1,7 +1,28 @@
 // Implicit-GEMM convolution (see include/implicit_conv.h).
-#include "implicit_conv.h"
+#include "kernel_shared.h"
 
-// Weight packing and scratch sizes are plain C; only the kernels below need x86-64 and AVX-512.
+// Weight packing, scratch sizes and panel segments are plain C; only the kernels below need
+// x86-64 and AVX-512.
+
+void bd_plan_panel_segments(const bd_implicit_conv *c, long p0, bd_panel_segments *s) {
+    const long W = c->in_width, Wo = c->out_width;
+    s->count = 0;
+    for (int lane = 0; lane < 16; s->count++) {
+        long p = p0 + lane, oy = p / Wo, ox = p % Wo;
+        int count = (int)(Wo - ox) < 16 - lane ? (int)(Wo - ox) : 16 - lane;
+        s->oy[s->count] = oy;
+        for (long tx = 0; tx < c->taps_x; tx++) {
+            // Lane j reads column ox + (j − lane) + tap_col[tx] of the input row.
+            long shift = ox - lane + c->tap_col[tx];
+            long lo = lane, hi = lane + count;
+            if (lo + shift < 0) lo = -shift;
+            if (hi + shift > W) hi = W - shift;
+            s->mask[s->count][tx] = hi > lo ? (((1u << (hi - lo)) - 1u) << lo) : 0u;
+            s->offset[s->count][tx] = shift;
+        }
+        lane += count;
+    }
+}
 
 void bd_implicit_conv_pack_weights(const bd_implicit_conv *c, const float *w, float *packed) {
     const long K = c->in_channels * c->taps_y * c->taps_x;
@@ -34,30 +55,16 @@ int bd_cpu_has_avx512(void) {
 }
 
 /// Packs the `[K][16]` B panel of output pixels `p0 ..< p0 + 16` of image `b` straight from `x`
-/// (see `bd_implicit_conv` for what each patch row reads). The 16 pixels fall into segments, each
-/// within one output row (one segment when the output width is a multiple of 16, more when it is
-/// narrower); every segment of a patch row is one masked load, whose lane mask and source offset
-/// depend only on the segment and the tap column.
+/// (see `bd_implicit_conv` for what each patch row reads): every segment
+/// (`bd_plan_panel_segments`) of a patch row is one masked load.
 BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
-    const long H = c->in_height, W = c->in_width, Wo = c->out_width, ty_n = c->taps_y, tx_n = c->taps_x;
-    long seg_oy[16], seg_offset[16][BD_MAX_TAPS];
-    __mmask16 seg_mask[16][BD_MAX_TAPS];
-    int nseg = 0;
-    for (int lane = 0; lane < 16; nseg++) {
-        long p = p0 + lane, oy = p / Wo, ox = p % Wo;
-        int count = (int)(Wo - ox) < 16 - lane ? (int)(Wo - ox) : 16 - lane;
-        seg_oy[nseg] = oy;
-        for (long tx = 0; tx < tx_n; tx++) {
-            // Lane j reads column ox + (j − lane) + tap_col[tx] of the input row.
-            long shift = ox - lane + c->tap_col[tx];
-            long lo = lane, hi = lane + count;
-            if (lo + shift < 0) lo = -shift;
-            if (hi + shift > W) hi = W - shift;
-            seg_mask[nseg][tx] = hi > lo ? (__mmask16)(((1u << (hi - lo)) - 1u) << lo) : 0;
-            seg_offset[nseg][tx] = shift;
-        }
-        lane += count;
-    }
+    const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
+    bd_panel_segments segments;
+    bd_plan_panel_segments(c, p0, &segments);
+    const int nseg = segments.count;
+    const long *seg_oy = segments.oy;
+    long (*seg_offset)[BD_MAX_TAPS] = segments.offset;
+    unsigned (*seg_mask)[BD_MAX_TAPS] = segments.mask;
     const float *image = x + b * c->in_channels * H * W;
     float *dst = panel;
     for (long ci = 0; ci < c->in_channels; ci++) {
@@ -74,7 +81,7 @@ BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long
                 uintptr_t row = (uintptr_t)(plane + iy * W);
                 for (long tx = 0; tx < tx_n; tx++, dst += 16) {
                     const float *base = (const float *)(row + (uintptr_t)(seg_offset[0][tx] * (long)sizeof(float)));
-                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps(seg_mask[0][tx], base));
+                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps((__mmask16)seg_mask[0][tx], base));
                 }
                 continue;
             }
@@ -85,7 +92,7 @@ BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long
                     if (iy < 0 || iy >= H) continue;
                     uintptr_t row = (uintptr_t)(plane + iy * W);
                     const float *base = (const float *)(row + (uintptr_t)(seg_offset[t][tx] * (long)sizeof(float)));
-                    v = _mm512_mask_loadu_ps(v, seg_mask[t][tx], base);
+                    v = _mm512_mask_loadu_ps(v, (__mmask16)seg_mask[t][tx], base);
                 }
                 _mm512_store_ps(dst, v);
             }

@@ -5,7 +5,7 @@
 // 6 output channels × 16 pixels (12 YMM accumulators, 2 panel vectors, 1 broadcast) and covers a
 // 16-channel block as 6 + 6 + 4 rows. Every output is the same sequential FMA chain over
 // k = 0 ..< K as in the AVX-512 build, so both give bit-identical results.
-#include "implicit_conv.h"
+#include "kernel_shared.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <cpuid.h>
@@ -40,27 +40,16 @@ BD_AVX2 static inline __m256 load8(unsigned bits, const float *base) {
 }
 
 /// Packs the `[K][16]` panel of output pixels `p0 ..< p0 + 16` of image `b` (see the AVX-512
-/// `pack_panel`): segments within one output row, one masked load pair per segment, tap column
-/// and patch row.
+/// `pack_panel`): one masked load pair per segment (`bd_plan_panel_segments`), tap column and
+/// patch row.
 BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
-    const long H = c->in_height, W = c->in_width, Wo = c->out_width, ty_n = c->taps_y, tx_n = c->taps_x;
-    long seg_oy[16], seg_offset[16][BD_MAX_TAPS];
-    unsigned seg_mask[16][BD_MAX_TAPS];
-    int nseg = 0;
-    for (int lane = 0; lane < 16; nseg++) {
-        long p = p0 + lane, oy = p / Wo, ox = p % Wo;
-        int count = (int)(Wo - ox) < 16 - lane ? (int)(Wo - ox) : 16 - lane;
-        seg_oy[nseg] = oy;
-        for (long tx = 0; tx < tx_n; tx++) {
-            long shift = ox - lane + c->tap_col[tx];
-            long lo = lane, hi = lane + count;
-            if (lo + shift < 0) lo = -shift;
-            if (hi + shift > W) hi = W - shift;
-            seg_mask[nseg][tx] = hi > lo ? (((1u << (hi - lo)) - 1u) << lo) : 0u;
-            seg_offset[nseg][tx] = shift;
-        }
-        lane += count;
-    }
+    const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
+    bd_panel_segments segments;
+    bd_plan_panel_segments(c, p0, &segments);
+    const int nseg = segments.count;
+    const long *seg_oy = segments.oy;
+    long (*seg_offset)[BD_MAX_TAPS] = segments.offset;
+    unsigned (*seg_mask)[BD_MAX_TAPS] = segments.mask;
     const float *image = x + b * c->in_channels * H * W;
     float *dst = panel;
     for (long ci = 0; ci < c->in_channels; ci++) {

@@ -6,7 +6,15 @@
 // gradient is transposed to `[pixel][Co]` by 16 × 16 register transposes. A tile then keeps all
 // nine taps of one input channel × 32 (or 16) output channels in registers: per output pixel it
 // loads 2 vectors of the transposed gradient and broadcasts the nine input values the taps see.
-#include "implicit_conv.h"
+#include "kernel_shared.h"
+#include <string.h>
+
+void bd_copy_padded_image(const bd_conv3x3_shape *s, const float *x, long b, float *xpad) {
+    const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Hp = H + 2 * p, Wp = W + 2 * p;
+    for (long ci = 0; ci < Ci; ci++)
+        for (long iy = 0; iy < H; iy++)
+            memcpy(xpad + (ci * Hp + iy + p) * Wp + p, x + ((b * Ci + ci) * H + iy) * W, sizeof(float) * W);
+}
 
 long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) {
     long Hp = s->height + 2 * s->padding, Wp = s->width + 2 * s->padding;
@@ -80,9 +88,7 @@ BD_AVX512 void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const fl
     float *xpad = scratch, *dyt = scratch + (Ci * Hp * Wp + 15) / 16 * 16;
     memset(xpad, 0, sizeof(float) * Ci * Hp * Wp);
     for (long b = image_begin; b < image_end; b++) {
-        for (long ci = 0; ci < Ci; ci++)
-            for (long iy = 0; iy < H; iy++)
-                memcpy(xpad + (ci * Hp + iy + p) * Wp + p, x + ((b * Ci + ci) * H + iy) * W, sizeof(float) * W);
+        bd_copy_padded_image(s, x, b, xpad);
         const float *dyb = dy + b * Co * plane;
         for (long c0 = 0; c0 < Co; c0 += 16)
             for (long q0 = 0; q0 < plane; q0 += 16)

@@ -4,7 +4,7 @@
 // keeps the nine taps of one input channel × 8 output channels in 9 YMM accumulators and
 // takes four pixels at a time. Pixels are
 // summed in the same order as the AVX-512 build, so both give bit-identical results.
-#include "implicit_conv.h"
+#include "kernel_shared.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -80,9 +80,7 @@ BD_AVX2 void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float 
     float *xpad = scratch, *dyt = scratch + (Ci * Hp * Wp + 15) / 16 * 16;
     memset(xpad, 0, sizeof(float) * Ci * Hp * Wp);
     for (long b = image_begin; b < image_end; b++) {
-        for (long ci = 0; ci < Ci; ci++)
-            for (long iy = 0; iy < H; iy++)
-                memcpy(xpad + (ci * Hp + iy + p) * Wp + p, x + ((b * Ci + ci) * H + iy) * W, sizeof(float) * W);
+        bd_copy_padded_image(s, x, b, xpad);
         const float *dyb = dy + b * Co * plane;
         for (long c0 = 0; c0 < Co; c0 += 8)
             for (long q0 = 0; q0 < plane; q0 += 8)

@@ -1,0 +1,27 @@
+// Plain-C pieces both builds of the implicit kernels share (not part of the public header).
+#ifndef BACKDROP_KERNEL_SHARED_H
+#define BACKDROP_KERNEL_SHARED_H
+
+#include "implicit_conv.h"
+
+/// How the 16 output pixels `p0 ..< p0 + 16` of one image fall into segments, each within one
+/// output row (one segment when the output width is a multiple of 16, more when it is narrower).
+/// Segment `t` reads input row `oy[t] + tap_row[ty]`; for tap column `tx` its lanes read that row
+/// at `offset[t][tx] + lane`, lanes whose bit is set in `mask[t][tx]` only (the rest are padding,
+/// never read). Masks and offsets depend only on the segment and the tap column, so the packers
+/// compute them once per panel.
+typedef struct {
+    int count;
+    long oy[16];
+    long offset[16][BD_MAX_TAPS];
+    unsigned mask[16][BD_MAX_TAPS];
+} bd_panel_segments;
+
+/// Fills `s` for the panel starting at pixel `p0` of an image (see `bd_panel_segments`).
+void bd_plan_panel_segments(const bd_implicit_conv *c, long p0, bd_panel_segments *s);
+
+/// Copies image `b` of `x` (`[batch, Ci, H, W]`) into the interior of `xpad` (`[Ci, H + 2p, W + 2p]`,
+/// whose border the caller zeroed once).
+void bd_copy_padded_image(const bd_conv3x3_shape *s, const float *x, long b, float *xpad);
+
+#endif
