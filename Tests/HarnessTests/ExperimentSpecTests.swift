@@ -183,7 +183,16 @@ train:
         let assignments = ["methods=simclr", "trainViews=full", "seeds=0", "regularizers=icl-msr", "iclmsr.meta=frozen", "iclmsr.form=geometric-mean"]
         let cell = try SingleCellSpec(folder: "data", assignments: assignments).cell
         #expect(cell.config.iclmsr?.meta == .frozen && cell.config.iclmsr?.form == .geometricMean)
+        // finiteDifference: central by default and absent from the stored configuration (hashes
+        // of earlier runs unchanged); reflected when asked for, and stored.
+        let central = try SingleCellSpec(folder: "data", assignments: Array(assignments.prefix(4))).cell
+        let reflected = try SingleCellSpec(folder: "data", assignments: Array(assignments.prefix(4)) + ["iclmsr.finiteDifference=reflected"]).cell
+        #expect(central.config.iclmsr?.finiteDifference == .central && reflected.config.iclmsr?.finiteDifference == .reflected)
+        let encoder = JSONEncoder()
+        #expect(!String(decoding: try encoder.encode(central.config.iclmsr), as: UTF8.self).contains("finiteDifference"))
+        #expect(String(decoding: try encoder.encode(reflected.config.iclmsr), as: UTF8.self).contains("\"finiteDifference\":\"reflected\""))
         for (text, key, message) in [("iclmsr: {meta: none}\n", "iclmsr.meta", "unknown value 'none'"),
+                                     ("iclmsr: {finiteDifference: forward}\n", "iclmsr.finiteDifference", "unknown value 'forward'"),
                                      ("iclmsr: {form: harmonic}\n", "iclmsr.form", "unknown value 'harmonic'"),
                                      ("methods: [byol]\niclmsr: {form: geometric-mean}\nregularizers: [icl-msr]\n", "iclmsr.form", "simclr or mocov2")] {
             #expect { _ = try ExperimentSpec.parse("name: bad\n" + text, source: "bad.yaml") } throws: { error in
