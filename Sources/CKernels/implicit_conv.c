@@ -59,19 +59,15 @@ int bd_cpu_has_avx512(void) {
 /// (`bd_plan_panel_segments`) of a patch row is one masked load.
 BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
     const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
-    bd_panel_segments segments;
-    bd_plan_panel_segments(c, p0, &segments);
-    const int nseg = segments.count;
-    const long *seg_oy = segments.oy;
-    long (*seg_offset)[BD_MAX_TAPS] = segments.offset;
-    unsigned (*seg_mask)[BD_MAX_TAPS] = segments.mask;
+    bd_panel_segments sg;
+    bd_plan_panel_segments(c, p0, &sg);
     const float *image = x + b * c->in_channels * H * W;
     float *dst = panel;
     for (long ci = 0; ci < c->in_channels; ci++) {
         const float *plane = image + ci * H * W;
         for (long ty = 0; ty < ty_n; ty++) {
-            if (nseg == 1) {
-                long iy = seg_oy[0] + c->tap_row[ty];
+            if (sg.count == 1) {
+                long iy = sg.oy[0] + c->tap_row[ty];
                 if (iy < 0 || iy >= H) {
                     for (long tx = 0; tx < tx_n; tx++, dst += 16) _mm512_store_ps(dst, _mm512_setzero_ps());
                     continue;
@@ -80,19 +76,19 @@ BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long
                 // may point outside the row; integer arithmetic keeps that well-defined in C.
                 uintptr_t row = (uintptr_t)(plane + iy * W);
                 for (long tx = 0; tx < tx_n; tx++, dst += 16) {
-                    const float *base = (const float *)(row + (uintptr_t)(seg_offset[0][tx] * (long)sizeof(float)));
-                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps((__mmask16)seg_mask[0][tx], base));
+                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[0][tx] * (long)sizeof(float)));
+                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps((__mmask16)sg.mask[0][tx], base));
                 }
                 continue;
             }
             for (long tx = 0; tx < tx_n; tx++, dst += 16) {
                 __m512 v = _mm512_setzero_ps();
-                for (int t = 0; t < nseg; t++) {
-                    long iy = seg_oy[t] + c->tap_row[ty];
+                for (int t = 0; t < sg.count; t++) {
+                    long iy = sg.oy[t] + c->tap_row[ty];
                     if (iy < 0 || iy >= H) continue;
                     uintptr_t row = (uintptr_t)(plane + iy * W);
-                    const float *base = (const float *)(row + (uintptr_t)(seg_offset[t][tx] * (long)sizeof(float)));
-                    v = _mm512_mask_loadu_ps(v, (__mmask16)seg_mask[t][tx], base);
+                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
+                    v = _mm512_mask_loadu_ps(v, (__mmask16)sg.mask[t][tx], base);
                 }
                 _mm512_store_ps(dst, v);
             }

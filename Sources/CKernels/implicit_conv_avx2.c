@@ -44,19 +44,15 @@ BD_AVX2 static inline __m256 load8(unsigned bits, const float *base) {
 /// patch row.
 BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
     const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
-    bd_panel_segments segments;
-    bd_plan_panel_segments(c, p0, &segments);
-    const int nseg = segments.count;
-    const long *seg_oy = segments.oy;
-    long (*seg_offset)[BD_MAX_TAPS] = segments.offset;
-    unsigned (*seg_mask)[BD_MAX_TAPS] = segments.mask;
+    bd_panel_segments sg;
+    bd_plan_panel_segments(c, p0, &sg);
     const float *image = x + b * c->in_channels * H * W;
     float *dst = panel;
     for (long ci = 0; ci < c->in_channels; ci++) {
         const float *plane = image + ci * H * W;
         for (long ty = 0; ty < ty_n; ty++) {
-            if (nseg == 1) {
-                long iy = seg_oy[0] + c->tap_row[ty];
+            if (sg.count == 1) {
+                long iy = sg.oy[0] + c->tap_row[ty];
                 if (iy < 0 || iy >= H) {
                     for (long tx = 0; tx < tx_n; tx++, dst += 16) {
                         _mm256_store_ps(dst, _mm256_setzero_ps());
@@ -66,8 +62,8 @@ BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b
                 }
                 uintptr_t row = (uintptr_t)(plane + iy * W);
                 for (long tx = 0; tx < tx_n; tx++, dst += 16) {
-                    const float *base = (const float *)(row + (uintptr_t)(seg_offset[0][tx] * (long)sizeof(float)));
-                    unsigned m = seg_mask[0][tx];
+                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[0][tx] * (long)sizeof(float)));
+                    unsigned m = sg.mask[0][tx];
                     _mm256_store_ps(dst, load8(m & 0xFFu, base));
                     _mm256_store_ps(dst + 8, load8(m >> 8, (const float *)((uintptr_t)base + 8 * sizeof(float))));
                 }
@@ -75,12 +71,12 @@ BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b
             }
             for (long tx = 0; tx < tx_n; tx++, dst += 16) {
                 __m256 lo = _mm256_setzero_ps(), hi = lo;
-                for (int t = 0; t < nseg; t++) {
-                    long iy = seg_oy[t] + c->tap_row[ty];
+                for (int t = 0; t < sg.count; t++) {
+                    long iy = sg.oy[t] + c->tap_row[ty];
                     if (iy < 0 || iy >= H) continue;
                     uintptr_t row = (uintptr_t)(plane + iy * W);
-                    const float *base = (const float *)(row + (uintptr_t)(seg_offset[t][tx] * (long)sizeof(float)));
-                    unsigned m = seg_mask[t][tx];
+                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
+                    unsigned m = sg.mask[t][tx];
                     // Segments cover disjoint lanes: OR their masked loads together.
                     if (m & 0xFFu) lo = _mm256_or_ps(lo, load8(m & 0xFFu, base));
                     if (m >> 8) hi = _mm256_or_ps(hi, load8(m >> 8, (const float *)((uintptr_t)base + 8 * sizeof(float))));

@@ -14,7 +14,7 @@ public struct BenchmarkResult: Codable, Sendable {
     public var repeats: [Double]
     public var lastLoss: Float?
     /// The convolution kernels that ran (`Tensor.convolutionKernels`: `avx512-implicit`,
-    /// `avx2-implicit`, `im2col-openblas`); `nil` in PyTorch's rows.
+    /// `avx2-implicit`, `im2col-openblas`); `nil` when read from JSON written before it existed.
     public var kernels: String? = Tensor.convolutionKernels
 
     enum CodingKeys: String, CodingKey {

@@ -41,24 +41,13 @@ public enum KernelEfficiency {
         /// The GEMM of the same size: `m × n × k`.
         public var gemm: String
         public var gflops: Double, sgemmGflops: Double
-        public var percentOfSgemm: Double { 100 * gflops / sgemmGflops }
+        public var percentOfSgemm: Double
 
-        enum CodingKeys: String, CodingKey { case layer, pass, kernels, stride, gemm, gflops, sgemmGflops = "sgemm_gflops", percent = "percent_of_sgemm" }
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(layer, forKey: .layer); try c.encode(pass, forKey: .pass); try c.encode(kernels, forKey: .kernels)
-            try c.encode(stride, forKey: .stride); try c.encode(gemm, forKey: .gemm); try c.encode(gflops, forKey: .gflops)
-            try c.encode(sgemmGflops, forKey: .sgemmGflops); try c.encode(percentOfSgemm, forKey: .percent)
-        }
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            layer = try c.decode(String.self, forKey: .layer); pass = try c.decode(ConvolutionPass.self, forKey: .pass)
-            kernels = try c.decode(String.self, forKey: .kernels); stride = try c.decode(Int.self, forKey: .stride)
-            gemm = try c.decode(String.self, forKey: .gemm); gflops = try c.decode(Double.self, forKey: .gflops)
-            sgemmGflops = try c.decode(Double.self, forKey: .sgemmGflops)
-        }
+        enum CodingKeys: String, CodingKey { case layer, pass, kernels, stride, gemm, gflops, sgemmGflops = "sgemm_gflops", percentOfSgemm = "percent_of_sgemm" }
+
         init(layer: String, pass: ConvolutionPass, kernels: String, stride: Int, gemm: String, gflops: Double, sgemmGflops: Double) {
             (self.layer, self.pass, self.kernels, self.stride, self.gemm, self.gflops, self.sgemmGflops) = (layer, pass, kernels, stride, gemm, gflops, sgemmGflops)
+            percentOfSgemm = 100 * gflops / sgemmGflops
         }
     }
 
