@@ -46,12 +46,11 @@ BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b
     const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
     bd_panel_segments sg;
     bd_plan_panel_segments(c, p0, &sg);
-    const float *image = x + b * c->in_image_stride;
+    const float *image = x + b * c->in_channels * H * W;
     float *dst = panel;
     for (long ci = 0; ci < c->in_channels; ci++) {
-        const float *channel = image + ci * c->in_channel_stride;
+        const float *plane = image + ci * H * W;
         for (long ty = 0; ty < ty_n; ty++) {
-            const float *plane = channel + c->tap_row_plane[ty];
             if (sg.count == 1) {
                 long iy = sg.oy[0] + c->tap_row[ty];
                 if (iy < 0 || iy >= H) {
@@ -63,7 +62,7 @@ BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b
                 }
                 uintptr_t row = (uintptr_t)(plane + iy * W);
                 for (long tx = 0; tx < tx_n; tx++, dst += 16) {
-                    const float *base = (const float *)(row + (uintptr_t)((c->tap_col_plane[tx] + sg.offset[0][tx]) * (long)sizeof(float)));
+                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[0][tx] * (long)sizeof(float)));
                     unsigned m = sg.mask[0][tx];
                     _mm256_store_ps(dst, load8(m & 0xFFu, base));
                     _mm256_store_ps(dst + 8, load8(m >> 8, (const float *)((uintptr_t)base + 8 * sizeof(float))));
@@ -76,7 +75,7 @@ BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b
                     long iy = sg.oy[t] + c->tap_row[ty];
                     if (iy < 0 || iy >= H) continue;
                     uintptr_t row = (uintptr_t)(plane + iy * W);
-                    const float *base = (const float *)(row + (uintptr_t)((c->tap_col_plane[tx] + sg.offset[t][tx]) * (long)sizeof(float)));
+                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
                     unsigned m = sg.mask[t][tx];
                     // Segments cover disjoint lanes: OR their masked loads together.
                     if (m & 0xFFu) lo = _mm256_or_ps(lo, load8(m & 0xFFu, base));
@@ -126,12 +125,11 @@ BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float
             const float *a = packed_w + cb * K * 16;
             for (long q = q0; q < q1; q++) {
                 long first = q * 16, b = first / plane, p0 = first % plane;
-                const long ld = c->out_channel_stride;
-                float *out = y + b * c->out_image_stride + cb * 16 * ld + p0;
+                float *out = y + (b * c->out_channels + cb * 16) * plane + p0;
                 const float *panel = scratch + (q - q0) * K * 16;
-                kernel_6x16(K, a, panel, out, ld);
-                kernel_6x16(K, a + 6, panel, out + 6 * ld, ld);
-                kernel_4x16(K, a + 12, panel, out + 12 * ld, ld);
+                kernel_6x16(K, a, panel, out, plane);
+                kernel_6x16(K, a + 6, panel, out + 6 * plane, plane);
+                kernel_4x16(K, a + 12, panel, out + 12 * plane, plane);
             }
         }
     }

@@ -33,23 +33,6 @@ let implicitConvCases: [ConvCase] = [
     // Padding beyond the kernel (3×3, padding 3: 4×4 → 8×8): the input gradient's taps all shift
     // forward.
     ConvCase(batch: 2, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 3, bias: false),
-] + stridedImplicitConvCases
-
-/// Strided geometries the `avx2` path runs on phase planes (forward, and the input gradient when
-/// the input channels are whole 16s); the weight gradient stays on im2col.
-let stridedImplicitConvCases: [ConvCase] = [
-    // ResNet's 3×3/2 (8×8 → 4×4: one panel per image, all four phases, 1 or 2 taps each) + bias.
-    ConvCase(batch: 3, cin: 16, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: true),
-    // ResNet's 1×1/2 shortcut (reads phase (0, 0) only; three input phases get no gradient).
-    ConvCase(batch: 2, cin: 16, h: 8, w: 16, cout: 32, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
-    // Non-square 16×8 → 8×4: panels straddle four output rows; 32 input channels.
-    ConvCase(batch: 2, cin: 32, h: 16, w: 8, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
-    // Stride 3, 3×3, padding 0: nine phases, one unshifted tap each.
-    ConvCase(batch: 2, cin: 16, h: 12, w: 12, cout: 16, kh: 3, kw: 3, stride: 3, padding: 0, bias: false),
-    // 5×5/2 padding 2: shifts −1, 0, +1 on phase 0; input-gradient phases with 3 and 2 taps.
-    ConvCase(batch: 2, cin: 16, h: 8, w: 8, cout: 16, kh: 5, kw: 5, stride: 2, padding: 2, bias: true),
-    // 3 input channels (stem-like): forward on phase planes, input gradient through col2im.
-    ConvCase(batch: 2, cin: 3, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -64,27 +47,23 @@ let stridedImplicitConvCases: [ConvCase] = [
         let forward = implicitConvCases.map { ImplicitConvolution.handlesForward(geometry($0), on: path) }
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
-        let i = implicit, a = path == .avx2
-        #expect(forward == [Bool](repeating: i, count: 11) + [a, a, a, a, a, a])
-        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [a, a, a, a, a, false])
-        #expect(weight == [i, i, i, false, false, i, false, false, i, i, i] + [Bool](repeating: false, count: 6))
-        #expect(stridedImplicitConvCases.allSatisfy { ConvKernels.isPhaseShiftable(geometry($0)) })
-        // Strided with an output that is not the input divided by the stride (7×7 → 4×4), a
-        // strided output plane not in whole 16s (2×2), channels or planes not in whole 16s: never
-        // implicit.
-        let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 7, width: 7, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
-        let stridedSmallPlane = Conv2dGeometry(batch: 2, inChannels: 16, height: 4, width: 4, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
+        let i = implicit
+        #expect(forward == [Bool](repeating: i, count: 11))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i])
+        #expect(weight == [i, i, i, false, false, i, false, false, i, i, i])
+        // Strided, channels or planes not in whole 16s: never implicit.
+        let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         let smallPlane = Conv2dGeometry(batch: 2, inChannels: 16, height: 2, width: 2, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
-        for g in [strided, stridedSmallPlane, narrow, smallPlane] {
+        for g in [strided, narrow, smallPlane] {
             #expect(!ImplicitConvolution.handlesForward(g, on: path) && !ImplicitConvolution.handlesInputGradient(g, on: path)
                     && !ImplicitConvolution.handlesWeightGradient(g, on: path))
         }
     }
 
-    /// The AVX-512 and AVX2 builds run every output's sums in the same order: each pass both run
-    /// implicitly (forward, input gradient, weight gradient) agrees bit for bit (checked where this
-    /// CPU runs both; the im2col path only approximately, `ConvolutionTests`).
+    /// The AVX-512 and AVX2 builds run every output's sums in the same order: their forward pass,
+    /// input gradient and weight gradient agree bit for bit (checked where this CPU runs both; the
+    /// im2col path only approximately, `ConvolutionTests`).
     @Test(.enabled(if: ConvolutionKernelPath.supported.contains(.avx512), "this CPU runs one implicit build: nothing to compare"),
           arguments: implicitConvCases)
     func implicitBuildsAgreeBitForBit(_ c: ConvCase) {
@@ -93,11 +72,8 @@ let stridedImplicitConvCases: [ConvCase] = [
         let g = geometry(c)
         let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, c.kh, c.kw])
         let dy = rng.tensor([c.batch, c.cout, g.outHeight, g.outWidth])
-        let passes = ConvolutionPass.allCases.filter { pass in
-            implicit.allSatisfy { pass.kernels(g, on: $0) == $0.provenanceName }
-        }
         let results = implicit.map { path in
-            ConvolutionKernelPath.withPath(path) { passes.map { Tensor.conv2dPass($0, g, x: x, weight: w, dy: dy).scalars } }
+            ConvolutionKernelPath.withPath(path) { ConvolutionPass.allCases.map { Tensor.conv2dPass($0, g, x: x, weight: w, dy: dy).scalars } }
         }
         #expect(results[0] == results[1])
     }

@@ -26,25 +26,12 @@
 /// `[batch, in_channels, in_height, in_width]`, or 0 outside it. Patch row
 /// `k = (ci · taps_y + ty) · taps_x + tx`, `K = in_channels · taps_y · taps_x`. Output
 /// `[batch, out_channels, out_height, out_width]`.
-///
-/// Strided layouts (AVX2 build only): the input may be planes of a larger buffer and each tap may
-/// read its own plane. Channel `ci` of image `b` starts at `x + b·in_image_stride +
-/// ci·in_channel_stride`; tap (ty, tx) reads the `in_height × in_width` plane starting
-/// `tap_row_plane[ty] + tap_col_plane[tx]` floats after that (a stride-s convolution on the input's
-/// s² phase planes, `ConvolutionPhasePlanes.swift`). Output channel `co` of image `b` starts at
-/// `y + b·out_image_stride + co·out_channel_stride`. The plain layout is `in_image_stride =
-/// in_channels·in_height·in_width`, `in_channel_stride = in_height·in_width`, tap planes 0,
-/// `out_image_stride = out_channels·out_height·out_width`, `out_channel_stride =
-/// out_height·out_width`; the AVX-512 build reads only the plain layout (it ignores these fields).
 typedef struct {
     long batch;
     long in_channels, in_height, in_width;
     long out_channels, out_height, out_width;
     long taps_y, taps_x;
     long tap_row[BD_MAX_TAPS], tap_col[BD_MAX_TAPS];
-    long in_image_stride, in_channel_stride;
-    long tap_row_plane[BD_MAX_TAPS], tap_col_plane[BD_MAX_TAPS];
-    long out_image_stride, out_channel_stride;
 } bd_implicit_conv;
 
 /// 1 when this CPU and OS run the AVX-512 kernels (`avx512f` and ZMM state enabled), else 0; the

@@ -12,10 +12,10 @@ import CKernels
 /// - Weight gradient, 3 × 3 (`implicit_weight_gradient*.c`): reads the input and the output
 ///   gradient directly.
 ///
-/// Used on the `avx512` and `avx2` paths when the shapes tile by 16. On the `avx2` path strided
-/// convolutions whose output is their input divided by the stride (3 × 3/2 and the 1 × 1/2
-/// shortcuts) run implicitly too, on the input's phase planes (`ConvolutionImplicitStrided.swift`);
-/// every other case keeps the im2col + OpenBLAS path in `Convolution.swift`.
+/// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — strided
+/// convolutions included — keeps the im2col + OpenBLAS path in `Convolution.swift`. (Strided
+/// convolutions through phase planes were measured implicitly too and were no faster: the phase
+/// split and merge passes cost what the kernel saved; BENCHMARKS.md.)
 enum ImplicitConvolution {
     /// Panels claimed per work item: 4 blocks of `BD_PANELS_PER_BLOCK`.
     static let panelsPerClaim = 16
@@ -26,18 +26,16 @@ enum ImplicitConvolution {
         path != .blas && g.stride == 1 && g.kernelH <= Int(BD_MAX_TAPS) && g.kernelW <= Int(BD_MAX_TAPS)
     }
 
-    /// The forward convolution `g` runs implicitly on `path`: stride 1 or on phase planes
-    /// (`isPhasePlaneImplicit`), output channels and output plane in whole 16s.
+    /// The forward convolution `g` runs implicitly on `path`: output channels and output plane in
+    /// whole 16s.
     static func handlesForward(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
-        (isStrideOneImplicit(g, on: path) || isPhasePlaneImplicit(g, on: path)) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        isStrideOneImplicit(g, on: path) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
-    /// The input gradient of `g` runs implicitly on `path`: input channels in whole 16s, and the
-    /// input plane (stride 1) or each of its phase planes (strided) too.
+    /// The input gradient of `g` runs implicitly on `path`: input channels and input plane in
+    /// whole 16s.
     static func handlesInputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
-        guard g.inChannels % 16 == 0 else { return false }
-        if isPhasePlaneImplicit(g, on: path) { return g.outPlane % 16 == 0 }
-        return isStrideOneImplicit(g, on: path) && (g.height * g.width) % 16 == 0
+        isStrideOneImplicit(g, on: path) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
     }
 
     /// The weight gradient of `g` runs implicitly on `path`: 3 × 3 kernel, output channels and
@@ -49,7 +47,6 @@ enum ImplicitConvolution {
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
     static func forward(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                         _ y: UnsafeMutablePointer<Float>) {
-        if g.stride > 1 { stridedForward(g, on: path, x, w, y); return }
         let p = g.padding
         let d = descriptor(batch: g.batch, input: (g.inChannels, g.height, g.width), output: (g.outChannels, g.outHeight, g.outWidth),
                            rows: (0..<g.kernelH).map { $0 - p }, columns: (0..<g.kernelW).map { $0 - p })
@@ -61,7 +58,6 @@ enum ImplicitConvolution {
     /// · w[co, ci, kh − 1 − ty, kw − 1 − tx]`.
     static func inputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                               _ dx: UnsafeMutablePointer<Float>) {
-        if g.stride > 1 { stridedInputGradient(g, on: path, dy, w, dx); return }
         let (Ci, Co, kh, kw, p) = (g.inChannels, g.outChannels, g.kernelH, g.kernelW, g.padding)
         let flipped = TensorStorage(uninitializedCount: Ci * Co * kh * kw)   // [Ci][Co][kh][kw]
         var q = flipped.pointer
@@ -96,8 +92,7 @@ enum ImplicitConvolution {
         return Tensor.combineWeightGradientPartials(partials, outChannels: Co, patchSize: K, transposed: true)
     }
 
-    /// A `bd_implicit_conv` from (channels, height, width) of input and output and the tap shifts,
-    /// in the plain layout (contiguous NCHW input and output, every tap on its channel's plane).
+    /// A `bd_implicit_conv` from (channels, height, width) of input and output and the tap shifts.
     static func descriptor(batch: Int, input: (Int, Int, Int), output: (Int, Int, Int), rows: [Int], columns: [Int]) -> bd_implicit_conv {
         precondition(!rows.isEmpty && rows.count <= Int(BD_MAX_TAPS) && !columns.isEmpty && columns.count <= Int(BD_MAX_TAPS),
                      "implicit convolution: \(rows.count) × \(columns.count) taps (1…\(BD_MAX_TAPS) each)")
@@ -106,26 +101,14 @@ enum ImplicitConvolution {
         (d.in_channels, d.in_height, d.in_width) = input
         (d.out_channels, d.out_height, d.out_width) = output
         (d.taps_y, d.taps_x) = (rows.count, columns.count)
-        store(rows, in: &d.tap_row)
-        store(columns, in: &d.tap_col)
-        d.in_channel_stride = input.1 * input.2
-        d.in_image_stride = input.0 * d.in_channel_stride
-        d.out_channel_stride = output.1 * output.2
-        d.out_image_stride = output.0 * d.out_channel_stride
+        withUnsafeMutableBytes(of: &d.tap_row) { raw in for (i, v) in rows.enumerated() { raw.storeBytes(of: v, toByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) } }
+        withUnsafeMutableBytes(of: &d.tap_col) { raw in for (i, v) in columns.enumerated() { raw.storeBytes(of: v, toByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) } }
         return d
-    }
-
-    /// Writes `values` into the first entries of a `BD_MAX_TAPS`-long C array (imported as a tuple).
-    static func store<Taps>(_ values: [Int], in taps: inout Taps) {
-        precondition(values.count <= Int(BD_MAX_TAPS) && MemoryLayout<Taps>.size == Int(BD_MAX_TAPS) * MemoryLayout<Int>.stride)
-        withUnsafeMutableBytes(of: &taps) { raw in
-            for (i, v) in values.enumerated() { raw.storeBytes(of: v, toByteOffset: i * MemoryLayout<Int>.stride, as: Int.self) }
-        }
     }
 
     /// Packs `weights` `[out_channels][K]` and writes every output panel of `d`, panels split
     /// across workers.
-    static func run(_ d: bd_implicit_conv, on path: ConvolutionKernelPath, input: UnsafePointer<Float>,
+    private static func run(_ d: bd_implicit_conv, on path: ConvolutionKernelPath, input: UnsafePointer<Float>,
                             weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         precondition(path != .blas, "implicit convolution on the blas path")
         let panelKernel = path == .avx512 ? bd_implicit_conv_panels_avx512 : bd_implicit_conv_panels_avx2

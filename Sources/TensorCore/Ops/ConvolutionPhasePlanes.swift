@@ -99,18 +99,6 @@ extension ConvKernels {
     static func im2colPhases(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, images: Range<Int>, _ col: UnsafeMutablePointer<Float>) {
         let (s, H, W, Ho, Wo) = (g.stride, g.height, g.width, g.outHeight, g.outWidth)
         let hw = g.outPlane, ld = images.count * hw
-        if g.kernelH == 1 && g.kernelW == 1 {
-            // One tap on one phase, unshifted (a 1 × 1 phase-shiftable convolution has padding 0):
-            // gather that phase straight into its patch row.
-            let (a, dy) = phase(0, stride: s, padding: g.padding), (b, dx) = phase(0, stride: s, padding: g.padding)
-            precondition(dy == 0 && dx == 0, "im2colPhases: 1 × 1 tap shifted by (\(dy), \(dx))")
-            let (rowPhases, columnPhases) = ([a], [b])
-            for (bi, image) in images.enumerated() { for c in 0..<g.inChannels {
-                gatherPhases(x + (image * g.inChannels + c) * H * W, into: col + c * ld + bi * hw, stride: s, outHeight: Ho, outWidth: Wo,
-                             rowPhases: rowPhases, columnPhases: columnPhases)
-            } }
-            return
-        }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: s * s * hw) { buffer in
             let phases = buffer.baseAddress!
             for (bi, b) in images.enumerated() { for c in 0..<g.inChannels {
