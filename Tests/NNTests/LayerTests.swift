@@ -40,6 +40,29 @@ import Testing
         expectShapeError({ try bn1d(.zeros([2, 4, 1, 1]), mode: .train) }, mentions: "BatchNorm1d(4)")
         expectShapeError({ try bn1d(.zeros([1, 4]), mode: .train) }, mentions: "more than one value per channel")
         #expect((try? bn1d(.zeros([1, 4]), mode: .eval))?.shape == [1, 4])
+        expectShapeError({ try bn2d.normalizedReLU(.zeros([2, 3, 4, 4]), mode: .train) }, mentions: "[N, 4, H, W]")
+        expectShapeError({ try bn2d.normalizedReLU(.zeros([2, 4, 4, 4]), adding: .zeros([2, 4, 2, 2]), mode: .train) }, mentions: "[2, 4, 2, 2]")
+        expectShapeError({ try bn1d.normalizedReLU(.zeros([1, 4]), mode: .train) }, mentions: "more than one value per channel")
+    }
+
+    /// `normalizedReLU` is `relu(bn(x) + residual)` in every mode: fused with batch statistics
+    /// (bit for bit, running statistics updated once), the ops in turn with running statistics.
+    @Test(arguments: [ForwardMode.train, .trainFrozenStatistics, .eval])
+    func normalizedReLUIsTheOpsInTurn(_ mode: ForwardMode) throws {
+        var rng = SeededRNG(seed: 7)
+        let x = rng.tensor([4, 3, 2, 2], -2, 2), residual = rng.tensor([4, 3, 2, 2], -1, 1)
+        let fused = BatchNorm(3, spatial: true), inTurn = BatchNorm(3, spatial: true)
+        for bn in [fused, inTurn] {
+            bn.weight.value = Tensor(shape: [3], [0.5, 1, 2]); bn.bias.value = Tensor(shape: [3], [-0.2, 0, 0.3])
+            bn.runningMean.value = Tensor(shape: [3], [0.1, -0.1, 0.2]); bn.runningVar.value = Tensor(shape: [3], [0.5, 2, 1])
+        }
+        let y = try fused.normalizedReLU(x, adding: residual, mode: mode)
+        let reference = try (inTurn(x, mode: mode) + residual).relu()
+        #expect(y.scalars == reference.scalars)
+        #expect(fused.runningMean.value.scalars == inTurn.runningMean.value.scalars)
+        #expect(fused.runningVar.value.scalars == inTurn.runningVar.value.scalars)
+        #expect(fused.batchesTracked.value.scalars == inTurn.batchesTracked.value.scalars)
+        #expect(try fused.normalizedReLU(x, mode: mode).scalars == inTurn(x, mode: mode).relu().scalars)
     }
 
     @Test func backboneRejectsWrongChannels() {

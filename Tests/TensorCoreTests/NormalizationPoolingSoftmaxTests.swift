@@ -36,6 +36,49 @@ import TestSupport
         }
     }
 
+    /// `batchNormReLU` is `relu(batchNorm(x) [+ residual])` bit for bit: output, statistics and
+    /// every gradient (x, γ, β, residual), on planes with and without vector remainders, rank 2 and
+    /// 4, and one big enough to split channels across workers.
+    @Test(arguments: [[6, 3], [3, 2, 2, 3], [2, 3, 5, 7], [3, 2, 1, 17], [16, 8, 16, 16]], [false, true])
+    func fusedReLUMatchesTheOpsInTurn(_ shape: [Int], _ withResidual: Bool) {
+        var rng = SeededRNG(seed: 45)
+        let c = shape[1]
+        let x = rng.tensor(shape, -2, 2).trackedLeaf()
+        let gamma = rng.tensor([c], 0.5, 2).trackedLeaf(), beta = rng.tensor([c], -0.5, 0.5).trackedLeaf()
+        let residual = rng.tensor(shape, -1, 1).trackedLeaf(), upstream = rng.tensor(shape)
+        let (fused, stats) = Tensor.batchNormReLU(x, gamma: gamma, beta: beta, eps: 1e-5, adding: withResidual ? residual : nil)
+        let (normalized, reference) = Tensor.batchNorm(x, gamma: gamma, beta: beta, eps: 1e-5)
+        let inTurn = (withResidual ? normalized + residual : normalized).relu()
+        #expect(fused.scalars == inTurn.scalars)
+        #expect(fused.scalars.contains(0) && fused.scalars.contains { $0 > 0 }, "the test data must hit both sides of the ReLU")
+        #expect(stats.mean == reference.mean && stats.variance == reference.variance && stats.count == reference.count)
+        let leaves = withResidual ? [x, gamma, beta, residual] : [x, gamma, beta]
+        let g = (fused * upstream).sum().gradients(for: leaves), gr = (inTurn * upstream).sum().gradients(for: leaves)
+        for (leaf, name) in zip(leaves, ["x", "gamma", "beta", "residual"]) {
+            #expect(g[leaf]!.scalars == gr[leaf]!.scalars, "d\(name)")
+        }
+    }
+
+    /// Central differences through the fused op, on the first seed whose pre-activations all lie
+    /// at least 0.05 from the ReLU's kink (a 1e-3 step never crosses it), with some on each side.
+    @Test(arguments: [false, true])
+    func fusedReLUGradients(_ withResidual: Bool) throws {
+        let shape = [3, 2, 2, 3]
+        let draws = (46..<246).lazy.map { seed in
+            var rng = SeededRNG(seed: UInt64(seed))
+            let x = rng.tensor(shape, -2, 2), gamma = rng.tensor([2], 0.5, 2), beta = rng.tensor([2], -0.5, 0.5)
+            return withResidual ? [x, gamma, beta, rng.tensor(shape, -1, 1)] : [x, gamma, beta]
+        }
+        let inputs = try #require(draws.first { t in
+            let normalized = Tensor.batchNorm(t[0], gamma: t[1], beta: t[2], eps: 1e-5).0
+            let pre = (t.count > 3 ? normalized + t[3] : normalized).scalars
+            return pre.allSatisfy { abs($0) > 0.05 } && pre.contains { $0 < 0 } && pre.contains { $0 > 0 }
+        })
+        expectGradient(inputs, eps: 1e-3, atol: 5e-3, "batchNormReLU \(withResidual ? "+ residual" : "")") {
+            Tensor.batchNormReLU($0[0], gamma: $0[1], beta: $0[2], eps: 1e-5, adding: $0.count > 3 ? $0[3] : nil).0
+        }
+    }
+
     /// Large enough (C·M·3 ≥ 2¹⁶) that the fused kernels split channels across workers; checked
     /// against batch norm composed from primitive ops, forward and all three gradients.
     @Test func parallelPathMatchesCompositeOps() {

@@ -25,20 +25,50 @@ public final class BatchNorm: Layer {
     public var ownBuffers: [(String, Buffer)] { [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", batchesTracked)] }
 
     public func callAsFunction(_ x: Tensor, mode: ForwardMode = .train) throws -> Tensor {
-        guard x.rank == (spatial ? 4 : 2), x.shape[1] == features else {
-            throw ShapeError(layer: "BatchNorm\(spatial ? "2d" : "1d")(\(features))", expected: spatial ? "[N, \(features), H, W]" : "[N, \(features)]", actual: x.shape)
-        }
-        guard mode.usesBatchStatistics else {
-            let scale = weight.value / (runningVar.value + eps).sqrt()
-            let shift = bias.value - runningMean.value.detached() * scale
-            return .channelAffine(x, scale: scale, shift: shift)
-        }
-        guard x.count / features > 1 else {
-            throw ShapeError(layer: "BatchNorm\(spatial ? "2d" : "1d")(\(features))", expected: "more than one value per channel in training mode", actual: x.shape)
-        }
+        try checkShape(x)
+        guard mode.usesBatchStatistics else { return runningAffine(x) }
+        try checkBatch(x)
         let (y, stats) = Tensor.batchNorm(x, gamma: weight.value, beta: bias.value, eps: eps)
         if mode.updatesRunningStatistics { updateRunningStatistics(stats) }
         return y
+    }
+
+    /// `relu(self(x) + residual)` (`relu(self(x))` without `residual`): a ResNet block's BN → ReLU
+    /// and BN → (+ shortcut) → ReLU. With batch statistics one fused op (`Tensor.batchNormReLU`,
+    /// the same results bit for bit); with running statistics the ops one after the other.
+    public func normalizedReLU(_ x: Tensor, adding residual: Tensor? = nil, mode: ForwardMode = .train) throws -> Tensor {
+        try checkShape(x)
+        if let residual, residual.shape != x.shape {
+            throw ShapeError(layer: "BatchNorm\(spatial ? "2d" : "1d")(\(features)) + residual", expected: "\(x.shape)", actual: residual.shape)
+        }
+        guard mode.usesBatchStatistics else {
+            let y = runningAffine(x)
+            return (residual.map { y + $0 } ?? y).relu()
+        }
+        try checkBatch(x)
+        let (y, stats) = Tensor.batchNormReLU(x, gamma: weight.value, beta: bias.value, eps: eps, adding: residual)
+        if mode.updatesRunningStatistics { updateRunningStatistics(stats) }
+        return y
+    }
+
+    func checkShape(_ x: Tensor) throws {
+        guard x.rank == (spatial ? 4 : 2), x.shape[1] == features else {
+            throw ShapeError(layer: "BatchNorm\(spatial ? "2d" : "1d")(\(features))", expected: spatial ? "[N, \(features), H, W]" : "[N, \(features)]", actual: x.shape)
+        }
+    }
+
+    /// Batch statistics need more than one value per channel.
+    func checkBatch(_ x: Tensor) throws {
+        guard x.count / features > 1 else {
+            throw ShapeError(layer: "BatchNorm\(spatial ? "2d" : "1d")(\(features))", expected: "more than one value per channel in training mode", actual: x.shape)
+        }
+    }
+
+    /// Evaluation mode: the per-channel affine map of the running statistics.
+    func runningAffine(_ x: Tensor) -> Tensor {
+        let scale = weight.value / (runningVar.value + eps).sqrt()
+        let shift = bias.value - runningMean.value.detached() * scale
+        return .channelAffine(x, scale: scale, shift: shift)
     }
 
     func updateRunningStatistics(_ stats: BatchStatistics) {

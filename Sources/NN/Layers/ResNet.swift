@@ -29,9 +29,9 @@ public final class BasicBlock: Layer {
     }
 
     public func callAsFunction(_ x: Tensor, mode: ForwardMode = .train) throws -> Tensor {
-        let h = try bn2(conv2(bn1(conv1(x, mode: mode), mode: mode).relu(), mode: mode), mode: mode)
+        let h = try bn1.normalizedReLU(conv1(x, mode: mode), mode: mode)
         let s = try projection?(x, mode: mode) ?? x
-        return (h + s).relu()
+        return try bn2.normalizedReLU(conv2(h, mode: mode), adding: s, mode: mode)
     }
 }
 
@@ -61,7 +61,7 @@ public final class SmallResNet: Backbone {
     }
 
     public func callAsFunction(_ x: Tensor, mode: ForwardMode = .train) throws -> Tensor {
-        let stem = try bn1(conv1(x, mode: mode), mode: mode).relu()
+        let stem = try bn1.normalizedReLU(conv1(x, mode: mode), mode: mode)
         return try layer3(layer2(layer1(stem, mode: mode), mode: mode), mode: mode).globalAveragePooled()
     }
 }
@@ -97,7 +97,7 @@ public final class ResNet18: Backbone {
     }
 
     public func callAsFunction(_ x: Tensor, mode: ForwardMode = .train) throws -> Tensor {
-        var h = try bn1(conv1(x, mode: mode), mode: mode).relu()
+        var h = try bn1.normalizedReLU(conv1(x, mode: mode), mode: mode)
         for stage in stages { h = try stage(h, mode: mode) }
         return h.globalAveragePooled()
     }

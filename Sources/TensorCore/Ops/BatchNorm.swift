@@ -22,16 +22,61 @@ extension Tensor {
     /// - Returns: the normalized tensor (shape of `x`) and the batch statistics, which callers use
     ///   to update running buffers (PyTorch updates `running_var` with the *unbiased* variance).
     public static func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float) -> (Tensor, BatchStatistics) {
-        precondition(x.rank == 2 || x.rank == 4, "batchNorm: input must be [N, C] or [N, C, H, W], got \(x.shape)")
+        let (out, stats, _) = normalize(x, gamma: gamma, beta: beta, eps: eps, operation: "batchNorm") { x, y, n, scale, shift, _ in
+            Vector.affine(x, y, n, scale, shift)
+        }
+        let result = record("batchNorm", result: out, inputs: [x, gamma, beta]) { dy in
+            batchNormBackward(x: x, gamma: gamma, dy: dy, stats: stats, eps: eps)
+        }
+        return (result, stats)
+    }
+
+    /// `relu(batchNorm(x) + residual)` (or `relu(batchNorm(x))` without `residual`) in one pass
+    /// over the output: a ResNet block's BN → ReLU and BN → (+ shortcut) → ReLU. The same results
+    /// bit for bit as the three ops one after the other, forward and backward, with one or two
+    /// activation-sized tensors fewer written and read. Without a residual the backward pass
+    /// recomputes the ReLU mask from `x` inside batch norm's own two passes (no ReLU-gradient
+    /// tensor); with one, the masked gradient is also the residual's gradient, so it is written once.
+    ///
+    /// - Parameters: x: `[N, C]` or `[N, C, H, W]`; gamma, beta: `[C]`; residual: shape of `x`.
+    /// - Returns: the output (shape of `x`) and the batch statistics (as `batchNorm`).
+    public static func batchNormReLU(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, adding residual: Tensor? = nil) -> (Tensor, BatchStatistics) {
+        if let residual { precondition(residual.shape == x.shape, "batchNormReLU: residual \(residual.shape) must match input \(x.shape)") }
+        nonisolated(unsafe) let r = residual?.pointer
+        let (out, stats, affine) = normalize(x, gamma: gamma, beta: beta, eps: eps, operation: "batchNormReLU") { x, y, n, scale, shift, offset in
+            if let r { Vector.affineAddReLU(x, r + offset, y, n, scale, shift) } else { Vector.affineReLU(x, y, n, scale, shift) }
+        }
+        guard let residual else {
+            let result = record("batchNormReLU", result: out, inputs: [x, gamma, beta]) { dy in
+                batchNormBackward(x: x, gamma: gamma, dy: dy, stats: stats, eps: eps, reluOf: affine)
+            }
+            return (result, stats)
+        }
+        let result = record("batchNormReLU", result: out, inputs: [x, gamma, beta, residual]) { dy in
+            let masked = Tensor.uninitialized(dy.shape)
+            Vector.reluBackward(dy.pointer, out.pointer, masked.storage.pointer, dy.count)
+            return batchNormBackward(x: x, gamma: gamma, dy: masked, stats: stats, eps: eps) + [masked]
+        }
+        return (result, stats)
+    }
+
+    /// Batch statistics of `x` per channel, then `write(x, y, count, scale, shift, offset)` over each
+    /// `[n, c]` plane (`offset` its first element) with `scale = γ/σ`, `shift = β − mean·scale`.
+    /// Returns the output, the statistics and every channel's (scale, shift).
+    private static func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, operation: String,
+                                  write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void)
+        -> (Tensor, BatchStatistics, [(a: Float, b: Float)]) {
+        precondition(x.rank == 2 || x.rank == 4, "\(operation): input must be [N, C] or [N, C, H, W], got \(x.shape)")
         let N = x.shape[0], C = x.shape[1], plane = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
-        precondition(gamma.shape == [C] && beta.shape == [C], "batchNorm: gamma \(gamma.shape) and beta \(beta.shape) must be [\(C)] for input \(x.shape)")
+        precondition(gamma.shape == [C] && beta.shape == [C], "\(operation): gamma \(gamma.shape) and beta \(beta.shape) must be [\(C)] for input \(x.shape)")
         let M = N * plane
-        precondition(M > 1, "batchNorm: training mode needs more than one value per channel, got input \(x.shape)")
+        precondition(M > 1, "\(operation): training mode needs more than one value per channel, got input \(x.shape)")
         var mean = [Float](repeating: 0, count: C), variance = [Float](repeating: 0, count: C)
+        var affine = [(a: Float, b: Float)](repeating: (0, 0), count: C)
         let out = Tensor.uninitialized(x.shape)
         nonisolated(unsafe) let (xp, yp, gp, bp) = (x.pointer, out.storage.pointer, gamma.pointer, beta.pointer)
-        mean.withUnsafeMutableBufferPointer { mb in variance.withUnsafeMutableBufferPointer { vb in
-            nonisolated(unsafe) let (mp, vp) = (mb.baseAddress!, vb.baseAddress!)
+        mean.withUnsafeMutableBufferPointer { mb in variance.withUnsafeMutableBufferPointer { vb in affine.withUnsafeMutableBufferPointer { ab in
+            nonisolated(unsafe) let (mp, vp, ap) = (mb.baseAddress!, vb.baseAddress!, ab.baseAddress!)
             Parallel.forEachChunk(C, costPerItem: M * 3, minimumWork: 1 << 16) { channels in
                 for c in channels {
                     var s: Double = 0
@@ -42,19 +87,19 @@ extension Tensor {
                     let variance = Float(v / Double(M))
                     mp[c] = m; vp[c] = variance
                     let scale = gp[c] / (variance + eps).squareRoot(), shift = bp[c] - m * scale
-                    for n in 0..<N { let o = (n * C + c) * plane; Vector.affine(xp + o, yp + o, plane, scale, shift) }
+                    ap[c] = (scale, shift)
+                    for n in 0..<N { let o = (n * C + c) * plane; write(xp + o, yp + o, plane, scale, shift, o) }
                 }
             }
-        } }
-        let stats = BatchStatistics(mean: mean, variance: variance, count: M)
-        let result = record("batchNorm", result: out, inputs: [x, gamma, beta]) { dy in
-            batchNormBackward(x: x, gamma: gamma, dy: dy, stats: stats, eps: eps)
-        }
-        return (result, stats)
+        } } }
+        return (out, BatchStatistics(mean: mean, variance: variance, count: M), affine)
     }
 
-    /// dx = γ·σ⁻¹/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy.
-    static func batchNormBackward(x: Tensor, gamma: Tensor, dy: Tensor, stats: BatchStatistics, eps: Float) -> [Tensor?] {
+    /// dx = γ·σ⁻¹/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy. With `reluOf` (each
+    /// channel's forward scale and shift), `dy` is the gradient *after* `relu(x·scale + shift)`
+    /// and is masked on the fly (`batchNormReLU`).
+    static func batchNormBackward(x: Tensor, gamma: Tensor, dy: Tensor, stats: BatchStatistics, eps: Float,
+                                  reluOf affine: [(a: Float, b: Float)]? = nil) -> [Tensor?] {
         let N = x.shape[0], C = x.shape[1], plane = x.rank == 4 ? x.shape[2] * x.shape[3] : 1, M = stats.count
         let dx = Tensor.uninitialized(x.shape), dgamma = Tensor.uninitialized([C]), dbeta = Tensor.uninitialized([C])
         nonisolated(unsafe) let (xp, dyp, dxp, gp, dgp, dbp) = (x.pointer, dy.pointer, dx.storage.pointer, gamma.pointer,
@@ -62,11 +107,12 @@ extension Tensor {
         let mean = stats.mean, variance = stats.variance
         Parallel.forEachChunk(C, costPerItem: M * 3, minimumWork: 1 << 16) { channels in
             for c in channels {
-                let m = mean[c], invStd = 1 / (variance[c] + eps).squareRoot()
+                let m = mean[c], invStd = 1 / (variance[c] + eps).squareRoot(), relu = affine?[c]
                 var sdy: Double = 0, sdyx: Double = 0
                 for n in 0..<N {
                     let o = (n * C + c) * plane
-                    let (a, b) = Vector.sumAndCenteredDot(dyp + o, xp + o, plane, m)
+                    let (a, b) = relu == nil ? Vector.sumAndCenteredDot(dyp + o, xp + o, plane, m)
+                                             : Vector.sumAndCenteredDot(dyp + o, xp + o, plane, m, reluOf: relu)
                     sdy += Double(a); sdyx += Double(b)
                 }
                 let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * invStd
@@ -75,7 +121,11 @@ extension Tensor {
                 let meanDy = sumDy, xhatCoef = sumDyXhat * invStd
                 for n in 0..<N {
                     let o = (n * C + c) * plane
-                    Vector.batchNormInputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef)
+                    if relu == nil {
+                        Vector.batchNormInputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef)
+                    } else {
+                        Vector.batchNormInputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef, reluOf: relu)
+                    }
                 }
             }
         }

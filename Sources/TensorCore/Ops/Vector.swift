@@ -30,19 +30,34 @@ enum Vector {
         return s
     }
 
-    /// (Σ g[i], Σ g[i]·(x[i] − m)).
-    @inline(__always) static func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ m: Float) -> (Float, Float) {
+    /// (Σ g[i], Σ g[i]·(x[i] − m)). With `reluOf: (a, b)`, `g[i]` counts only where
+    /// `x[i]·a + b > 0`: the gradient through `relu(x·a + b)` (`affineReLU`), masked exactly as
+    /// `reluBackward` masks it.
+    @inline(__always) static func sumAndCenteredDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ m: Float,
+                                                    reluOf affine: (a: Float, b: Float)? = nil) -> (Float, Float) {
         var s0 = V(), s1 = V(), d0 = V(), d1 = V(), i = 0
         let mv = V(repeating: m)
         while i + 16 <= n {
-            let g0 = load(g, i), g1 = load(g, i + 8)
+            let g0 = masked(load(g, i), x, i, affine), g1 = masked(load(g, i + 8), x, i + 8, affine)
             s0 += g0; s1 += g1
             d0 += g0 * (load(x, i) - mv); d1 += g1 * (load(x, i + 8) - mv)
             i += 16
         }
         var s = (s0 + s1).sum(), d = (d0 + d1).sum()
-        while i < n { s += g[i]; d += g[i] * (x[i] - m); i += 1 }
+        while i < n { let gi = masked(g[i], x[i], affine); s += gi; d += gi * (x[i] - m); i += 1 }
         return (s, d)
+    }
+
+    /// `g` where `x[i..<i+8]·a + b > 0`, else 0 (`g` itself without `affine`).
+    @inline(__always) static func masked(_ g: V, _ x: UnsafePointer<Float>, _ i: Int, _ affine: (a: Float, b: Float)?) -> V {
+        guard let affine else { return g }
+        return g.replacing(with: 0, where: load(x, i) * V(repeating: affine.a) + V(repeating: affine.b) .<= V())
+    }
+
+    /// `g` where `x·a + b > 0`, else 0 (`g` itself without `affine`).
+    @inline(__always) static func masked(_ g: Float, _ x: Float, _ affine: (a: Float, b: Float)?) -> Float {
+        guard let affine else { return g }
+        return max(x * affine.a + affine.b, 0) > 0 ? g : 0
     }
 
     /// y[i] = x[i]·a + b.
@@ -61,13 +76,25 @@ enum Vector {
         while i < n { y[i] = max(x[i] * a + b, 0); i += 1 }
     }
 
-    /// dx[i] = k·(M·g[i] − s − (x[i] − m)·c)  (batch-norm input gradient).
+    /// dx[i] = k·(M·g[i] − s − (x[i] − m)·c)  (batch-norm input gradient); `g` masked as in
+    /// `sumAndCenteredDot` when `reluOf` is given.
     @inline(__always) static func batchNormInputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                                                         _ n: Int, k: Float, M: Float, s: Float, m: Float, c: Float) {
+                                                         _ n: Int, k: Float, M: Float, s: Float, m: Float, c: Float,
+                                                         reluOf affine: (a: Float, b: Float)? = nil) {
         var i = 0
         let kv = V(repeating: k), Mv = V(repeating: M), sv = V(repeating: s), mv = V(repeating: m), cv = V(repeating: c)
-        while i + 8 <= n { store(kv * (Mv * load(g, i) - sv - (load(x, i) - mv) * cv), dx, i); i += 8 }
-        while i < n { dx[i] = k * (M * g[i] - s - (x[i] - m) * c); i += 1 }
+        while i + 8 <= n { store(kv * (Mv * masked(load(g, i), x, i, affine) - sv - (load(x, i) - mv) * cv), dx, i); i += 8 }
+        while i < n { dx[i] = k * (M * masked(g[i], x[i], affine) - s - (x[i] - m) * c); i += 1 }
+    }
+
+    /// y[i] = max(x[i]·a + b + r[i], 0): batch norm's affine, a residual add and ReLU in one pass,
+    /// summed in the order of `affine`, then `add`, then `relu` (the same results bit for bit).
+    @inline(__always) static func affineAddReLU(_ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                                _ n: Int, _ a: Float, _ b: Float) {
+        var i = 0
+        let av = V(repeating: a), bv = V(repeating: b), z = V()
+        while i + 8 <= n { let v = load(x, i) * av + bv + load(r, i); store(v.replacing(with: z, where: v .< z), y, i); i += 8 }
+        while i < n { y[i] = max(x[i] * a + b + r[i], 0); i += 1 }
     }
 }
 
