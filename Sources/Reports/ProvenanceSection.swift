@@ -46,7 +46,9 @@ struct ProvenanceSection: Sendable {
             .map { "\($0.key) (\($0.value) run\($0.value == 1 ? "" : "s"))" }.joined(separator: "; ")
     }
 
-    /// Label → tally of what the runs recorded: build, hosts, CPU, kernels, libraries.
+    /// Label → tally of what the runs recorded: build, hosts, CPU (with the processors the host
+    /// had online), the worker threads the run used (`--threads`, `BACKDROP_THREADS`, its affinity
+    /// mask or cgroup quota), kernels, libraries.
     var environment: [(label: String, value: String)] {
         let recorded = runs.filter { $0.startedAt != nil }
         func versions(_ key: String) -> [String] { recorded.compactMap { $0.provenance.versions[key] } }
@@ -55,7 +57,8 @@ struct ProvenanceSection: Sendable {
             ("Backdrop", Self.tally(versions("backdrop"))),
             ("Hosts", Self.tally(recorded.compactMap(\.host))),
             ("CPU", Self.tally(recorded.compactMap { r in r.provenance.versions["cpu"].map { cpu in
-                cpu + (r.provenance.versions["cpus"].map { ", \($0) CPUs" } ?? "") } })),
+                cpu + (r.provenance.versions["cpus"].map { ", \($0) CPUs online" } ?? "") } })),
+            ("Worker threads", Self.tally(versions("threads"))),
             ("Convolution kernels", Self.tally(versions("convolution"))),
             ("BLAS", Self.tally(versions("blas"))),
             ("libpng", Self.tally(versions("libpng"))),

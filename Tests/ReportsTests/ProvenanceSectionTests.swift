@@ -16,7 +16,7 @@ struct ProvenanceSectionTests {
         let e = try store.upsertExperiment(name: "tiny", specSHA256: String(repeating: "ab", count: 32), specPath: "Experiments/tiny.yaml",
                                            specText: #"{"name":"tiny","seeds":[0]}"#, specSource: "name: tiny # <keep>\nseeds: [0]\n",
                                            overrides: ["train.epochs=5", "seeds=[0]"], cellCount: 2)
-        let versions = ["backdrop": "0.1.0", "cpu": "Test CPU", "cpus": "2", "blas": "OpenBLAS 0.3.21 Zen", "libpng": "1.6.39",
+        let versions = ["backdrop": "0.1.0", "cpu": "Test CPU", "cpus": "2", "threads": "1", "blas": "OpenBLAS 0.3.21 Zen", "libpng": "1.6.39",
                         "sqlite": "3.40.1", "convolution": "im2col-openblas", "swift": "6.3+", "os": "Debian"]
         let provenance = RunProvenance(configJSON: "{}", configSHA256: String(repeating: "cd", count: 32), gitCommit: String(repeating: "9f", count: 20),
                                        gitDirty: true, datasetSHA256: String(repeating: "ee", count: 32), versions: versions)
@@ -41,7 +41,8 @@ struct ProvenanceSectionTests {
         #expect(md.contains("# Provenance: tiny\n\nSpec Experiments/tiny.yaml (resolved spec sha256 abababababab), experiment id 2, "
             + "created 2025-06-15 15:06:40 UTC; overrides: train.epochs=5; seeds=[0]."), "\(md)")
         #expect(md.contains("- Built from commit: 9f9f9f9f9f9f (dirty) (1 run); unknown (1 run)"))
-        #expect(md.contains("- CPU: Test CPU, 2 CPUs (1 run)"))
+        #expect(md.contains("- CPU: Test CPU, 2 CPUs online (1 run)"))
+        #expect(md.contains("- Worker threads: 1 (1 run)"), "the threads a run used, beside the CPUs its host had")
         #expect(md.contains("- BLAS: OpenBLAS 0.3.21 Zen (1 run)"))
         #expect(md.contains("- Hosts: \(ProcessInfo.processInfo.hostName) (2 runs)"))
         #expect(md.contains("```yaml\nname: tiny # <keep>\nseeds: [0]\n```"))
