@@ -59,6 +59,27 @@ import TestSupport
         }
     }
 
+    /// `channelAffineReLU` without a graph (one pass) is the ops in turn bit for bit; with tracked
+    /// inputs it records them (gradients flow), on a plane with remainders and one big enough to
+    /// split across workers.
+    @Test(arguments: [[5, 3, 5, 7], [16, 8, 16, 16]], [false, true])
+    func channelAffineReLUMatchesTheOpsInTurn(_ shape: [Int], _ withResidual: Bool) {
+        var rng = SeededRNG(seed: 47)
+        let c = shape[1]
+        let x = rng.tensor(shape, -2, 2), scale = rng.tensor([c], 0.5, 2), shift = rng.tensor([c], -0.5, 0.5)
+        let residual = rng.tensor(shape, -1, 1)
+        let affine = Tensor.channelAffine(x, scale: scale, shift: shift)
+        let inTurn = (withResidual ? affine + residual : affine).relu()
+        let onePass = withoutGradients { Tensor.channelAffineReLU(x, scale: scale, shift: shift, adding: withResidual ? residual : nil) }
+        #expect(onePass.scalars == inTurn.scalars)
+        #expect(!onePass.isTracked && onePass.scalars.contains(0) && onePass.scalars.contains { $0 > 0 })
+        let tracked = x.trackedLeaf()
+        let recorded = Tensor.channelAffineReLU(tracked, scale: scale, shift: shift, adding: withResidual ? residual : nil)
+        #expect(recorded.scalars == inTurn.scalars)
+        let dx = recorded.sum().gradients(for: [tracked])[tracked]!
+        #expect(dx.scalars == recorded.scalars.indices.map { recorded.scalars[$0] > 0 ? scale.scalars[($0 / (shape[2] * shape[3])) % c] : 0 })
+    }
+
     /// Central differences through the fused op, on the first seed whose pre-activations all lie
     /// at least 0.05 from the ReLU's kink (a 1e-3 step never crosses it), with some on each side.
     @Test(arguments: [false, true])

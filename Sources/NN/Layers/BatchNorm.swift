@@ -34,16 +34,17 @@ public final class BatchNorm: Layer {
     }
 
     /// `relu(self(x) + residual)` (`relu(self(x))` without `residual`): a ResNet block's BN → ReLU
-    /// and BN → (+ shortcut) → ReLU. With batch statistics one fused op (`Tensor.batchNormReLU`,
-    /// the same results bit for bit); with running statistics the ops one after the other.
+    /// and BN → (+ shortcut) → ReLU, the same results bit for bit as the ops in turn. With batch
+    /// statistics one fused op (`Tensor.batchNormReLU`); with running statistics
+    /// `Tensor.channelAffineReLU` (one pass when no graph is recorded, as in feature extraction).
     public func normalizedReLU(_ x: Tensor, adding residual: Tensor? = nil, mode: ForwardMode = .train) throws -> Tensor {
         try checkShape(x)
         if let residual, residual.shape != x.shape {
             throw ShapeError(layer: "BatchNorm\(spatial ? "2d" : "1d")(\(features)) + residual", expected: "\(x.shape)", actual: residual.shape)
         }
         guard mode.usesBatchStatistics else {
-            let y = runningAffine(x)
-            return (residual.map { y + $0 } ?? y).relu()
+            let (scale, shift) = runningScaleAndShift()
+            return .channelAffineReLU(x, scale: scale, shift: shift, adding: residual)
         }
         try checkBatch(x)
         let (y, stats) = Tensor.batchNormReLU(x, gamma: weight.value, beta: bias.value, eps: eps, adding: residual)
@@ -66,9 +67,14 @@ public final class BatchNorm: Layer {
 
     /// Evaluation mode: the per-channel affine map of the running statistics.
     func runningAffine(_ x: Tensor) -> Tensor {
-        let scale = weight.value / (runningVar.value + eps).sqrt()
-        let shift = bias.value - runningMean.value.detached() * scale
+        let (scale, shift) = runningScaleAndShift()
         return .channelAffine(x, scale: scale, shift: shift)
+    }
+
+    /// `(γ/√(running_var + eps), β − running_mean·scale)`, each `[features]`.
+    func runningScaleAndShift() -> (scale: Tensor, shift: Tensor) {
+        let scale = weight.value / (runningVar.value + eps).sqrt()
+        return (scale, bias.value - runningMean.value.detached() * scale)
     }
 
     func updateRunningStatistics(_ stats: BatchStatistics) {

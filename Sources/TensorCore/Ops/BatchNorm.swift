@@ -132,6 +132,33 @@ extension Tensor {
         return [dx, dgamma, dbeta]
     }
 
+    /// `relu(channelAffine(x, scale, shift) + residual)` (`relu(channelAffine(…))` without
+    /// `residual`): eval-mode batch norm → (+ shortcut) → ReLU. With no graph to record (gradients
+    /// off, or no tracked input) one pass that writes only the output — no intermediate
+    /// activations held while the next is written — the same values bit for bit as the ops in
+    /// turn, which run otherwise.
+    /// - Parameters: x: `[N, C]` or `[N, C, H, W]`; scale, shift: `[C]`; residual: shape of `x`.
+    public static func channelAffineReLU(_ x: Tensor, scale: Tensor, shift: Tensor, adding residual: Tensor? = nil) -> Tensor {
+        let inputs = [x, scale, shift] + (residual.map { [$0] } ?? [])
+        if GradientMode.isEnabled && inputs.contains(where: \.isTracked) {
+            let y = channelAffine(x, scale: scale, shift: shift)
+            return (residual.map { y + $0 } ?? y).relu()
+        }
+        precondition(x.rank == 2 || x.rank == 4, "channelAffineReLU: input must be [N, C] or [N, C, H, W], got \(x.shape)")
+        let N = x.shape[0], C = x.shape[1], plane = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
+        precondition(scale.shape == [C] && shift.shape == [C], "channelAffineReLU: scale \(scale.shape) and shift \(shift.shape) must be [\(C)] for input \(x.shape)")
+        if let residual { precondition(residual.shape == x.shape, "channelAffineReLU: residual \(residual.shape) must match input \(x.shape)") }
+        let out = Tensor.uninitialized(x.shape)
+        nonisolated(unsafe) let (xp, yp, sp, tp, rp) = (x.pointer, out.storage.pointer, scale.pointer, shift.pointer, residual?.pointer)
+        Parallel.forEachChunk(N * C, costPerItem: plane, minimumWork: 1 << 16) { rows in
+            for r in rows {
+                let c = r % C, o = r * plane
+                if let rp { Vector.affineAddReLU(xp + o, rp + o, yp + o, plane, sp[c], tp[c]) } else { Vector.affineReLU(xp + o, yp + o, plane, sp[c], tp[c]) }
+            }
+        }
+        return out
+    }
+
     /// Per-channel affine map `x · scale[c] + shift[c]` (eval-mode batch norm once folded).
     /// - Parameters: x: `[N, C]` or `[N, C, H, W]`; scale, shift: `[C]`. Output: shape of `x`.
     public static func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
