@@ -54,9 +54,11 @@ let package = Package(
         // The git commit and dirty flag of the build (generated before every build by the plugin).
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
+        // `--threads` for both executables (ArgumentParser glue over TensorCore's `ThreadSetting`).
+        .target(name: "CommandLineOptions", dependencies: ["TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "backdrop",
-            dependencies: ["Harness", "BuildInfo", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl", "LocalWeb", "ResultsSite", "TensorCore",
+            dependencies: ["Harness", "BuildInfo", "CommandLineOptions", "ImageData", "ResultsStore", "Reports", "Export", "CProcessControl", "LocalWeb", "ResultsSite", "TensorCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
@@ -65,7 +67,7 @@ let package = Package(
         .target(name: "CProcessControl"),
         .executableTarget(
             name: "backdrop-bench",
-            dependencies: ["Contrastive", "ReferenceWorkloads", "TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CommandLineOptions", "Contrastive", "ReferenceWorkloads", "TensorCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimizedInDebug
         ),
 

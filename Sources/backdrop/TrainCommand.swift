@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineOptions
 import Foundation
 import Harness
 import ImageData
