@@ -22,12 +22,6 @@ public enum GradientMode {
     @TaskLocal public static var isEnabled: Bool = true
 }
 
-/// The nodes of the running `gradients(for:)` sweep from which a wanted leaf can be reached (nil
-/// outside a sweep): `Tensor.needsGradient` reads it so pullbacks skip the products nobody reads.
-enum GradientSweep {
-    @TaskLocal static var reaching: Set<ObjectIdentifier>?
-}
-
 /// Runs `body` without recording any autograd graph (evaluation, virtual steps, EMA updates).
 public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
     try GradientMode.$isEnabled.withValue(false) { try body() }
@@ -63,22 +57,10 @@ extension Tensor {
         return Tensor(shape: result.shape, storage: result.storage, node: node)
     }
 
-    /// Inside a pullback: whether this input's gradient is wanted — it is tracked and, during
-    /// `gradients(for:)`, one of the wanted leaves can be reached from it. Outside a sweep, whether
-    /// it is tracked. Pullbacks test this, not `isTracked`, before computing an input's gradient.
-    public var needsGradient: Bool {
-        guard let node else { return false }
-        return GradientSweep.reaching?.contains(node.id) ?? true
-    }
-
     /// Reverse-mode gradients of this scalar with respect to `leaves`.
     ///
     /// The seed gradient is 1 (`seed` overrides it for non-scalar outputs, same shape as `self`).
-    /// Pullbacks run without recording, so the returned gradients are constants. Only nodes from
-    /// which a wanted leaf can be reached run their pullbacks, and those compute only the input
-    /// gradients that lead to one (`needsGradient`): a regularizer's parameters or a constant
-    /// queue in the same graph cost nothing when the encoder's gradients are asked for. Skipped
-    /// work never flows into a wanted gradient, so results are the same bit for bit.
+    /// Pullbacks run without recording, so the returned gradients are constants.
     /// - Returns: a store with an entry for each leaf the output depends on.
     public func gradients(for leaves: [Tensor], seed: Tensor? = nil) -> Gradients {
         precondition(seed != nil || count == 1,
@@ -105,15 +87,10 @@ extension Tensor {
             }
         }
 
-        // `order` lists inputs before outputs: one pass marks every node a wanted leaf is reachable from.
-        var reaching = Set<ObjectIdentifier>()
-        for n in order where wanted.contains(n.id) || n.inputs.contains(where: { $0.map { reaching.contains($0.id) } ?? false }) {
-            reaching.insert(n.id)
-        }
         var grads: [ObjectIdentifier: Tensor] = [root.id: seed?.detached() ?? Tensor(repeating: 1, shape: shape)]
-        withoutGradients { GradientSweep.$reaching.withValue(reaching) {
+        withoutGradients {
             for n in order.reversed() {
-                guard reaching.contains(n.id), let g = grads[n.id] else { continue }
+                guard let g = grads[n.id] else { continue }
                 if wanted.contains(n.id) { result[id: n.id] = g }
                 guard let pullback = n.pullback else { continue }
                 grads[n.id] = nil
@@ -128,7 +105,7 @@ extension Tensor {
                     }
                 }
             }
-        } }
+        }
         return result
     }
 

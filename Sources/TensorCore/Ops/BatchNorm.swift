@@ -171,9 +171,9 @@ extension Tensor {
             for r in rows { let c = r % C, o = r * plane; Vector.affine(xp + o, yp + o, plane, sp[c], tp[c]) }
         }
         return record("channelAffine", result: out, inputs: [x, scale, shift]) { dy in
-            let dx: Tensor? = x.needsGradient ? channelAffine(dy, scale: scale.detached(), shift: Tensor.zeros([C])) : nil
+            let dx: Tensor? = x.isTracked ? channelAffine(dy, scale: scale.detached(), shift: Tensor.zeros([C])) : nil
             let axes = x.rank == 4 ? [0, 2, 3] : [0]
-            return [dx, scale.needsGradient ? (dy * x.detached()).sum(axes: axes) : nil, shift.needsGradient ? dy.sum(axes: axes) : nil]
+            return [dx, scale.isTracked ? (dy * x.detached()).sum(axes: axes) : nil, shift.isTracked ? dy.sum(axes: axes) : nil]
         }
     }
 }

@@ -194,7 +194,7 @@ extension Tensor {
         var inputs = [x, weight]
         if let bias { inputs.append(bias) }
         return record("conv2d", result: out, inputs: inputs) { dy in
-            let (dx, dw) = conv2dBackward(g, x: x, weight: weight, dy: dy, needInput: x.needsGradient, needWeight: weight.needsGradient)
+            let (dx, dw) = conv2dBackward(g, x: x, weight: weight, dy: dy, needInput: x.isTracked, needWeight: weight.isTracked)
             var grads: [Tensor?] = [dx, dw]
             if bias != nil { grads.append(dy.sum(axes: [0, 2, 3])) }
             return grads

@@ -55,16 +55,16 @@ extension Tensor {
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         let out = Tensor.zipMap(a, b, "mul", *)
         return record("mul", result: out, inputs: [a, b]) { g in
-            [a.needsGradient ? Tensor.zipMap(g, b, "mul", *).sum(toShape: a.shape) : nil,
-             b.needsGradient ? Tensor.zipMap(g, a, "mul", *).sum(toShape: b.shape) : nil]
+            [a.isTracked ? Tensor.zipMap(g, b, "mul", *).sum(toShape: a.shape) : nil,
+             b.isTracked ? Tensor.zipMap(g, a, "mul", *).sum(toShape: b.shape) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         let out = Tensor.zipMap(a, b, "div", /)
         return record("div", result: out, inputs: [a, b]) { g in
-            [a.needsGradient ? Tensor.zipMap(g, b, "div", /).sum(toShape: a.shape) : nil,
-             b.needsGradient ? Tensor.zipMap(Tensor.zipMap(g, out, "mul", *), b, "div", { -$0 / $1 }).sum(toShape: b.shape) : nil]
+            [a.isTracked ? Tensor.zipMap(g, b, "div", /).sum(toShape: a.shape) : nil,
+             b.isTracked ? Tensor.zipMap(Tensor.zipMap(g, out, "mul", *), b, "div", { -$0 / $1 }).sum(toShape: b.shape) : nil]
         }
     }
 
@@ -104,8 +104,8 @@ extension Tensor {
         let a = self, b = exponent
         let out = Tensor.zipMap(a, b, "pow") { Foundation.pow($0, $1) }
         return Tensor.record("pow", result: out, inputs: [a, b]) { g in
-            [a.needsGradient ? Tensor.zipMap(g, Tensor.zipMap(b, a, "pow") { $0 * Foundation.pow($1, $0 - 1) }, "pow", *).sum(toShape: a.shape) : nil,
-             b.needsGradient ? Tensor.zipMap(g, Tensor.zipMap(out, a, "pow") { $1 > 0 ? $0 * Foundation.log($1) : 0 }, "pow", *).sum(toShape: b.shape) : nil]
+            [a.isTracked ? Tensor.zipMap(g, Tensor.zipMap(b, a, "pow") { $0 * Foundation.pow($1, $0 - 1) }, "pow", *).sum(toShape: a.shape) : nil,
+             b.isTracked ? Tensor.zipMap(g, Tensor.zipMap(out, a, "pow") { $1 > 0 ? $0 * Foundation.log($1) : 0 }, "pow", *).sum(toShape: b.shape) : nil]
         }
     }
 

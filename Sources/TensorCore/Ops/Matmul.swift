@@ -14,9 +14,9 @@ extension Tensor {
         gemm(a, b, transposeA, transposeB, into: out, m: m, n: n, k: k)
         return record("matmul", result: out, inputs: [a, b]) { g in
             // C = A·B  ⇒  dA = dC·Bᵀ, dB = Aᵀ·dC (adjusted for stored transposes).
-            let da: Tensor? = a.needsGradient ? (transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
+            let da: Tensor? = a.isTracked ? (transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
                                                         : matmul(g, b, transposeB: !transposeB)) : nil
-            let db: Tensor? = b.needsGradient ? (transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
+            let db: Tensor? = b.isTracked ? (transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
                                                         : matmul(a, g, transposeA: !transposeA)) : nil
             return [da, db]
         }
