@@ -66,8 +66,7 @@ extension Tensor {
     private static func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, operation: String,
                                   write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void)
         -> (Tensor, BatchStatistics, [(a: Float, b: Float)]) {
-        precondition(x.rank == 2 || x.rank == 4, "\(operation): input must be [N, C] or [N, C, H, W], got \(x.shape)")
-        let N = x.shape[0], C = x.shape[1], plane = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
+        let (N, C, plane) = channelLayout(x, operation)
         precondition(gamma.shape == [C] && beta.shape == [C], "\(operation): gamma \(gamma.shape) and beta \(beta.shape) must be [\(C)] for input \(x.shape)")
         let M = N * plane
         precondition(M > 1, "\(operation): training mode needs more than one value per channel, got input \(x.shape)")
@@ -111,8 +110,7 @@ extension Tensor {
                 var sdy: Double = 0, sdyx: Double = 0
                 for n in 0..<N {
                     let o = (n * C + c) * plane
-                    let (a, b) = relu == nil ? Vector.sumAndCenteredDot(dyp + o, xp + o, plane, m)
-                                             : Vector.sumAndCenteredDot(dyp + o, xp + o, plane, m, reluOf: relu)
+                    let (a, b) = Vector.sumAndCenteredDot(dyp + o, xp + o, plane, m, reluOf: relu)
                     sdy += Double(a); sdyx += Double(b)
                 }
                 let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * invStd
@@ -121,11 +119,7 @@ extension Tensor {
                 let meanDy = sumDy, xhatCoef = sumDyXhat * invStd
                 for n in 0..<N {
                     let o = (n * C + c) * plane
-                    if relu == nil {
-                        Vector.batchNormInputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef)
-                    } else {
-                        Vector.batchNormInputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef, reluOf: relu)
-                    }
+                    Vector.batchNormInputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef, reluOf: relu)
                 }
             }
         }
@@ -144,32 +138,38 @@ extension Tensor {
             let y = channelAffine(x, scale: scale, shift: shift)
             return (residual.map { y + $0 } ?? y).relu()
         }
-        precondition(x.rank == 2 || x.rank == 4, "channelAffineReLU: input must be [N, C] or [N, C, H, W], got \(x.shape)")
-        let N = x.shape[0], C = x.shape[1], plane = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
-        precondition(scale.shape == [C] && shift.shape == [C], "channelAffineReLU: scale \(scale.shape) and shift \(shift.shape) must be [\(C)] for input \(x.shape)")
         if let residual { precondition(residual.shape == x.shape, "channelAffineReLU: residual \(residual.shape) must match input \(x.shape)") }
+        nonisolated(unsafe) let r = residual?.pointer
+        return affinePlanes(x, scale: scale, shift: shift, operation: "channelAffineReLU") { x, y, n, a, b, offset in
+            if let r { Vector.affineAddReLU(x, r + offset, y, n, a, b) } else { Vector.affineReLU(x, y, n, a, b) }
+        }
+    }
+
+    /// `write(x, y, count, scale[c], shift[c], offset)` over every `[n, c]` plane of `x`
+    /// (`offset` its first element) into a new tensor of `x`'s shape, planes split across workers.
+    private static func affinePlanes(_ x: Tensor, scale: Tensor, shift: Tensor, operation: String,
+                                     write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void) -> Tensor {
+        let (N, C, plane) = channelLayout(x, operation)
+        precondition(scale.shape == [C] && shift.shape == [C], "\(operation): scale \(scale.shape) and shift \(shift.shape) must be [\(C)] for input \(x.shape)")
         let out = Tensor.uninitialized(x.shape)
-        nonisolated(unsafe) let (xp, yp, sp, tp, rp) = (x.pointer, out.storage.pointer, scale.pointer, shift.pointer, residual?.pointer)
+        nonisolated(unsafe) let (xp, yp, sp, tp) = (x.pointer, out.storage.pointer, scale.pointer, shift.pointer)
         Parallel.forEachChunk(N * C, costPerItem: plane, minimumWork: 1 << 16) { rows in
-            for r in rows {
-                let c = r % C, o = r * plane
-                if let rp { Vector.affineAddReLU(xp + o, rp + o, yp + o, plane, sp[c], tp[c]) } else { Vector.affineReLU(xp + o, yp + o, plane, sp[c], tp[c]) }
-            }
+            for r in rows { let c = r % C, o = r * plane; write(xp + o, yp + o, plane, sp[c], tp[c], o) }
         }
         return out
+    }
+
+    /// `(N, C, plane)` of an `[N, C]` or `[N, C, H, W]` input of `operation` (plane 1 for `[N, C]`).
+    private static func channelLayout(_ x: Tensor, _ operation: String) -> (Int, Int, Int) {
+        precondition(x.rank == 2 || x.rank == 4, "\(operation): input must be [N, C] or [N, C, H, W], got \(x.shape)")
+        return (x.shape[0], x.shape[1], x.rank == 4 ? x.shape[2] * x.shape[3] : 1)
     }
 
     /// Per-channel affine map `x · scale[c] + shift[c]` (eval-mode batch norm once folded).
     /// - Parameters: x: `[N, C]` or `[N, C, H, W]`; scale, shift: `[C]`. Output: shape of `x`.
     public static func channelAffine(_ x: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
-        precondition(x.rank == 2 || x.rank == 4, "channelAffine: input must be [N, C] or [N, C, H, W], got \(x.shape)")
-        let N = x.shape[0], C = x.shape[1], plane = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
-        precondition(scale.shape == [C] && shift.shape == [C], "channelAffine: scale \(scale.shape) and shift \(shift.shape) must be [\(C)] for input \(x.shape)")
-        let out = Tensor.uninitialized(x.shape)
-        nonisolated(unsafe) let (xp, yp, sp, tp) = (x.pointer, out.storage.pointer, scale.pointer, shift.pointer)
-        Parallel.forEachChunk(N * C, costPerItem: plane, minimumWork: 1 << 16) { rows in
-            for r in rows { let c = r % C, o = r * plane; Vector.affine(xp + o, yp + o, plane, sp[c], tp[c]) }
-        }
+        let out = affinePlanes(x, scale: scale, shift: shift, operation: "channelAffine") { x, y, n, a, b, _ in Vector.affine(x, y, n, a, b) }
+        let C = x.shape[1]
         return record("channelAffine", result: out, inputs: [x, scale, shift]) { dy in
             let dx: Tensor? = x.isTracked ? channelAffine(dy, scale: scale.detached(), shift: Tensor.zeros([C])) : nil
             let axes = x.rank == 4 ? [0, 2, 3] : [0]

@@ -57,7 +57,7 @@ enum Vector {
     /// `g` where `x·a + b > 0`, else 0 (`g` itself without `affine`).
     @inline(__always) static func masked(_ g: Float, _ x: Float, _ affine: (a: Float, b: Float)?) -> Float {
         guard let affine else { return g }
-        return max(x * affine.a + affine.b, 0) > 0 ? g : 0
+        return x * affine.a + affine.b > 0 ? g : 0
     }
 
     /// y[i] = x[i]·a + b.
