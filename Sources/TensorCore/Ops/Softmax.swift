@@ -5,35 +5,21 @@ import Foundation
 extension Tensor {
     /// log-softmax along `axis` (default: last). Output shape: `shape`.
     /// `-inf` inputs give `-inf` outputs and zero gradient.
+    ///
+    /// Each row runs through `SoftmaxRows` (vectorized exponential, 8-lane row sums): the same
+    /// bits on every CPU, whichever worker runs the row.
     public func logSoftmax(axis: Int = -1) -> Tensor {
         let a = normalizedAxis(axis, "logSoftmax")
         let (outer, n, inner) = splitAround(a)
         let out = Tensor.uninitialized(shape)
-        let p = pointer, o = out.storage.pointer
-        // Rows (outer slices) are independent and each is summed in the same order whichever
-        // thread runs it, so splitting them across workers changes no bit of the result.
-        Parallel.forEachChunk(outer, costPerItem: 8 * n * inner, minimumWork: 1 << 18) { rows in
-            for oo in rows { for i in 0..<inner {
-                let base = oo * n * inner + i
-                var mx = -Float.infinity
-                for j in 0..<n { mx = Swift.max(mx, p[base + j * inner]) }
-                var s: Float = 0
-                for j in 0..<n { s += Foundation.exp(p[base + j * inner] - mx) }
-                let lse = mx + Foundation.log(s)
-                for j in 0..<n { o[base + j * inner] = p[base + j * inner] - lse }
-            } }
+        SoftmaxRows.forEachRow(outer: outer, n: n, inner: inner, inputs: [pointer], output: out.storage.pointer) { x, o, rows in
+            SoftmaxRows.forward(x[0], o, rows: rows, n: n)
         }
         return Tensor.record("logSoftmax", result: out, inputs: [self]) { g in
             // dx = g − softmax · Σ g
             let gi = Tensor.uninitialized(out.shape)
-            let gp = g.pointer, d = gi.storage.pointer, op = out.pointer
-            Parallel.forEachChunk(outer, costPerItem: 8 * n * inner, minimumWork: 1 << 18) { rows in
-                for oo in rows { for i in 0..<inner {
-                    let base = oo * n * inner + i
-                    var s: Float = 0
-                    for j in 0..<n { s += gp[base + j * inner] }
-                    for j in 0..<n { let k = base + j * inner; d[k] = op[k] == -.infinity ? 0 : gp[k] - Foundation.exp(op[k]) * s }
-                } }
+            SoftmaxRows.forEachRow(outer: outer, n: n, inner: inner, inputs: [out.pointer, g.pointer], output: gi.storage.pointer) { x, d, rows in
+                SoftmaxRows.backward(output: x[0], gradient: x[1], d, rows: rows, n: n)
             }
             return [gi]
         }
