@@ -28,7 +28,7 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        // AVX-512 and AVX2 + FMA convolution kernels (chosen at run time); optimized in every configuration.
+        // AVX-512 and AVX2 + FMA convolution kernels and the log-softmax rows (chosen at run time); optimized in every configuration.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels", "CProcessControl"], swiftSettings: optimizedInDebug),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: optimizedInDebug),
