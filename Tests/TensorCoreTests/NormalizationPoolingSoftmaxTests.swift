@@ -316,4 +316,22 @@ let poolCases: [PoolCase] = [.init(kernel: 2, stride: nil, padding: 0), .init(ke
         let gc = c.sum().gradients(for: [x])[x]!
         #expect(gc.scalars.allSatisfy { $0.isFinite }, "cosineSimilarity gradient at a zero vector is \(gc.scalars)")
     }
+
+    /// Along the last axis `l2Normalized` is one op: its forward is the composite's bit for bit
+    /// (the same ordered sum, clamp, root and division), its gradient the composite's up to
+    /// round-off — with rows split across workers and a zero row that the clamp holds.
+    @Test(arguments: [1, 7, 128])
+    func fusedLastAxisMatchesTheComposite(_ n: Int) {
+        var rng = SeededRNG(seed: 63)
+        var values = rng.tensor([600, n], -2, 2).scalars
+        for j in 0..<n { values[5 * n + j] = 0 }
+        let x = Tensor(shape: [600, n], values).trackedLeaf()
+        let seed = rng.tensor([600, n], -1, 1)
+        let fused = x.l2Normalized(axis: 1, eps: 1e-3)
+        let composite = x / (x * x).sum(axis: 1, keepDims: true).clamped(min: 1e-6).sqrt()
+        #expect(fused.scalars.map(\.bitPattern) == composite.scalars.map(\.bitPattern))
+        let gFused = fused.gradients(for: [x], seed: seed)[x]!, gComposite = composite.gradients(for: [x], seed: seed)[x]!
+        expectClose(gFused, gComposite.scalars, tol: 1e-5)
+        #expect((0..<n).allSatisfy { gFused.scalars[5 * n + $0] == seed.scalars[5 * n + $0] / 1e-3 }, "a zero row gets g / eps")
+    }
 }

@@ -46,11 +46,60 @@ extension Tensor {
 
     /// Divides each slice along `axis` by its L2 norm, clamped below by `eps`
     /// (`torch.nn.functional.normalize`). Output shape: `shape`.
+    ///
+    /// Along a contiguous last axis one op (two passes forward, two backward); other axes compose
+    /// `sum`, `clamped`, `sqrt` and `/`. The forward gives the same bits either way.
     public func l2Normalized(axis: Int = -1, eps: Float = 1e-12) -> Tensor {
-        // max(√s, eps) as √max(s, eps²): same value, but the clamp zeroes the gradient before it
-        // reaches √'s 1/(2√s), which is infinite (→ NaN) at a zero vector.
-        let norm = (self * self).sum(axis: axis, keepDims: true).clamped(min: eps * eps).sqrt()
-        return self / norm
+        let a = normalizedAxis(axis, "l2Normalized")
+        let (outer, n, inner) = splitAround(a)
+        guard inner == 1, n > 0 else {
+            // max(√s, eps) as √max(s, eps²): same value, but the clamp zeroes the gradient before
+            // it reaches √'s 1/(2√s), which is infinite (→ NaN) at a zero vector.
+            let norm = (self * self).sum(axis: axis, keepDims: true).clamped(min: eps * eps).sqrt()
+            return self / norm
+        }
+        return rowsL2Normalized(outer: outer, n: n, eps: eps)
+    }
+
+    /// `l2Normalized` of `outer` contiguous rows of `n`: `y = x / ‖x‖` with
+    /// `‖x‖ = √max(Σ x², eps²)` (summed in order, as `sum` does), and the gradient
+    /// `dx = g/‖x‖ − x·(Σ g·x)/‖x‖³` — without the second term where the clamp holds (a zero
+    /// vector gets `g/eps`, never NaN).
+    private func rowsL2Normalized(outer: Int, n: Int, eps: Float) -> Tensor {
+        let out = Tensor.uninitialized(shape)
+        var norms = [Float](repeating: 0, count: outer), clamped = [Bool](repeating: false, count: outer)
+        let x = pointer, y = out.storage.pointer, floor = eps * eps
+        norms.withUnsafeMutableBufferPointer { normBuffer in
+            clamped.withUnsafeMutableBufferPointer { clampBuffer in
+                let norm = normBuffer.baseAddress!, isClamped = clampBuffer.baseAddress!
+                Parallel.forEachChunk(outer, costPerItem: 3 * n) { rows in
+                    for r in rows {
+                        let row = x + r * n
+                        var s: Float = 0
+                        for j in 0..<n { s += row[j] * row[j] }
+                        isClamped[r] = !(s >= floor)
+                        norm[r] = Swift.max(s, floor).squareRoot()
+                        let o = y + r * n
+                        for j in 0..<n { o[j] = row[j] / norm[r] }
+                    }
+                }
+            }
+        }
+        let input = self
+        return Tensor.record("l2Normalized", result: out, inputs: [self]) { g in
+            let dx = Tensor.uninitialized(input.shape)
+            let gp = g.pointer, xp = input.pointer, d = dx.storage.pointer
+            Parallel.forEachChunk(outer, costPerItem: 4 * n) { rows in
+                for r in rows {
+                    let gr = gp + r * n, xr = xp + r * n, dr = d + r * n, nr = norms[r]
+                    var dot: Float = 0
+                    for j in 0..<n { dot += gr[j] * xr[j] }
+                    let c = clamped[r] ? 0 : -(dot / nr / nr / nr)   // in turn: ‖x‖³ may overflow
+                    for j in 0..<n { dr[j] = gr[j] / nr + xr[j] * c }
+                }
+            }
+            return [dx]
+        }
     }
 
     /// Cosine similarity of corresponding slices along `axis` (`eps` guards zero vectors).
