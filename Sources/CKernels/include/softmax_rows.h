@@ -4,7 +4,7 @@
 // the same float operations in the same order (the same FMAs, an 8-lane row sum combined by the
 // same tree), so they agree bit for bit and the results do not depend on the CPU (NaNs may differ in sign).
 //
-// The exponential (`bd_exp_approx`) is the Cephes single-precision scheme: n = round(x·log₂e),
+// The exponential (`bd_exp_approx_*`) is the Cephes single-precision scheme: n = round(x·log₂e),
 // r = x − n·ln 2 in two FMAs (ln 2 split hi + lo), e^r by a degree-7 polynomial
 // (1 + r + r²·P(r)), times 2ⁿ built in the exponent bits. Within 2 ulp of the exact value on
 // [−87.33, 88.37]; below −87.33 (where e^x is subnormal) it gives 0, above 88.37 +∞, and NaN for
