@@ -10,10 +10,6 @@
 
 #define BD_AVX2 __attribute__((target("avx2,fma")))
 
-int bd_cpu_has_avx2_fma(void);
-
-int bd_softmax_has_avx2(void) { return bd_cpu_has_avx2_fma(); }
-
 BD_AVX2 static inline __m256 exp_approx8(__m256 x) {
     __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(BD_LOG2E));
     __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -117,7 +113,6 @@ BD_AVX2 void bd_log_softmax_backward_rows_avx2(const float *out, const float *g,
 
 #else
 
-int bd_softmax_has_avx2(void) { return 0; }
 void bd_exp_approx_avx2(const float *x, float *y, long n) { bd_exp_approx_portable(x, y, n); }
 void bd_log_softmax_rows_avx2(const float *x, float *out, long rows, long n) { bd_log_softmax_rows_portable(x, out, rows, n); }
 void bd_log_softmax_backward_rows_avx2(const float *out, const float *g, float *dx, long rows, long n) {

@@ -1,8 +1,9 @@
 // log-softmax over contiguous rows, forward and backward, with a vectorized exponential.
 //
-// Two builds, chosen at run time: AVX2 + FMA (`*_avx2`) and portable C (`*_portable`). Both run
-// the same float operations in the same order (the same FMAs, an 8-lane row sum combined by the
-// same tree), so they agree bit for bit and the results do not depend on the CPU (NaNs may differ in sign).
+// Two builds, chosen at run time (`bd_cpu_has_avx2_fma`, implicit_conv.h): AVX2 + FMA (`*_avx2`)
+// and portable C (`*_portable`). Both run the same float operations in the same order (the same
+// FMAs, an 8-lane row sum combined by the same tree), so they agree bit for bit and the results
+// do not depend on the CPU (NaNs may differ in sign).
 //
 // The exponential (`bd_exp_approx_*`) is the Cephes single-precision scheme: n = round(x·log₂e),
 // r = x − n·ln 2 in two FMAs (ln 2 split hi + lo), e^r by a degree-7 polynomial
@@ -12,9 +13,6 @@
 // subnormal term is far below the sum's resolution.
 #ifndef BACKDROP_SOFTMAX_ROWS_H
 #define BACKDROP_SOFTMAX_ROWS_H
-
-/// 1 when this CPU and OS run the `*_avx2` functions.
-int bd_softmax_has_avx2(void);
 
 /// `y[i] = e^x[i]` as the row kernels compute it (see the header comment), `n` values.
 void bd_exp_approx_portable(const float *x, float *y, long n);

@@ -67,21 +67,18 @@ extension Tensor {
     /// vector gets `g/eps`, never NaN).
     private func rowsL2Normalized(outer: Int, n: Int, eps: Float) -> Tensor {
         let out = Tensor.uninitialized(shape)
-        var norms = [Float](repeating: 0, count: outer), clamped = [Bool](repeating: false, count: outer)
+        var sums = [Float](repeating: 0, count: outer)
         let x = pointer, y = out.storage.pointer, floor = eps * eps
-        norms.withUnsafeMutableBufferPointer { normBuffer in
-            clamped.withUnsafeMutableBufferPointer { clampBuffer in
-                let norm = normBuffer.baseAddress!, isClamped = clampBuffer.baseAddress!
-                Parallel.forEachChunk(outer, costPerItem: 3 * n) { rows in
-                    for r in rows {
-                        let row = x + r * n
-                        var s: Float = 0
-                        for j in 0..<n { s += row[j] * row[j] }
-                        isClamped[r] = !(s >= floor)
-                        norm[r] = Swift.max(s, floor).squareRoot()
-                        let o = y + r * n
-                        for j in 0..<n { o[j] = row[j] / norm[r] }
-                    }
+        sums.withUnsafeMutableBufferPointer { buffer in
+            let sum = buffer.baseAddress!
+            Parallel.forEachChunk(outer, costPerItem: 3 * n) { rows in
+                for r in rows {
+                    let row = x + r * n, o = y + r * n
+                    var s: Float = 0
+                    for j in 0..<n { s += row[j] * row[j] }
+                    sum[r] = s
+                    let norm = Swift.max(s, floor).squareRoot()
+                    for j in 0..<n { o[j] = row[j] / norm }
                 }
             }
         }
@@ -91,11 +88,13 @@ extension Tensor {
             let gp = g.pointer, xp = input.pointer, d = dx.storage.pointer
             Parallel.forEachChunk(outer, costPerItem: 4 * n) { rows in
                 for r in rows {
-                    let gr = gp + r * n, xr = xp + r * n, dr = d + r * n, nr = norms[r]
+                    let gr = gp + r * n, xr = xp + r * n, dr = d + r * n, s = sums[r]
+                    let norm = Swift.max(s, floor).squareRoot()
+                    // The clamp passes its gradient where s ≥ eps² (as `clamped`); NaN does not.
                     var dot: Float = 0
                     for j in 0..<n { dot += gr[j] * xr[j] }
-                    let c = clamped[r] ? 0 : -(dot / nr / nr / nr)   // in turn: ‖x‖³ may overflow
-                    for j in 0..<n { dr[j] = gr[j] / nr + xr[j] * c }
+                    let c = s >= floor ? -(dot / norm / norm / norm) : 0   // in turn: ‖x‖³ may overflow
+                    for j in 0..<n { dr[j] = gr[j] / norm + xr[j] * c }
                 }
             }
             return [dx]
