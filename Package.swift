@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "CJPEGDecode", dependencies: ["CJPEG"], cSettings: [.unsafeFlags(["-O2"])], linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "ImageData", dependencies: ["CPNG", "CJPEGDecode", "TensorCore", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: optimizedInDebug),
-        .target(name: "Contrastive", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
+        .target(name: "Contrastive", dependencies: ["CKernels", "NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "Evaluation", dependencies: ["NN", "ImageData"], swiftSettings: optimizedInDebug),
         .target(name: "ReferenceWorkloads", dependencies: ["Contrastive", "Evaluation", "NN"], swiftSettings: optimizedInDebug),
         .target(name: "Harness", dependencies: ["Contrastive", "Evaluation", "ImageData", "NN", "ResultsStore", "TensorCore", .product(name: "Yams", package: "Yams")], swiftSettings: optimizedInDebug),

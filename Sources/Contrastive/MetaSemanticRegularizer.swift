@@ -2,6 +2,15 @@ import Foundation
 import NN
 import TensorCore
 
+/// A method whose base loss in every additive stratum can be computed at once, sharing the work
+/// the K strata have in common (`stratifiedInfoNCELosses`).
+public protocol FusedAdditiveStrata: ContrastiveMethod {
+    /// `[K]`: entry k equals `baseLoss` of the vectors in stratum k of `strata` `[K, d]`
+    /// (`normalize(normalize(z) + m_k)`) up to float round-off; nil where the fused form does not
+    /// apply (the caller then builds the K losses one by one).
+    func additiveStrataLosses(_ vectors: ComparisonVectors, strata: Tensor) -> Tensor?
+}
+
 /// The meta semantic regularizer of ICL-MSR: K background strata `M` `[K, d]` and prior logits
 /// `w` `[K]`, and the interventional loss `L_MSR` built from any method's `baseLoss`.
 ///
@@ -70,7 +79,15 @@ public final class MetaSemanticRegularizer: Module {
     /// `L_MSR` of `method`'s comparison vectors in the configured `form`. Output: scalar.
     /// - Precondition: with `form: geometric-mean`, `method` is a `SoftmaxContrastiveMethod`
     ///   (`ICLMSROptions.validate(for:)` and `ICLMSRStepper.init` refuse other methods).
+    ///
+    /// With `injection: additive` and `form: arithmetic-mean`, a method that computes all K losses
+    /// in one op (`FusedAdditiveStrata`: MoCo v2) does so; the value is the composite's up to
+    /// float round-off.
     public func loss(_ vectors: ComparisonVectors, method: any ContrastiveMethod) -> Tensor {
+        if options.injection == .additive, options.form == .arithmeticMean, let fused = method as? any FusedAdditiveStrata,
+           let losses = fused.additiveStrataLosses(vectors, strata: strata.value) {
+            return (losses * prior()).sum()
+        }
         let stratified = vectors.mapVectors(stratify)
         func stratum(_ k: Int) -> ComparisonVectors {
             stratified.mapVectors { $0.slice(axis: 0, k..<(k + 1)).reshaped([$0.shape[1], $0.shape[2]]) }

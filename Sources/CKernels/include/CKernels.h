@@ -3,3 +3,4 @@
 // and incremental builds pick the new declarations up.
 #include "implicit_conv.h"
 #include "softmax_rows.h"
+#include "stratified_infonce.h"

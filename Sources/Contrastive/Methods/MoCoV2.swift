@@ -101,6 +101,22 @@ public final class MoCoV2: ContrastiveMethod {
     }
 }
 
+extension MoCoV2: FusedAdditiveStrata {
+    /// Both InfoNCE pairs of every stratum through `stratifiedInfoNCELosses`: the queries of the
+    /// two pairs stacked `[2N, d]` against their keys, so `½ (mean over pair 1 + mean over pair 2)`
+    /// is the mean over the stacked rows. Nil with hard negatives (their columns are not in the
+    /// fused op).
+    public func additiveStrataLosses(_ vectors: ComparisonVectors, strata: Tensor) -> Tensor? {
+        guard vectors.hardNegatives == nil, let negatives = vectors.negatives, vectors.pairs.count == 2,
+              vectors.pairs[0].first.shape == vectors.pairs[1].first.shape else { return nil }
+        let queries = Tensor.concat(vectors.pairs.map { $0.first.l2Normalized(axis: 1) }, axis: 0)
+        let (keys, queue) = withoutGradients {
+            (Tensor.concat(vectors.pairs.map { $0.second.detached().l2Normalized(axis: 1) }, axis: 0), negatives.detached().l2Normalized(axis: 1))
+        }
+        return stratifiedInfoNCELosses(queries: queries, keys: keys, queue: queue, strata: strata, temperature: temperature)
+    }
+}
+
 extension MoCoV2: HardNegativeContrastiveMethod {
     /// The plain comparison vectors plus the hard negatives' keys: the N images `[N, 3, H, W]`
     /// through the momentum key encoder (a forward of their own, like each view's keys; no
