@@ -1,7 +1,6 @@
-// InfoNCE of every additive stratum from one shared similarity row (see
-// include/stratified_infonce.h). Plain C with explicit 8-lane sums, so the order of every sum is
-// fixed by the code and not by the compiler or the CPU; the exponential is the log-softmax
-// rows' (either build, the same bits).
+// InfoNCE of every additive stratum from one shared similarity row, portable build (see
+// include/stratified_infonce.h). Every step its own statement, every sum in explicit 8 lanes, so
+// the AVX2 build (stratified_infonce_avx2.c) can repeat the same operations lane by lane.
 #include "stratified_infonce.h"
 #include "softmax_rows.h"
 #include <math.h>
@@ -15,10 +14,7 @@ static inline float lane_total(const float lane[8]) {
     return c0 + c1;
 }
 
-static inline void exp_row(const float *x, float *y, long n, int avx2) {
-    if (avx2) bd_exp_approx_avx2(x, y, n);
-    else bd_exp_approx_portable(x, y, n);
-}
+static inline void exp_row(const float *x, float *y, long n) { bd_exp_approx_portable(x, y, n); }
 
 /// The stratum's logit of negative j.
 static inline float logit(float g, float u, float r, float c, float v) {
@@ -28,8 +24,8 @@ static inline float logit(float g, float u, float r, float c, float v) {
     return t * v;
 }
 
-void bd_stratified_infonce_forward_row(const float *g, long q, long k, const float *u, const float *v, const float *pos,
-                                       const float *r, const float *c, int avx2, float *scratch, float *lse) {
+void bd_stratified_infonce_forward_row_portable(const float *g, long q, long k, const float *u, const float *v, const float *pos,
+                                       const float *r, const float *c, float *scratch, float *lse) {
     for (long s = 0; s < k; s++) {
         const float *rs = r + s * q, *cs = c + s * q;
         const float us = u[s], vs = v[s];
@@ -41,7 +37,7 @@ void bd_stratified_infonce_forward_row(const float *g, long q, long k, const flo
             m = x > m ? x : m;
         }
         for (long j = 0; j < q; j++) scratch[j] = scratch[j] - m;
-        exp_row(scratch, scratch, q, avx2);
+        exp_row(scratch, scratch, q);
         float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         long j = 0;
         for (; j + 8 <= q; j += 8)
@@ -49,20 +45,20 @@ void bd_stratified_infonce_forward_row(const float *g, long q, long k, const flo
         for (int l = 0; j + l < q; l++) lane[l] = lane[l] + scratch[j + l];
         float p0 = pos[s] - m;
         float e0;
-        exp_row(&p0, &e0, 1, avx2);
+        exp_row(&p0, &e0, 1);
         lse[s] = m + logf(lane_total(lane) + e0);
     }
 }
 
-void bd_stratified_infonce_backward_row(const float *g, long q, long k, const float *u, const float *v, const float *pos,
-                                        const float *r, const float *c, const float *lse, const float *coef, int avx2,
+void bd_stratified_infonce_backward_row_portable(const float *g, long q, long k, const float *u, const float *v, const float *pos,
+                                        const float *r, const float *c, const float *lse, const float *coef,
                                         float *scratch, float *d, float *w, float *sigma, float *rho, float *e0) {
     if (d) for (long j = 0; j < q; j++) d[j] = 0;
     for (long s = 0; s < k; s++) {
         const float *rs = r + s * q, *cs = c + s * q;
         const float us = u[s], vs = v[s], ls = lse[s], cf = coef[s];
         for (long j = 0; j < q; j++) scratch[j] = logit(g[j], us, rs[j], cs[j], vs) - ls;
-        exp_row(scratch, scratch, q, avx2);   // softmax_j
+        exp_row(scratch, scratch, q);   // softmax_j
         float lane_sigma[8] = {0, 0, 0, 0, 0, 0, 0, 0}, lane_rho[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         long j = 0;
         for (; j + 8 <= q; j += 8)
@@ -85,7 +81,7 @@ void bd_stratified_infonce_backward_row(const float *g, long q, long k, const fl
             for (long i = 0; i < q; i++) ws[i] = ws[i] + scratch[i] * vs;
         }
         float p0 = pos[s] - ls, soft0;
-        exp_row(&p0, &soft0, 1, avx2);
+        exp_row(&p0, &soft0, 1);
         float e = cf * (soft0 - 1.0f);
         e0[s] = e;
         sigma[s] = lane_total(lane_sigma);

@@ -29,20 +29,24 @@ import TensorCore
 ///
 /// Every sum has a fixed order (rows are never split; W's partial sums run over fixed blocks of
 /// rows, added in block order), so the result does not depend on the number of workers, and the
-/// exponential is the log-softmax rows' on every CPU. The values differ from the composite's by
-/// float round-off only (tested against it and by central differences).
+/// row kernels' AVX2 and portable builds give the same bits, so neither depends on the CPU. The
+/// values differ from the composite's by float round-off only (tested against it and by central
+/// differences).
 /// - Parameters:
 ///   - queries: q̂ `[R, d]`, unit rows (tracked).
 ///   - keys: k̂ `[R, d]`, unit rows (no gradient).
 ///   - queue: n̂ `[Q, d]`, unit rows (no gradient).
 ///   - strata: M `[K, d]`.
+///   - portableKernels: run the portable C rows even where the AVX2 build would (the tests compare
+///     the two builds; the result is the same).
 /// - Returns: `[K]`.
 public func stratifiedInfoNCELosses(queries: Tensor, keys: Tensor, queue: Tensor, strata: Tensor, temperature: Float,
-                                    eps: Float = 1e-12) -> Tensor {
+                                    eps: Float = 1e-12, portableKernels: Bool = false) -> Tensor {
     precondition(queries.rank == 2 && keys.shape == queries.shape && queue.rank == 2 && strata.rank == 2
                     && queue.shape[1] == queries.shape[1] && strata.shape[1] == queries.shape[1],
                  "stratifiedInfoNCELosses: queries \(queries.shape), keys \(keys.shape), queue \(queue.shape), strata \(strata.shape)")
-    let prepared = StratifiedRows(queries: queries, keys: keys, queue: queue, strata: strata, temperature: temperature, eps: eps)
+    let prepared = StratifiedRows(queries: queries, keys: keys, queue: queue, strata: strata, temperature: temperature, eps: eps,
+                                  avx2: StratifiedRows.cpuHasAVX2 && !portableKernels)
     let losses = prepared.forward()
     return Tensor.record("stratifiedInfoNCE", result: losses, inputs: [queries, strata]) { g in
         let (dq, dm) = prepared.backward(lossGradient: g, needQueries: queries.isTracked, needStrata: strata.isTracked)
@@ -53,11 +57,13 @@ public func stratifiedInfoNCELosses(queries: Tensor, keys: Tensor, queue: Tensor
 /// The per-stratum quantities of `stratifiedInfoNCELosses` (everything but the `[R, Q]` rows),
 /// computed once and kept for the backward. Each array is a tensor's storage.
 private final class StratifiedRows {
-    static let avx2: Int32 = bd_cpu_has_avx2_fma() != 0 ? 1 : 0
+    static let cpuHasAVX2 = bd_cpu_has_avx2_fma() != 0
     /// Rows per block of W's partial sums (fixed, so W's bits do not depend on the workers).
     static let blockRows = 16
 
     let r: Int, d: Int, q: Int, k: Int
+    /// Whether the rows run the AVX2 build (else the portable one; the same bits).
+    let avx2: Bool
     let queue: Tensor, strata: Tensor
     /// G = q̂·n̂ᵀ `[R, Q]`.
     let gram: Tensor
@@ -70,8 +76,9 @@ private final class StratifiedRows {
     /// `[R, K, d]`: q̃_ik and k̃_ik.
     let stratifiedQueries: Tensor, stratifiedKeys: Tensor
 
-    init(queries: Tensor, keys: Tensor, queue: Tensor, strata: Tensor, temperature: Float, eps: Float) {
+    init(queries: Tensor, keys: Tensor, queue: Tensor, strata: Tensor, temperature: Float, eps: Float, avx2: Bool) {
         (r, d, q, k) = (queries.shape[0], queries.shape[1], queue.shape[0], strata.shape[0])
+        self.avx2 = avx2
         self.queue = queue.detached()
         self.strata = strata.detached()
         gram = withoutGradients { Tensor.matmul(queries.detached(), queue.detached(), transposeB: true) }
@@ -129,13 +136,14 @@ private final class StratifiedRows {
     /// `[K]`: each stratum's mean cross-entropy over the rows.
     func forward() -> Tensor {
         let (r, q, k) = (r, q, k), g = gram.pointer
+        let row = avx2 ? bd_stratified_infonce_forward_row_avx2 : bd_stratified_infonce_forward_row_portable
         let (u, v, pos, ib, cd, lse) = (u.pointer, v.pointer, positive.pointer, inverseB.pointer, strataDotQueue.pointer,
                                         logSumExp.storage.pointer)
         Parallel.forEachChunk(r, costPerItem: 12 * k * q, minimumWork: 1 << 16) { rows in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: q)
             defer { scratch.deallocate() }
             for i in rows {
-                bd_stratified_infonce_forward_row(g + i * q, q, k, u + i * k, v + i * k, pos + i * k, ib, cd, Self.avx2, scratch, lse + i * k)
+                row(g + i * q, q, k, u + i * k, v + i * k, pos + i * k, ib, cd, scratch, lse + i * k)
             }
         }
         var losses = [Float](repeating: 0, count: k)
@@ -152,6 +160,7 @@ private final class StratifiedRows {
         guard needQueries || needStrata else { return (nil, nil) }
         let (r, d, q, k) = (r, d, q, k), g = gram.pointer, lg = lossGradient.pointer
         let coef = Tensor(shape: [k], (0..<k).map { lg[$0] / Float(r) })
+        let row = avx2 ? bd_stratified_infonce_backward_row_avx2 : bd_stratified_infonce_backward_row_portable
         let blocks = (r + Self.blockRows - 1) / Self.blockRows
         let rowGradient = needQueries ? Tensor(repeating: 0, shape: [r, q]) : nil
         let partialW = needStrata ? Tensor(repeating: 0, shape: [blocks, k, q]) : nil
@@ -166,8 +175,8 @@ private final class StratifiedRows {
             for b in blockRange {
                 let w = pw.map { $0 + b * k * q }
                 for i in (b * Self.blockRows)..<min(r, (b + 1) * Self.blockRows) {
-                    bd_stratified_infonce_backward_row(g + i * q, q, k, u + i * k, v + i * k, pos + i * k, ib, cd, lse + i * k, cf,
-                                                       Self.avx2, scratch, dRows.map { $0 + i * q }, w, sg + i * k, rh + i * k, ez + i * k)
+                    row(g + i * q, q, k, u + i * k, v + i * k, pos + i * k, ib, cd, lse + i * k, cf,
+                        scratch, dRows.map { $0 + i * q }, w, sg + i * k, rh + i * k, ez + i * k)
                 }
             }
         }

@@ -10,17 +10,21 @@
 // a d-long dot product. These kernels take one query row and run every stratum on it; the caller
 // (Contrastive's `stratifiedInfoNCELosses`) prepares u, v, r, c and the positive logits.
 //
-// Determinism: every sum has a fixed order (8 lanes, combined by one fixed tree; rows are never
-// split), and the exponential is the log-softmax rows' (`bd_exp_approx_*`, softmax_rows.h), whose
-// two builds give the same bits. `avx2` only picks the exponential's build.
+// Two builds, chosen by the caller (`bd_cpu_has_avx2_fma`): AVX2 (`*_avx2`) and portable C
+// (`*_portable`). Both run the same float operations in the same order — separate multiplies and
+// adds (no FMA contraction), every sum in 8 lanes (element j in lane j mod 8) combined by one fixed
+// tree, the exponential of the log-softmax rows (softmax_rows.h) — so they agree bit for bit, and
+// rows are never split, so the result does not depend on how rows are shared among workers.
 #ifndef BACKDROP_STRATIFIED_INFONCE_H
 #define BACKDROP_STRATIFIED_INFONCE_H
 
 /// One query row through all `k` strata, forward: `lse[s] = log(e^pos[s] + Σ_j e^(s_sj))` with
 /// `s_sj = ((g[j] + u[s])·r[s·q + j] + c[s·q + j])·v[s]`, `j < q`.
 /// - Parameters: g: `[q]`, the row of G; u, v, pos: `[k]`; r, c: `[k, q]`; scratch: `[q]`.
-void bd_stratified_infonce_forward_row(const float *g, long q, long k, const float *u, const float *v, const float *pos,
-                                       const float *r, const float *c, int avx2, float *scratch, float *lse);
+void bd_stratified_infonce_forward_row_portable(const float *g, long q, long k, const float *u, const float *v, const float *pos,
+                                                const float *r, const float *c, float *scratch, float *lse);
+void bd_stratified_infonce_forward_row_avx2(const float *g, long q, long k, const float *u, const float *v, const float *pos,
+                                            const float *r, const float *c, float *scratch, float *lse);
 
 /// One query row through all `k` strata, backward, given the forward's `lse` and each stratum's
 /// loss gradient `coef[s]` (the upstream gradient of that stratum's loss over the number of rows).
@@ -33,8 +37,11 @@ void bd_stratified_infonce_forward_row(const float *g, long q, long k, const flo
 ///     rho[s]        = e0[s]·pos[s] + Σ_j e_sj·s_sj
 ///
 /// - Parameters: scratch: `[q]`; sigma, rho, e0: `[k]` outputs.
-void bd_stratified_infonce_backward_row(const float *g, long q, long k, const float *u, const float *v, const float *pos,
-                                        const float *r, const float *c, const float *lse, const float *coef, int avx2,
-                                        float *scratch, float *d, float *w, float *sigma, float *rho, float *e0);
+void bd_stratified_infonce_backward_row_portable(const float *g, long q, long k, const float *u, const float *v, const float *pos,
+                                                 const float *r, const float *c, const float *lse, const float *coef,
+                                                 float *scratch, float *d, float *w, float *sigma, float *rho, float *e0);
+void bd_stratified_infonce_backward_row_avx2(const float *g, long q, long k, const float *u, const float *v, const float *pos,
+                                             const float *r, const float *c, const float *lse, const float *coef,
+                                             float *scratch, float *d, float *w, float *sigma, float *rho, float *e0);
 
 #endif
