@@ -63,8 +63,12 @@ extension Tensor {
     /// Batch statistics of `x` per channel, then `write(x, y, count, scale, shift, offset)` over each
     /// `[n, c]` plane (`offset` its first element) with `scale = γ/σ`, `shift = β − mean·scale`.
     /// Returns the output, the statistics and every channel's (scale, shift).
-    private static func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, operation: String,
-                                  write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void)
+    ///
+    /// An `[N, C]` input (one value per channel and image) runs row by row (`normalizeRows`): the
+    /// same sums in the same order, but over contiguous rows instead of one strided value per
+    /// call. `byChannel` forces the per-channel loop (tests compare the two).
+    static func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, operation: String, byChannel: Bool = false,
+                          write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void)
         -> (Tensor, BatchStatistics, [(a: Float, b: Float)]) {
         let (N, C, plane) = channelLayout(x, operation)
         precondition(gamma.shape == [C] && beta.shape == [C], "\(operation): gamma \(gamma.shape) and beta \(beta.shape) must be [\(C)] for input \(x.shape)")
@@ -77,6 +81,11 @@ extension Tensor {
         mean.withUnsafeMutableBufferPointer { mb in variance.withUnsafeMutableBufferPointer { vb in affine.withUnsafeMutableBufferPointer { ab in
             nonisolated(unsafe) let (mp, vp, ap) = (mb.baseAddress!, vb.baseAddress!, ab.baseAddress!)
             Parallel.forEachChunk(C, costPerItem: M * 3, minimumWork: 1 << 16) { channels in
+                if plane == 1 && !byChannel {
+                    normalizeRows(xp, yp, rows: N, stride: C, channels: channels, gamma: gp, beta: bp, eps: eps,
+                                  mean: mp, variance: vp, affine: ap, write: write)
+                    return
+                }
                 for c in channels {
                     var s: Double = 0
                     for n in 0..<N { s += Double(Vector.sum(xp + (n * C + c) * plane, plane)) }
@@ -94,17 +103,57 @@ extension Tensor {
         return (out, BatchStatistics(mean: mean, variance: variance, count: M), affine)
     }
 
+    /// `normalize` of the channels `channels` of an `[N, C]` input (`rows` N, `stride` C): every
+    /// channel's sums run over the rows in order, in Double, exactly as the per-channel loop adds
+    /// its one-value planes, so the statistics and outputs are the same bits; but each pass reads
+    /// the rows' contiguous runs of these channels instead of one value per row and channel.
+    private static func normalizeRows(_ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, rows: Int, stride: Int, channels: Range<Int>,
+                                      gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float,
+                                      mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>,
+                                      affine: UnsafeMutablePointer<(a: Float, b: Float)>,
+                                      write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void) {
+        let c0 = channels.lowerBound, width = channels.count, M = Double(rows)
+        var sums = [Double](repeating: 0, count: width)
+        for n in 0..<rows {
+            let row = xp + n * stride + c0
+            for t in 0..<width { sums[t] += Double(row[t]) }
+        }
+        for t in 0..<width { mean[c0 + t] = Float(sums[t] / M) }
+        for t in 0..<width { sums[t] = 0 }
+        for n in 0..<rows {
+            let row = xp + n * stride + c0
+            for t in 0..<width { let d = row[t] - mean[c0 + t]; sums[t] += Double(d * d) }
+        }
+        for t in 0..<width {
+            let c = c0 + t, v = Float(sums[t] / M)
+            variance[c] = v
+            let scale = gamma[c] / (v + eps).squareRoot(), shift = beta[c] - mean[c] * scale
+            affine[c] = (scale, shift)
+        }
+        for n in 0..<rows {
+            for c in channels { let o = n * stride + c; write(xp + o, yp + o, 1, affine[c].a, affine[c].b, o) }
+        }
+    }
+
     /// dx = γ·σ⁻¹/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy. With `reluOf` (each
     /// channel's forward scale and shift), `dy` is the gradient *after* `relu(x·scale + shift)`
     /// and is masked on the fly (`batchNormReLU`).
+    ///
+    /// An `[N, C]` input runs row by row (`batchNormBackwardRows`, the same bits); `byChannel`
+    /// forces the per-channel loop (tests compare the two).
     static func batchNormBackward(x: Tensor, gamma: Tensor, dy: Tensor, stats: BatchStatistics, eps: Float,
-                                  reluOf affine: [(a: Float, b: Float)]? = nil) -> [Tensor?] {
+                                  reluOf affine: [(a: Float, b: Float)]? = nil, byChannel: Bool = false) -> [Tensor?] {
         let N = x.shape[0], C = x.shape[1], plane = x.rank == 4 ? x.shape[2] * x.shape[3] : 1, M = stats.count
         let dx = Tensor.uninitialized(x.shape), dgamma = Tensor.uninitialized([C]), dbeta = Tensor.uninitialized([C])
         nonisolated(unsafe) let (xp, dyp, dxp, gp, dgp, dbp) = (x.pointer, dy.pointer, dx.storage.pointer, gamma.pointer,
                                                                dgamma.storage.pointer, dbeta.storage.pointer)
         let mean = stats.mean, variance = stats.variance
         Parallel.forEachChunk(C, costPerItem: M * 3, minimumWork: 1 << 16) { channels in
+            if plane == 1 && !byChannel {
+                batchNormBackwardRows(x: xp, dy: dyp, dx: dxp, rows: N, stride: C, channels: channels, gamma: gp, eps: eps,
+                                      mean: mean, variance: variance, reluOf: affine, dgamma: dgp, dbeta: dbp)
+                return
+            }
             for c in channels {
                 let m = mean[c], invStd = 1 / (variance[c] + eps).squareRoot(), relu = affine?[c]
                 var sdy: Double = 0, sdyx: Double = 0
@@ -124,6 +173,45 @@ extension Tensor {
             }
         }
         return [dx, dgamma, dbeta]
+    }
+
+    /// `batchNormBackward` of the channels `channels` of an `[N, C]` input, row by row: each
+    /// channel's two sums run over the rows in order, in Double (the per-channel loop's order),
+    /// and every element's gradient is the same expression (`Vector.batchNormInputGradient`'s), so
+    /// the bits are the same.
+    private static func batchNormBackwardRows(x xp: UnsafePointer<Float>, dy dyp: UnsafePointer<Float>, dx dxp: UnsafeMutablePointer<Float>,
+                                              rows: Int, stride: Int, channels: Range<Int>, gamma: UnsafePointer<Float>, eps: Float,
+                                              mean: [Float], variance: [Float], reluOf affine: [(a: Float, b: Float)]?,
+                                              dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>) {
+        let c0 = channels.lowerBound, width = channels.count
+        var sumDy = [Double](repeating: 0, count: width), sumDyX = [Double](repeating: 0, count: width)
+        @inline(__always) func masked(_ g: Float, _ x: Float, _ c: Int) -> Float {
+            guard let affine else { return g }
+            return x * affine[c].a + affine[c].b > 0 ? g : 0
+        }
+        for n in 0..<rows {
+            let o = n * stride
+            for t in 0..<width {
+                let c = c0 + t, x = xp[o + c], g = masked(dyp[o + c], x, c)
+                sumDy[t] += Double(g)
+                sumDyX[t] += Double(g * (x - mean[c]))
+            }
+        }
+        var k = [Float](repeating: 0, count: width), s = k, c1 = k
+        for t in 0..<width {
+            let c = c0 + t, invStd = 1 / (variance[c] + eps).squareRoot()
+            let dyTotal = Float(sumDy[t]), dyXhat = Float(sumDyX[t]) * invStd
+            dbeta[c] = dyTotal; dgamma[c] = dyXhat
+            (k[t], s[t], c1[t]) = (gamma[c] * invStd / Float(rows), dyTotal, dyXhat * invStd)
+        }
+        let M = Float(rows)
+        for n in 0..<rows {
+            let o = n * stride
+            for t in 0..<width {
+                let c = c0 + t, x = xp[o + c]
+                dxp[o + c] = k[t] * (M * masked(dyp[o + c], x, c) - s[t] - (x - mean[c]) * c1[t])
+            }
+        }
     }
 
     /// `relu(channelAffine(x, scale, shift) + residual)` (`relu(channelAffine(…))` without
