@@ -22,9 +22,7 @@ extension Tensor {
     /// - Returns: the normalized tensor (shape of `x`) and the batch statistics, which callers use
     ///   to update running buffers (PyTorch updates `running_var` with the *unbiased* variance).
     public static func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float) -> (Tensor, BatchStatistics) {
-        let (out, stats, _) = normalize(x, gamma: gamma, beta: beta, eps: eps, operation: "batchNorm") { x, y, n, scale, shift, _ in
-            Vector.affine(x, y, n, scale, shift)
-        }
+        let (out, stats, _) = normalize(x, gamma: gamma, beta: beta, eps: eps, operation: "batchNorm", output: .affine)
         let result = record("batchNorm", result: out, inputs: [x, gamma, beta]) { dy in
             batchNormBackward(x: x, gamma: gamma, dy: dy, stats: stats, eps: eps)
         }
@@ -42,9 +40,8 @@ extension Tensor {
     /// - Returns: the output (shape of `x`) and the batch statistics (as `batchNorm`).
     public static func batchNormReLU(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, adding residual: Tensor? = nil) -> (Tensor, BatchStatistics) {
         if let residual { precondition(residual.shape == x.shape, "batchNormReLU: residual \(residual.shape) must match input \(x.shape)") }
-        nonisolated(unsafe) let r = residual?.pointer
-        let (out, stats, affine) = normalize(x, gamma: gamma, beta: beta, eps: eps, operation: "batchNormReLU") { x, y, n, scale, shift, offset in
-            if let r { Vector.affineAddReLU(x, r + offset, y, n, scale, shift) } else { Vector.affineReLU(x, y, n, scale, shift) }
+        let (out, stats, affine) = withExtendedLifetime(residual) {
+            normalize(x, gamma: gamma, beta: beta, eps: eps, operation: "batchNormReLU", output: residual.map { .addReLU($0.pointer) } ?? .relu)
         }
         guard let residual else {
             let result = record("batchNormReLU", result: out, inputs: [x, gamma, beta]) { dy in
@@ -60,16 +57,25 @@ extension Tensor {
         return (result, stats)
     }
 
-    /// Batch statistics of `x` per channel, then `write(x, y, count, scale, shift, offset)` over each
-    /// `[n, c]` plane (`offset` its first element) with `scale = γ/σ`, `shift = β − mean·scale`.
-    /// Returns the output, the statistics and every channel's (scale, shift).
+    /// What `normalize` writes, with each channel's `scale = γ/σ` and `shift = β − mean·scale`.
+    enum NormalizedOutput {
+        /// `x·scale + shift` (`Vector.affine`).
+        case affine
+        /// `max(x·scale + shift, 0)` (`Vector.affineReLU`).
+        case relu
+        /// `max(x·scale + shift + r, 0)`, r a residual of x's shape (`Vector.affineAddReLU`).
+        case addReLU(UnsafePointer<Float>)
+    }
+
+    /// Batch statistics of `x` per channel, then `output` over each `[n, c]` plane with
+    /// `scale = γ/σ`, `shift = β − mean·scale`. Returns the output, the statistics and every
+    /// channel's (scale, shift).
     ///
     /// An `[N, C]` input (one value per channel and image) runs row by row (`normalizeRows`): the
     /// same sums in the same order, but over contiguous rows instead of one strided value per
     /// call. `byChannel` forces the per-channel loop (tests compare the two).
-    static func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, operation: String, byChannel: Bool = false,
-                          write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void)
-        -> (Tensor, BatchStatistics, [(a: Float, b: Float)]) {
+    static func normalize(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, operation: String, output: NormalizedOutput,
+                          byChannel: Bool = false) -> (Tensor, BatchStatistics, [(a: Float, b: Float)]) {
         let (N, C, plane) = channelLayout(x, operation)
         precondition(gamma.shape == [C] && beta.shape == [C], "\(operation): gamma \(gamma.shape) and beta \(beta.shape) must be [\(C)] for input \(x.shape)")
         let M = N * plane
@@ -83,7 +89,7 @@ extension Tensor {
             Parallel.forEachChunk(C, costPerItem: M * 3, minimumWork: 1 << 16) { channels in
                 if plane == 1 && !byChannel {
                     normalizeRows(xp, yp, rows: N, stride: C, channels: channels, gamma: gp, beta: bp, eps: eps,
-                                  mean: mp, variance: vp, affine: ap, write: write)
+                                  mean: mp, variance: vp, affine: ap, output: output)
                     return
                 }
                 for c in channels {
@@ -96,7 +102,14 @@ extension Tensor {
                     mp[c] = m; vp[c] = variance
                     let scale = gp[c] / (variance + eps).squareRoot(), shift = bp[c] - m * scale
                     ap[c] = (scale, shift)
-                    for n in 0..<N { let o = (n * C + c) * plane; write(xp + o, yp + o, plane, scale, shift, o) }
+                    for n in 0..<N {
+                        let o = (n * C + c) * plane
+                        switch output {
+                        case .affine: Vector.affine(xp + o, yp + o, plane, scale, shift)
+                        case .relu: Vector.affineReLU(xp + o, yp + o, plane, scale, shift)
+                        case .addReLU(let r): Vector.affineAddReLU(xp + o, r + o, yp + o, plane, scale, shift)
+                        }
+                    }
                 }
             }
         } } }
@@ -110,28 +123,41 @@ extension Tensor {
     private static func normalizeRows(_ xp: UnsafePointer<Float>, _ yp: UnsafeMutablePointer<Float>, rows: Int, stride: Int, channels: Range<Int>,
                                       gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float,
                                       mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>,
-                                      affine: UnsafeMutablePointer<(a: Float, b: Float)>,
-                                      write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void) {
+                                      affine: UnsafeMutablePointer<(a: Float, b: Float)>, output: NormalizedOutput) {
         let c0 = channels.lowerBound, width = channels.count, M = Double(rows)
-        var sums = [Double](repeating: 0, count: width)
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: width)
+        defer { sums.deallocate() }
+        let mean = mean + c0
+        sums.initialize(repeating: 0, count: width)
         for n in 0..<rows {
             let row = xp + n * stride + c0
             for t in 0..<width { sums[t] += Double(row[t]) }
         }
-        for t in 0..<width { mean[c0 + t] = Float(sums[t] / M) }
-        for t in 0..<width { sums[t] = 0 }
+        for t in 0..<width { mean[t] = Float(sums[t] / M) }
+        sums.update(repeating: 0, count: width)
         for n in 0..<rows {
             let row = xp + n * stride + c0
-            for t in 0..<width { let d = row[t] - mean[c0 + t]; sums[t] += Double(d * d) }
+            for t in 0..<width { let d = row[t] - mean[t]; sums[t] += Double(d * d) }
         }
+        // Each channel's scale and shift, then the output row by row with the scalar expressions
+        // the `Vector` writers use on a one-value plane.
+        let (scale, shift) = (UnsafeMutablePointer<Float>.allocate(capacity: width), UnsafeMutablePointer<Float>.allocate(capacity: width))
+        defer { scale.deallocate(); shift.deallocate() }
         for t in 0..<width {
             let c = c0 + t, v = Float(sums[t] / M)
             variance[c] = v
-            let scale = gamma[c] / (v + eps).squareRoot(), shift = beta[c] - mean[c] * scale
-            affine[c] = (scale, shift)
+            scale[t] = gamma[c] / (v + eps).squareRoot()
+            shift[t] = beta[c] - mean[t] * scale[t]
+            affine[c] = (scale[t], shift[t])
         }
         for n in 0..<rows {
-            for c in channels { let o = n * stride + c; write(xp + o, yp + o, 1, affine[c].a, affine[c].b, o) }
+            let o = n * stride + c0
+            let (x, y) = (xp + o, yp + o)
+            switch output {
+            case .affine: for t in 0..<width { y[t] = x[t] * scale[t] + shift[t] }
+            case .relu: for t in 0..<width { y[t] = Swift.max(x[t] * scale[t] + shift[t], 0) }
+            case .addReLU(let r): for t in 0..<width { y[t] = Swift.max(x[t] * scale[t] + shift[t] + r[o + t], 0) }
+            }
         }
     }
 
@@ -184,32 +210,58 @@ extension Tensor {
                                               mean: [Float], variance: [Float], reluOf affine: [(a: Float, b: Float)]?,
                                               dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>) {
         let c0 = channels.lowerBound, width = channels.count
-        var sumDy = [Double](repeating: 0, count: width), sumDyX = [Double](repeating: 0, count: width)
-        @inline(__always) func masked(_ g: Float, _ x: Float, _ c: Int) -> Float {
-            guard let affine else { return g }
-            return x * affine[c].a + affine[c].b > 0 ? g : 0
+        // Per channel of the range: Σ dy and Σ dy·(x − mean) (Double); the input gradient's k, s
+        // and c, and the mean (Float).
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * width)
+        let coefficients = UnsafeMutablePointer<Float>.allocate(capacity: 4 * width)
+        defer { sums.deallocate(); coefficients.deallocate() }
+        sums.initialize(repeating: 0, count: 2 * width)
+        let (sumDy, sumDyX) = (sums, sums + width)
+        let (k, s, c1, m) = (coefficients, coefficients + width, coefficients + 2 * width, coefficients + 3 * width)
+        for t in 0..<width { m[t] = mean[c0 + t] }
+        if let affine {
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: 2 * width)
+            defer { a.deallocate() }
+            for t in 0..<width { (a[t], a[width + t]) = (affine[c0 + t].a, affine[c0 + t].b) }
+            Self.backwardRows(xp + c0, dyp + c0, dxp + c0, rows: rows, stride: stride, width: width, gamma: gamma + c0, variance: variance,
+                              c0: c0, eps: eps, sumDy: sumDy, sumDyX: sumDyX, k: k, s: s, c1: c1, m: m,
+                              dgamma: dgamma + c0, dbeta: dbeta + c0) { g, x, t in x * a[t] + a[width + t] > 0 ? g : 0 }
+        } else {
+            Self.backwardRows(xp + c0, dyp + c0, dxp + c0, rows: rows, stride: stride, width: width, gamma: gamma + c0, variance: variance,
+                              c0: c0, eps: eps, sumDy: sumDy, sumDyX: sumDyX, k: k, s: s, c1: c1, m: m,
+                              dgamma: dgamma + c0, dbeta: dbeta + c0) { g, _, _ in g }
         }
+    }
+
+    /// The loops of `batchNormBackwardRows` over `width` channels starting at the given pointers,
+    /// with the gradient masked by `masked(g, x, t)`.
+    @inline(__always)
+    private static func backwardRows(_ xp: UnsafePointer<Float>, _ dyp: UnsafePointer<Float>, _ dxp: UnsafeMutablePointer<Float>,
+                                     rows: Int, stride: Int, width: Int, gamma: UnsafePointer<Float>, variance: [Float], c0: Int, eps: Float,
+                                     sumDy: UnsafeMutablePointer<Double>, sumDyX: UnsafeMutablePointer<Double>,
+                                     k: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>, c1: UnsafeMutablePointer<Float>,
+                                     m: UnsafeMutablePointer<Float>, dgamma: UnsafeMutablePointer<Float>, dbeta: UnsafeMutablePointer<Float>,
+                                     masked: (Float, Float, Int) -> Float) {
         for n in 0..<rows {
             let o = n * stride
             for t in 0..<width {
-                let c = c0 + t, x = xp[o + c], g = masked(dyp[o + c], x, c)
+                let x = xp[o + t], g = masked(dyp[o + t], x, t)
                 sumDy[t] += Double(g)
-                sumDyX[t] += Double(g * (x - mean[c]))
+                sumDyX[t] += Double(g * (x - m[t]))
             }
         }
-        var k = [Float](repeating: 0, count: width), s = k, c1 = k
         for t in 0..<width {
-            let c = c0 + t, invStd = 1 / (variance[c] + eps).squareRoot()
+            let invStd = 1 / (variance[c0 + t] + eps).squareRoot()
             let dyTotal = Float(sumDy[t]), dyXhat = Float(sumDyX[t]) * invStd
-            dbeta[c] = dyTotal; dgamma[c] = dyXhat
-            (k[t], s[t], c1[t]) = (gamma[c] * invStd / Float(rows), dyTotal, dyXhat * invStd)
+            dbeta[t] = dyTotal; dgamma[t] = dyXhat
+            (k[t], s[t], c1[t]) = (gamma[t] * invStd / Float(rows), dyTotal, dyXhat * invStd)
         }
         let M = Float(rows)
         for n in 0..<rows {
             let o = n * stride
             for t in 0..<width {
-                let c = c0 + t, x = xp[o + c]
-                dxp[o + c] = k[t] * (M * masked(dyp[o + c], x, c) - s[t] - (x - mean[c]) * c1[t])
+                let x = xp[o + t]
+                dxp[o + t] = k[t] * (M * masked(dyp[o + t], x, t) - s[t] - (x - m[t]) * c1[t])
             }
         }
     }
