@@ -64,31 +64,14 @@ import TestSupport
         }
     }
 
-    /// The queries' gradient against central differences of the fused op itself (Double
-    /// accumulation of the loss; `|analytic − numeric| ≤ 2e-3 + 2e-2 |numeric|`). Not the strata's:
-    /// by MoCo's stop-gradients it leaves out how m_k moves the keys and the queue, which a
-    /// difference in m_k cannot (`matchesTheComposite` checks it).
+    /// The queries' gradient against central differences of the fused op itself (`expectGradient`,
+    /// the curved-op tolerances). Not the strata's: by MoCo's stop-gradients it leaves out how m_k
+    /// moves the keys and the queue, which a difference in m_k cannot (`matchesTheComposite`
+    /// checks it).
     @Test func queryGradientMatchesCentralDifferences() {
         let x = Inputs(r: 6, d: 4, q: 11, k: 3, scale: 1, seed: 21)
-        let weights = Tensor(shape: [3], [0.7, -0.4, 1.3])
-        let queries = Parameter(x.queries), strata = Parameter(x.strata)
-        let loss = { (Self.fused(x, queries: queries.value, strata: strata.value, temperature: 0.5) * weights).sum() }
-        let analytic = loss().gradients(for: [queries.value])
-        let eps: Float = 5e-3
-        for p in [queries] {
-            let original = p.value, gradient = analytic[original]!.scalars
-            var values = original.scalars
-            for i in values.indices {
-                let v = values[i]
-                values[i] = v + eps; p.value = Tensor(shape: original.shape, values)
-                let plus = Double(withoutGradients { loss() }.item)
-                values[i] = v - eps; p.value = Tensor(shape: original.shape, values)
-                let minus = Double(withoutGradients { loss() }.item)
-                values[i] = v
-                p.value = original
-                let numeric = Float((plus - minus) / (2 * Double(eps)))
-                #expect(abs(gradient[i] - numeric) <= 2e-3 + 2e-2 * abs(numeric), "\(original.shape)[\(i)]: \(gradient[i]) vs \(numeric)")
-            }
+        expectGradient([x.queries], eps: 1e-3, atol: 5e-3, "stratifiedInfoNCELosses, queries") {
+            Self.fused(x, queries: $0[0], strata: x.strata, temperature: 0.5)
         }
     }
 
