@@ -81,8 +81,8 @@ public final class MetaSemanticRegularizer: Module {
     ///   (`ICLMSROptions.validate(for:)` and `ICLMSRStepper.init` refuse other methods).
     ///
     /// With `injection: additive` and `form: arithmetic-mean`, a method that computes all K losses
-    /// in one op (`FusedAdditiveStrata`: MoCo v2) does so; the value is the composite's up to
-    /// float round-off.
+    /// at once (`FusedAdditiveStrata`: MoCo v2, Barlow Twins) does so; the value is the
+    /// composite's up to float round-off.
     public func loss(_ vectors: ComparisonVectors, method: any ContrastiveMethod) -> Tensor {
         if options.injection == .additive, options.form == .arithmeticMean, let fused = method as? any FusedAdditiveStrata,
            let losses = fused.additiveStrataLosses(vectors, strata: strata.value) {

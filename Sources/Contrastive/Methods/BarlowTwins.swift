@@ -43,17 +43,52 @@ public final class BarlowTwins: ContrastiveMethod {
     }
 }
 
+extension BarlowTwins: FusedAdditiveStrata {
+    /// Barlow Twins' loss in all K additive strata at once: the stratified projections of each
+    /// view side by side `[N, K·d]`, so one batch norm standardizes every stratum's columns (each
+    /// over the N rows, as the per-stratum loss does), the K cross-correlations as one batched
+    /// product, and the loss terms summed per stratum. The same arithmetic as K calls of
+    /// `barlowTwinsLoss` in a dozen ops instead of a dozen per stratum; only the order of the last
+    /// sums differs (float round-off).
+    public func additiveStrataLosses(_ vectors: ComparisonVectors, strata: Tensor) -> Tensor? {
+        guard vectors.pairs.count == 1 else { return nil }
+        let (z1, z2) = vectors.pairs[0]
+        let (n, d, k) = (z1.shape[0], z1.shape[1], strata.shape[0])
+        let (ones, zeros) = (Tensor.ones([k * d]), Tensor.zeros([k * d]))
+        /// `[K, N, d]`: the batch-normalized stratum k of every row of `z`.
+        func standardizedStrata(_ z: Tensor) -> Tensor {
+            let sideBySide = (z.l2Normalized(axis: 1).reshaped([n, 1, d]) + strata.reshaped([1, k, d])).l2Normalized(axis: 2)
+            return Tensor.batchNorm(sideBySide.reshaped([n, k * d]), gamma: ones, beta: zeros, eps: barlowTwinsEps).0
+                .reshaped([n, k, d]).permuted([1, 0, 2])
+        }
+        let c = Tensor.batchedMatmul(standardizedStrata(z1), standardizedStrata(z2), transposeA: true) * (1 / Float(n))
+        let (eye, weights) = barlowTwinsTargets(d: d, lambda: lambda)
+        let diff = c - eye
+        return (diff * diff * weights).sum(axes: [1, 2]) * scale
+    }
+}
+
+/// The batch-norm epsilon of Barlow Twins' loss.
+public let barlowTwinsEps: Float = 1e-5
+
+/// The identity target `[d, d]` of the cross-correlation and the weights of its terms (1 on the
+/// diagonal, λ off it).
+func barlowTwinsTargets(d: Int, lambda: Float) -> (eye: Tensor, weights: Tensor) {
+    var eye = [Float](repeating: 0, count: d * d), weights = [Float](repeating: lambda, count: d * d)
+    for i in 0..<d { eye[i * d + i] = 1; weights[i * d + i] = 1 }
+    return (Tensor(shape: [d, d], eye), Tensor(shape: [d, d], weights))
+}
+
 /// Barlow Twins' loss of two `[N, d]` projections. Output: scalar.
-public func barlowTwinsLoss(_ z1: Tensor, _ z2: Tensor, lambda: Float, scale: Float, eps: Float = 1e-5) -> Tensor {
+public func barlowTwinsLoss(_ z1: Tensor, _ z2: Tensor, lambda: Float, scale: Float, eps: Float = barlowTwinsEps) -> Tensor {
     let (n, d) = (z1.shape[0], z1.shape[1])
     let ones = Tensor.ones([d]), zeros = Tensor.zeros([d])
     let a = Tensor.batchNorm(z1, gamma: ones, beta: zeros, eps: eps).0
     let b = Tensor.batchNorm(z2, gamma: ones, beta: zeros, eps: eps).0
     let c = Tensor.matmul(a, b, transposeA: true) * (1 / Float(n))
-    var eye = [Float](repeating: 0, count: d * d), weights = [Float](repeating: lambda, count: d * d)
-    for i in 0..<d { eye[i * d + i] = 1; weights[i * d + i] = 1 }
-    let diff = c - Tensor(shape: [d, d], eye)
-    return (diff * diff * Tensor(shape: [d, d], weights)).sum() * scale
+    let (eye, weights) = barlowTwinsTargets(d: d, lambda: lambda)
+    let diff = c - eye
+    return (diff * diff * weights).sum() * scale
 }
 
 extension BarlowTwins {

@@ -23,8 +23,12 @@ extension Tensor {
     }
 
     static func gemm(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, into out: Tensor, m: Int, n: Int, k: Int) {
-        let pa = a.pointer, pb = b.pointer, pc = out.storage.pointer
-        let lda = a.shape[1], ldb = b.shape[1]
+        gemm(a.pointer, lda: a.shape[1], b.pointer, ldb: b.shape[1], ta, tb, into: out.storage.pointer, m: m, n: n, k: k)
+    }
+
+    /// `C = op(A)·op(B)` into `pc` `[m, n]` (row-major, leading dimensions `lda`, `ldb`, `n`).
+    static func gemm(_ pa: UnsafePointer<Float>, lda: Int, _ pb: UnsafePointer<Float>, ldb: Int, _ ta: Bool, _ tb: Bool,
+                     into pc: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int) {
         // Split C along its longer side (OpenBLAS itself runs single-threaded): each slice packs only
         // its own part of the operand on that side, and the short operand, which every slice packs,
         // is the cheap one (e.g. kNN similarities [512, 45 405] or a probe's gradient [9, 512] summed
@@ -49,6 +53,32 @@ extension Tensor {
                 BLAS.sgemm(transA: ta, transB: tb, m: part.count, n: n, k: k, a: aRows, lda: lda,
                            b: pb, ldb: ldb, c: pc + part.lowerBound * n, ldc: n)
             }
+        }
+    }
+
+    /// `op(a_i)·op(b_i)` for every i of the leading axis: `a` `[B, m, k]` (`[B, k, m]` with
+    /// `transposeA`), `b` `[B, k, n]` (`[B, n, k]` with `transposeB`). Output `[B, m, n]`. Each
+    /// product is exactly `matmul` of the two slices (the same GEMM calls, so the same bits), one
+    /// op instead of B slices, products and a concatenation.
+    public static func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        precondition(a.rank == 3 && b.rank == 3 && a.shape[0] == b.shape[0], "batchedMatmul: expected [B, ·, ·] operands with the same B, got \(a.shape) and \(b.shape)")
+        let batch = a.shape[0]
+        let m = transposeA ? a.shape[2] : a.shape[1], k = transposeA ? a.shape[1] : a.shape[2]
+        let k2 = transposeB ? b.shape[2] : b.shape[1], n = transposeB ? b.shape[1] : b.shape[2]
+        precondition(k == k2, "batchedMatmul: inner extents differ: \(a.shape)\(transposeA ? "ᵀ" : "") · \(b.shape)\(transposeB ? "ᵀ" : "") (\(k) vs \(k2))")
+        let out = Tensor.uninitialized([batch, m, n])
+        let (aSize, bSize) = (a.shape[1] * a.shape[2], b.shape[1] * b.shape[2])
+        let (pa, pb, pc) = (a.pointer, b.pointer, out.storage.pointer)
+        for i in 0..<batch {
+            gemm(pa + i * aSize, lda: a.shape[2], pb + i * bSize, ldb: b.shape[2], transposeA, transposeB, into: pc + i * m * n, m: m, n: n, k: k)
+        }
+        return record("batchedMatmul", result: out, inputs: [a, b]) { g in
+            // Per slice as `matmul`: dA = dC·Bᵀ, dB = Aᵀ·dC (adjusted for stored transposes).
+            let da: Tensor? = a.isTracked ? (transposeA ? batchedMatmul(b, g, transposeA: transposeB, transposeB: true)
+                                                        : batchedMatmul(g, b, transposeB: !transposeB)) : nil
+            let db: Tensor? = b.isTracked ? (transposeB ? batchedMatmul(g, a, transposeA: true, transposeB: transposeA)
+                                                        : batchedMatmul(a, g, transposeA: !transposeA)) : nil
+            return [da, db]
         }
     }
 
