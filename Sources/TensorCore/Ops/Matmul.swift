@@ -13,13 +13,18 @@ extension Tensor {
         let out = Tensor.uninitialized([m, n])
         gemm(a, b, transposeA, transposeB, into: out, m: m, n: n, k: k)
         return record("matmul", result: out, inputs: [a, b]) { g in
-            // C = A·B  ⇒  dA = dC·Bᵀ, dB = Aᵀ·dC (adjusted for stored transposes).
-            let da: Tensor? = a.isTracked ? (transposeA ? matmul(b, g, transposeA: transposeB, transposeB: true)
-                                                        : matmul(g, b, transposeB: !transposeB)) : nil
-            let db: Tensor? = b.isTracked ? (transposeB ? matmul(g, a, transposeA: true, transposeB: transposeA)
-                                                        : matmul(a, g, transposeA: !transposeA)) : nil
-            return [da, db]
+            productGradients(a, b, g, transposeA, transposeB) { matmul($0, $1, transposeA: $2, transposeB: $3) }
         }
+    }
+
+    /// `[dA, dB]` of `C = op(A)·op(B)` for the output gradient `g`, with `product(x, y, tx, ty)` the
+    /// op itself (`matmul`, or `batchedMatmul` slice by slice): dA = dC·Bᵀ, dB = Aᵀ·dC, adjusted for
+    /// stored transposes; nil for an untracked operand.
+    private static func productGradients(_ a: Tensor, _ b: Tensor, _ g: Tensor, _ transposeA: Bool, _ transposeB: Bool,
+                                         _ product: (Tensor, Tensor, Bool, Bool) -> Tensor) -> [Tensor?] {
+        let da: Tensor? = a.isTracked ? (transposeA ? product(b, g, transposeB, true) : product(g, b, false, !transposeB)) : nil
+        let db: Tensor? = b.isTracked ? (transposeB ? product(g, a, true, transposeA) : product(a, g, !transposeA, false)) : nil
+        return [da, db]
     }
 
     static func gemm(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool, into out: Tensor, m: Int, n: Int, k: Int) {
@@ -73,12 +78,7 @@ extension Tensor {
             gemm(pa + i * aSize, lda: a.shape[2], pb + i * bSize, ldb: b.shape[2], transposeA, transposeB, into: pc + i * m * n, m: m, n: n, k: k)
         }
         return record("batchedMatmul", result: out, inputs: [a, b]) { g in
-            // Per slice as `matmul`: dA = dC·Bᵀ, dB = Aᵀ·dC (adjusted for stored transposes).
-            let da: Tensor? = a.isTracked ? (transposeA ? batchedMatmul(b, g, transposeA: transposeB, transposeB: true)
-                                                        : batchedMatmul(g, b, transposeB: !transposeB)) : nil
-            let db: Tensor? = b.isTracked ? (transposeB ? batchedMatmul(g, a, transposeA: true, transposeB: transposeA)
-                                                        : batchedMatmul(a, g, transposeA: !transposeA)) : nil
-            return [da, db]
+            productGradients(a, b, g, transposeA, transposeB) { batchedMatmul($0, $1, transposeA: $2, transposeB: $3) }
         }
     }
 
