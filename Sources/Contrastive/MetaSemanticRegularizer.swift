@@ -81,7 +81,7 @@ public final class MetaSemanticRegularizer: Module {
     ///   (`ICLMSROptions.validate(for:)` and `ICLMSRStepper.init` refuse other methods).
     ///
     /// With `injection: additive` and `form: arithmetic-mean`, a method that computes all K losses
-    /// at once (`FusedAdditiveStrata`: MoCo v2, Barlow Twins) does so; the value is the
+    /// at once (`FusedAdditiveStrata`: MoCo v2, Barlow Twins, BYOL, SimSiam) does so; the value is the
     /// composite's up to float round-off.
     public func loss(_ vectors: ComparisonVectors, method: any ContrastiveMethod) -> Tensor {
         if options.injection == .additive, options.form == .arithmeticMean, let fused = method as? any FusedAdditiveStrata,

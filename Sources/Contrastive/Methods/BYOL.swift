@@ -86,6 +86,27 @@ func meanCosine(_ a: Tensor, _ b: Tensor) -> Tensor {
     (a.l2Normalized(axis: 1) * b.l2Normalized(axis: 1)).sum(axis: 1).mean()
 }
 
+/// `meanCosine` of every additive stratum at once: entry k is `meanCosine` of
+/// `normalize(normalize(a) + m_k)` and the same of `b`, stopped after stratification (BYOL's and
+/// SimSiam's targets). The strata side by side `[N, K, d]`, a handful of ops instead of a handful
+/// per stratum; the mean over the rows runs in another order than K separate means (round-off).
+/// - Parameters: a, b: `[N, d]`; strata: `[K, d]`. Output: `[K]`.
+func stratifiedMeanCosines(_ a: Tensor, _ b: Tensor, strata: Tensor) -> Tensor {
+    let (n, d, k) = (a.shape[0], a.shape[1], strata.shape[0])
+    func sideBySide(_ z: Tensor) -> Tensor {
+        (z.l2Normalized(axis: 1).reshaped([n, 1, d]) + strata.reshaped([1, k, d])).l2Normalized(axis: 2)
+    }
+    let (sa, sb) = (sideBySide(a), sideBySide(b).detached())
+    return (sa.l2Normalized(axis: 2) * sb.l2Normalized(axis: 2)).sum(axis: 2).mean(axis: 0)
+}
+
+extension BYOL: FusedAdditiveStrata {
+    /// `Σ_pairs 2 − 2·meanCosine` in every stratum at once (`stratifiedMeanCosines`).
+    public func additiveStrataLosses(_ vectors: ComparisonVectors, strata: Tensor) -> Tensor? {
+        vectors.pairs.map { 2 - 2 * stratifiedMeanCosines($0.first, $0.second, strata: strata) }.reduce(Tensor.zeros([strata.shape[0]]), +)
+    }
+}
+
 extension BYOL {
     /// solo-learn's CIFAR recipe: LARS, 1.0 per 256 images, weight decay 1e-5; asymmetric augmentations.
     public static let recipe = MethodRecipe(optimizer: OptimizerSpec(kind: .lars, baseLearningRate: 1.0, weightDecay: 1e-5),

@@ -40,6 +40,13 @@ public final class SimSiam: ContrastiveMethod {
     }
 }
 
+extension SimSiam: FusedAdditiveStrata {
+    /// `Σ_pairs −½·meanCosine` in every stratum at once (`stratifiedMeanCosines`).
+    public func additiveStrataLosses(_ vectors: ComparisonVectors, strata: Tensor) -> Tensor? {
+        vectors.pairs.map { -0.5 * stratifiedMeanCosines($0.first, $0.second, strata: strata) }.reduce(Tensor.zeros([strata.shape[0]]), +)
+    }
+}
+
 extension SimSiam {
     /// solo-learn's CIFAR recipe: SGD, 0.5 per 256 images, weight decay 1e-5 on every parameter;
     /// the weaker symmetric augmentations.
