@@ -2,8 +2,9 @@ import Foundation
 import NN
 import TensorCore
 
-/// A method whose base loss in every additive stratum can be computed at once, sharing the work
-/// the K strata have in common (`stratifiedInfoNCELosses`).
+/// A method whose base loss in every additive stratum can be computed at once: MoCo v2 shares one
+/// similarity matrix among the strata (`stratifiedInfoNCELosses`); Barlow Twins, BYOL and SimSiam
+/// lay the strata side by side (`MetaSemanticRegularizer.additiveStrataSideBySide`).
 public protocol FusedAdditiveStrata: ContrastiveMethod {
     /// `[K]`: entry k equals `baseLoss` of the vectors in stratum k of `strata` `[K, d]`
     /// (`normalize(normalize(z) + m_k)`) up to float round-off; nil where the fused form does not
@@ -74,6 +75,15 @@ public final class MetaSemanticRegularizer: Module {
         case .gated:
             return (z.reshaped([1, n, d]) * (m.tanh() + 1)).l2Normalized(axis: 2)
         }
+    }
+
+    /// Every additive stratum of `z` `[N, d]` side by side: `[N, K, d]`, row i holding
+    /// `normalize(normalize(z_i) + m_k)` for k = 0…K−1 — the values of `stratify` (`injection:
+    /// additive`) with the strata on the middle axis, so the fused losses reduce over N per stratum
+    /// in one op. - Parameter strata: `[K, d]`.
+    public static func additiveStrataSideBySide(_ z: Tensor, strata: Tensor) -> Tensor {
+        let (n, d, k) = (z.shape[0], z.shape[1], strata.shape[0])
+        return (z.l2Normalized(axis: 1).reshaped([n, 1, d]) + strata.reshaped([1, k, d])).l2Normalized(axis: 2)
     }
 
     /// `L_MSR` of `method`'s comparison vectors in the configured `form`. Output: scalar.

@@ -162,7 +162,7 @@ private final class StratifiedRows {
         let coef = Tensor(shape: [k], (0..<k).map { lg[$0] / Float(r) })
         let row = avx2 ? bd_stratified_infonce_backward_row_avx2 : bd_stratified_infonce_backward_row_portable
         let blocks = (r + Self.blockRows - 1) / Self.blockRows
-        let rowGradient = needQueries ? Tensor(repeating: 0, shape: [r, q]) : nil
+        let rowGradient = needQueries ? Tensor.uninitialized([r, q]) : nil   // the row kernels zero each row of D first
         let partialW = needStrata ? Tensor(repeating: 0, shape: [blocks, k, q]) : nil
         let (sigma, rho, e0) = (Tensor.uninitialized([r, k]), Tensor.uninitialized([r, k]), Tensor.uninitialized([r, k]))
         let (u, v, pos, ib, cd, lse, cf) = (u.pointer, v.pointer, positive.pointer, inverseB.pointer, strataDotQueue.pointer,
@@ -213,7 +213,7 @@ private final class StratifiedRows {
             sum.withMutableStorage { out in
                 for i in 0..<r { for s in 0..<k { for c in 0..<d { out[s * d + c] += dxp[(i * k + s) * d + c] } } }
             }
-            dm = withExtendedLifetime(weights) { sum }
+            dm = sum
         }
         // The buffers read through raw pointers above live until here.
         withExtendedLifetime((coef, partialW, sigma, rho, e0, dx)) {}

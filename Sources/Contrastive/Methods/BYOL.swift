@@ -92,11 +92,8 @@ func meanCosine(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// per stratum; the mean over the rows runs in another order than K separate means (round-off).
 /// - Parameters: a, b: `[N, d]`; strata: `[K, d]`. Output: `[K]`.
 func stratifiedMeanCosines(_ a: Tensor, _ b: Tensor, strata: Tensor) -> Tensor {
-    let (n, d, k) = (a.shape[0], a.shape[1], strata.shape[0])
-    func sideBySide(_ z: Tensor) -> Tensor {
-        (z.l2Normalized(axis: 1).reshaped([n, 1, d]) + strata.reshaped([1, k, d])).l2Normalized(axis: 2)
-    }
-    let (sa, sb) = (sideBySide(a), sideBySide(b).detached())
+    let sa = MetaSemanticRegularizer.additiveStrataSideBySide(a, strata: strata)
+    let sb = MetaSemanticRegularizer.additiveStrataSideBySide(b, strata: strata).detached()
     return (sa.l2Normalized(axis: 2) * sb.l2Normalized(axis: 2)).sum(axis: 2).mean(axis: 0)
 }
 

@@ -57,9 +57,8 @@ extension BarlowTwins: FusedAdditiveStrata {
         let (ones, zeros) = (Tensor.ones([k * d]), Tensor.zeros([k * d]))
         /// `[K, N, d]`: the batch-normalized stratum k of every row of `z`.
         func standardizedStrata(_ z: Tensor) -> Tensor {
-            let sideBySide = (z.l2Normalized(axis: 1).reshaped([n, 1, d]) + strata.reshaped([1, k, d])).l2Normalized(axis: 2)
-            return Tensor.batchNorm(sideBySide.reshaped([n, k * d]), gamma: ones, beta: zeros, eps: barlowTwinsEps).0
-                .reshaped([n, k, d]).permuted([1, 0, 2])
+            let sideBySide = MetaSemanticRegularizer.additiveStrataSideBySide(z, strata: strata).reshaped([n, k * d])
+            return Tensor.batchNorm(sideBySide, gamma: ones, beta: zeros, eps: barlowTwinsEps).0.reshaped([n, k, d]).permuted([1, 0, 2])
         }
         let c = Tensor.batchedMatmul(standardizedStrata(z1), standardizedStrata(z2), transposeA: true) * (1 / Float(n))
         let (eye, weights) = barlowTwinsTargets(d: d, lambda: lambda)

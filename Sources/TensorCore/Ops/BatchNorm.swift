@@ -219,18 +219,17 @@ extension Tensor {
         let (sumDy, sumDyX) = (sums, sums + width)
         let (k, s, c1, m) = (coefficients, coefficients + width, coefficients + 2 * width, coefficients + 3 * width)
         for t in 0..<width { m[t] = mean[c0 + t] }
-        if let affine {
-            let a = UnsafeMutablePointer<Float>.allocate(capacity: 2 * width)
-            defer { a.deallocate() }
-            for t in 0..<width { (a[t], a[width + t]) = (affine[c0 + t].a, affine[c0 + t].b) }
-            Self.backwardRows(xp + c0, dyp + c0, dxp + c0, rows: rows, stride: stride, width: width, gamma: gamma + c0, variance: variance,
-                              c0: c0, eps: eps, sumDy: sumDy, sumDyX: sumDyX, k: k, s: s, c1: c1, m: m,
-                              dgamma: dgamma + c0, dbeta: dbeta + c0) { g, x, t in x * a[t] + a[width + t] > 0 ? g : 0 }
-        } else {
-            Self.backwardRows(xp + c0, dyp + c0, dxp + c0, rows: rows, stride: stride, width: width, gamma: gamma + c0, variance: variance,
-                              c0: c0, eps: eps, sumDy: sumDy, sumDyX: sumDyX, k: k, s: s, c1: c1, m: m,
-                              dgamma: dgamma + c0, dbeta: dbeta + c0) { g, _, _ in g }
+        func run(masked: (Float, Float, Int) -> Float) {
+            backwardRows(xp + c0, dyp + c0, dxp + c0, rows: rows, stride: stride, width: width, gamma: gamma + c0, variance: variance,
+                         c0: c0, eps: eps, sumDy: sumDy, sumDyX: sumDyX, k: k, s: s, c1: c1, m: m,
+                         dgamma: dgamma + c0, dbeta: dbeta + c0, masked: masked)
         }
+        guard let affine else { return run { g, _, _ in g } }
+        // The ReLU's mask from each channel's forward scale and shift.
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: 2 * width)
+        defer { a.deallocate() }
+        for t in 0..<width { (a[t], a[width + t]) = (affine[c0 + t].a, affine[c0 + t].b) }
+        run { g, x, t in x * a[t] + a[width + t] > 0 ? g : 0 }
     }
 
     /// The loops of `batchNormBackwardRows` over `width` channels starting at the given pointers,
