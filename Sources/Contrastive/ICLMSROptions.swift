@@ -127,7 +127,11 @@ public struct ICLMSROptions: Sendable, Equatable, Codable {
     /// r of the finite difference: `ε = r / ‖g'‖`.
     public var fdRadius: Float = 0.01
     /// A meta step every `metaInterval` iterations (at steps divisible by it).
-    public var metaInterval: Int = 1
+    public var metaInterval: Int = ICLMSROptions.defaultMetaInterval
+    /// 3: a meta step costs ≈ 1.3–2 plain steps (virtual pass, perturbed forwards, hypergradient),
+    /// so on every iteration an ICL-MSR cell costs 2.3–3.2× a plain one; every 3rd keeps the cell
+    /// within 2× for all five methods (docs/ICL-MSR.md, "Cost per step"). 1 is the design's schedule.
+    public static let defaultMetaInterval = 3
     public var metaOptimizer: MetaOptimizer = .sgd()
     public var metaGradient: MetaGradient = .shared
     /// `frozen` skips the meta step (then `virtualLR`, `fdRadius`, `metaInterval`,
@@ -156,7 +160,7 @@ public struct ICLMSROptions: Sendable, Equatable, Codable {
     }
 
     public init(strata: Int = 16, weight: Float = 1, prior: Prior = .learned, injection: Injection = .additive,
-                strataScale: Float = 0.5, virtualLR: Float? = nil, fdRadius: Float = 0.01, metaInterval: Int = 1,
+                strataScale: Float = 0.5, virtualLR: Float? = nil, fdRadius: Float = 0.01, metaInterval: Int = defaultMetaInterval,
                 metaOptimizer: MetaOptimizer = .sgd(), metaGradient: MetaGradient = .shared,
                 meta: Meta = .bilevel, form: Form = .arithmeticMean, finiteDifference: FiniteDifference = .central) {
         (self.strata, self.weight, self.prior, self.injection, self.strataScale) = (strata, weight, prior, injection, strataScale)

@@ -7,6 +7,8 @@ import TensorCore
 public struct MetaStepResult: Codable, Sendable {
     public var method: String
     public var width: Int, size: Int, batch: Int, queueSize: Int?
+    /// The ICL-MSR options that shape the step's cost (`ICLMSROptions.metaInterval`, `.finiteDifference`).
+    public var metaInterval: Int, finiteDifference: String
     /// Median over repeats of each repeat's mean step time, in ms.
     public var plainMilliseconds: Double, iclmsrMilliseconds: Double
     /// Median over repeats of `iclmsr / plain` of the same repeat (each repeat alternates the two).
@@ -17,7 +19,8 @@ public struct MetaStepResult: Codable, Sendable {
     public var plainLoss: Float, iclmsrLoss: Float
 
     enum CodingKeys: String, CodingKey {
-        case method, width = "w", size = "res", batch, queueSize = "queue", plainMilliseconds = "plain_ms",
+        case method, width = "w", size = "res", batch, queueSize = "queue", metaInterval = "meta_interval",
+             finiteDifference = "finite_difference", plainMilliseconds = "plain_ms",
              iclmsrMilliseconds = "iclmsr_ms", ratio, plainRepeats = "plain_ms_repeats", iclmsrRepeats = "iclmsr_ms_repeats",
              ratioRepeats = "ratio_repeats", phaseMilliseconds = "iclmsr_phases_ms", plainLoss = "plain_loss", iclmsrLoss = "iclmsr_loss"
     }
@@ -28,7 +31,8 @@ extension ReferenceBenchmarks {
     /// each, then `repeats` × `steps` pairs, each pair one plain step then one ICL-MSR step, so
     /// both sample the same machine conditions. Each repeat yields both mean step times and their
     /// ratio; the result reports medians over repeats, and the ICL-MSR step's phases
-    /// (`ICLMSRStepper.phaseObserver`) as means over every timed step.
+    /// (`ICLMSRStepper.phaseObserver`) as means over every timed step. With `metaInterval` n, make
+    /// `steps` a multiple of n so that every repeat holds the same number of meta steps.
     /// - Throws: when a loss stops being finite.
     public static func metaStep(method: MethodName, shape: MetaStepShape = .init(), options: ICLMSROptions = .init(),
                                 protocol p: BenchmarkProtocol = .init(), progress: ((String) -> Void)? = nil) throws -> MetaStepResult {
@@ -64,6 +68,7 @@ extension ReferenceBenchmarks {
         let timedSteps = Double(p.repeats * p.steps)
         return MetaStepResult(method: method.rawValue, width: shape.width, size: shape.size, batch: shape.batch,
                               queueSize: method == .mocov2 ? shape.queueSize : nil,
+                              metaInterval: options.metaInterval, finiteDifference: options.finiteDifference.rawValue,
                               plainMilliseconds: median(plainRepeats), iclmsrMilliseconds: median(iclRepeats), ratio: median(ratios),
                               plainRepeats: plainRepeats, iclmsrRepeats: iclRepeats, ratioRepeats: ratios,
                               phaseMilliseconds: Dictionary(uniqueKeysWithValues: phaseSeconds.map { ($0.key.rawValue, 1000 * $0.value / timedSteps) }),

@@ -28,6 +28,8 @@ struct MetaStepCommand: ParsableCommand {
     @Option(help: "Repeats; medians are reported.") var repeats = 3
     @Option(help: "ICL-MSR's finite difference: central (default, two perturbed forwards) or reflected (one).")
     var finiteDifference = ICLMSROptions.FiniteDifference.central.rawValue
+    @Option(help: "ICL-MSR's meta step every N iterations (default: ICL-MSR's default). --steps is rounded up to a multiple of it, so every repeat holds the same number of meta steps.")
+    var metaInterval = ICLMSROptions().metaInterval
     @Flag(help: "Print one JSON array, one object per method.") var json = false
 
     func validate() throws {
@@ -37,6 +39,7 @@ struct MetaStepCommand: ParsableCommand {
         guard ICLMSROptions.FiniteDifference(rawValue: finiteDifference) != nil else {
             throw ValidationError("--finite-difference: unknown '\(finiteDifference)'; use central or reflected")
         }
+        guard metaInterval >= 1 else { throw ValidationError("--meta-interval: must be at least 1") }
         guard [width, size, batch, queue, steps, repeats].allSatisfy({ $0 > 0 }), warmup >= 0, batch >= 2 else {
             throw ValidationError("--width, --size, --queue, --steps, --repeats must be ≥ 1, --batch ≥ 2, --warmup ≥ 0")
         }
@@ -44,25 +47,27 @@ struct MetaStepCommand: ParsableCommand {
 
     func run() throws {
         let shape = MetaStepShape(width: width, size: size, batch: batch, queueSize: queue)
-        let timing = BenchmarkProtocol(warmup: warmup, steps: steps, repeats: repeats)
+        let cycleSteps = (steps + metaInterval - 1) / metaInterval * metaInterval
+        let timing = BenchmarkProtocol(warmup: warmup, steps: cycleSteps, repeats: repeats)
         var rows: [MetaStepResult] = []
         for name in methods.split(separator: ",").compactMap({ MethodName(rawValue: String($0)) }) {
             var options = ICLMSROptions()
             options.finiteDifference = ICLMSROptions.FiniteDifference(rawValue: finiteDifference)!
+            options.metaInterval = metaInterval
             let row = try ReferenceBenchmarks.metaStep(method: name, shape: shape, options: options, protocol: timing,
                                                        progress: json ? nil : { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
             rows.append(row)
         }
         if json { print(try encodeJSON(rows)); return }
-        print("SmallResNet w=\(width), \(size) px, batch \(batch) (MoCo v2 queue \(queue)); ICL-MSR defaults, finiteDifference \(finiteDifference); "
-              + "\(warmup) warm-up, \(repeats) × \(steps) alternated steps")
+        print("SmallResNet w=\(width), \(size) px, batch \(batch) (MoCo v2 queue \(queue)); ICL-MSR defaults, finiteDifference \(finiteDifference), "
+              + "metaInterval \(metaInterval); \(warmup) warm-up, \(repeats) × \(cycleSteps) alternated steps")
         print("| method | plain ms/step | ICL-MSR ms/step | ratio | ratio per repeat |")
         print("|---|---|---|---|---|")
         for r in rows {
             print(String(format: "| %@ | %.0f | %.0f | %.2f× | %@ |", r.method, r.plainMilliseconds, r.iclmsrMilliseconds, r.ratio,
                          r.ratioRepeats.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
         }
-        print("\nICL-MSR step by phase, ms (mean per step; in plain-step units in parentheses):")
+        print("\nICL-MSR step by phase, ms (mean per step, meta steps spread over all \(cycleSteps); in plain-step units in parentheses):")
         let phases = ICLMSRPhase.allCases.filter { p in rows.contains { $0.phaseMilliseconds[p.rawValue] != nil } }
         print("| method | " + phases.map(\.rawValue).joined(separator: " | ") + " |")
         print("|---|" + String(repeating: "---|", count: phases.count))

@@ -91,8 +91,12 @@ import TensorCore
             }
         }
         #expect((rows?.last?["queue"] as? Int) == 8)
+        // ICL-MSR's defaults, recorded: a meta step every 3rd iteration (--steps 1 rounds up to 3), central difference.
+        #expect(rows?.allSatisfy { $0["meta_interval"] as? Int == 3 && $0["finite_difference"] as? String == "central" } == true)
         let bad = try Executables.run("backdrop-bench", ["meta-step", "--methods", "simclr,swav"])
         #expect(bad.status != 0 && bad.stderr.contains("swav"))
+        let badInterval = try Executables.run("backdrop-bench", ["meta-step", "--meta-interval", "0"])
+        #expect(badInterval.status != 0 && badInterval.stderr.contains("--meta-interval"))
     }
 
     @Test func evaluationBenchmarkPrintsJSONFigures() throws {

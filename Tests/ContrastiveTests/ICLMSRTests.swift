@@ -11,7 +11,7 @@ import TestSupport
         let baseMethod = try tinyMethod(name), regularizedMethod = try tinyMethod(name)
         let plain = PlainStepper(method: baseMethod, optimizer: sgd(baseMethod))
         let icl = try ICLMSRStepper(method: regularizedMethod, optimizer: sgd(regularizedMethod),
-                                    options: ICLMSROptions(strata: 4, weight: 0), seed: 9)
+                                    options: ICLMSROptions(strata: 4, weight: 0, metaInterval: 1), seed: 9)
         for (s, (v1, v2)) in views.enumerated() {
             let a = try plain.step(view1: v1, view2: v2, learningRate: 0.05, step: s, totalSteps: 3)
             let b = try icl.step(view1: v1, view2: v2, learningRate: 0.05, step: s, totalSteps: 3)

@@ -162,9 +162,9 @@ import TestSupport
         let frozenMethod = CountingMethod(try tinyMethod(name)), bilevelMethod = CountingMethod(try tinyMethod(name))
         let reflectedMethod = CountingMethod(try tinyMethod(name))
         let frozen = try ICLMSRStepper(method: frozenMethod, optimizer: sgd(frozenMethod), options: ICLMSROptions(strata: 4, meta: .frozen), seed: 3)
-        let bilevel = try ICLMSRStepper(method: bilevelMethod, optimizer: sgd(bilevelMethod), options: ICLMSROptions(strata: 4), seed: 3)
+        let bilevel = try ICLMSRStepper(method: bilevelMethod, optimizer: sgd(bilevelMethod), options: ICLMSROptions(strata: 4, metaInterval: 1), seed: 3)
         let reflected = try ICLMSRStepper(method: reflectedMethod, optimizer: sgd(reflectedMethod),
-                                          options: ICLMSROptions(strata: 4, finiteDifference: .reflected), seed: 3)
+                                          options: ICLMSROptions(strata: 4, metaInterval: 1, finiteDifference: .reflected), seed: 3)
         let phi = frozen.regularizer.stateTensors()
         #expect(bitIdentical(phi, bilevel.regularizer.stateTensors()), "the same seeded initialization")
         for (s, (v1, v2)) in views.enumerated() {
@@ -186,6 +186,26 @@ import TestSupport
         #expect(bitIdentical(frozen.regularizer.stateTensors(), phi), "M and w never move")
         #expect(!bitIdentical(bilevel.regularizer.stateTensors(), phi), "the bilevel Φ did move")
         #expect(abs(frozen.regularizer.diagnostics()["prior_entropy"]! - log(4)) < 1e-6, "w = 0: the learned prior stays uniform")
+    }
+
+    // MARK: - metaInterval (default 3)
+
+    /// The default schedule: a meta step (virtual pass, θ ± εg', a Φ step) at steps 0, 3, 6, …;
+    /// in between one forward per iteration, no meta metrics, Φ unchanged.
+    @Test func theDefaultScheduleTakesAMetaStepEveryThirdIteration() throws {
+        #expect(ICLMSROptions().metaInterval == 3)
+        let counted = CountingMethod(try tinyMethod("simclr"))
+        let stepper = try ICLMSRStepper(method: counted, optimizer: sgd(counted), options: ICLMSROptions(strata: 4), seed: 3)
+        var passes: [Int] = [], withMetrics: [Int] = [], phiMoved: [Int] = []
+        for (s, (v1, v2)) in randomViews(count: 7, seed: 5).enumerated() {
+            let (before, phi) = (counted.forwardPasses, stepper.regularizer.stateTensors())
+            let metrics = try stepper.step(view1: v1, view2: v2, learningRate: 0.05, step: s, totalSteps: 7)
+            passes.append(counted.forwardPasses - before)
+            if metrics["loss_meta"] != nil && metrics["meta_grad_norm"] != nil && metrics["fd_epsilon"] != nil { withMetrics.append(s) }
+            if !bitIdentical(stepper.regularizer.stateTensors(), phi) { phiMoved.append(s) }
+        }
+        #expect(passes == [4, 1, 1, 4, 1, 1, 4])
+        #expect(withMetrics == [0, 3, 6] && phiMoved == [0, 3, 6], "meta metrics at \(withMetrics), Φ moved at \(phiMoved)")
     }
 
     @Test func newOptionsKeepTheCanonicalJSONOfTheDefaults() throws {
