@@ -168,6 +168,9 @@ train:
         #expect(ablation.regularizers.contains { $0.iclmsr?.prior == .uniform })
         #expect(ablation.regularizers.contains { $0.iclmsr?.meta == .frozen })
         #expect(ablation.regularizers.contains { $0.iclmsr?.form == .geometricMean })
+        // The default schedule (a meta step every 3rd iteration) beside the design's (every iteration).
+        #expect(ablation.regularizers.first { $0.name == "icl-msr" }?.iclmsr?.metaInterval == 3)
+        #expect(ablation.regularizers.first { $0.name == "icl-msr-every-step" }?.iclmsr?.metaInterval == 1)
         #expect(Set(ablation.regularizers.compactMap { $0.iclmsr?.weight }).count >= 4)
     }
 
