@@ -15,7 +15,8 @@ public struct MetaStepShape: Sendable, Codable, Equatable {
 /// A plain and an ICL-MSR stepper of one method, built as `backdrop train` builds a cell
 /// (`TrainingCell.makeStepper`): the same initial model (seed 0) twice, each with its own
 /// optimizer from the method's recipe (`MethodName.recipe`), the ICL-MSR one with the default
-/// `ICLMSROptions` (K 16, λ 1, bi-level meta step every iteration, `metaGradient: shared`) and
+/// `ICLMSROptions` unless told otherwise (K 16, λ 1, a bi-level meta step every 3rd iteration,
+/// `metaGradient: shared`) and
 /// the strata's seed `seed &+ 0x4D5352`. Both step on the same two fixed random views
 /// `[batch, 3, size, size]` (seed 1; augmentation is not part of the workload) at the recipe's
 /// rate scaled to the batch (`OptimizerSpec.scaledLearningRate`, no schedule).
