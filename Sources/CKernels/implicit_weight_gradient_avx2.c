@@ -52,10 +52,11 @@ BD_AVX2 static void tile_3x3(const float *xplane, long Wp, long Ho, long Wo, con
         for (; ox + 4 <= Wo; ox += 4, d += 4 * Co) {
             __m256 g[4];
             for (int j = 0; j < 4; j++) g[j] = _mm256_loadu_ps(d + j * Co);
-            for (int ky = 0; ky < 3; ky++) {
-                const float *r = row + ky * Wp + ox;
-                for (int m = 0; m < 6; m++) {
-                    __m256 v = _mm256_broadcast_ss(r + m);
+            // Value m of all three tap rows before value m + 1: consecutive FMAs go to different
+            // accumulators (each one's chain still runs over its pixels in order).
+            for (int m = 0; m < 6; m++) {
+                for (int ky = 0; ky < 3; ky++) {
+                    __m256 v = _mm256_broadcast_ss(row + ky * Wp + ox + m);
                     for (int kx = 0; kx < 3; kx++) {
                         int j = m - kx;
                         if (j >= 0 && j < 4) acc[ky * 3 + kx] = _mm256_fmadd_ps(v, g[j], acc[ky * 3 + kx]);
