@@ -128,9 +128,9 @@ public struct ICLMSROptions: Sendable, Equatable, Codable {
     public var fdRadius: Float = 0.01
     /// A meta step every `metaInterval` iterations (at steps divisible by it).
     public var metaInterval: Int = ICLMSROptions.defaultMetaInterval
-    /// 3: a meta step costs ≈ 1.3–2 plain steps (virtual pass, perturbed forwards, hypergradient),
-    /// so on every iteration an ICL-MSR cell costs 2.3–3.2× a plain one; every 3rd keeps the cell
-    /// within 2× for all five methods (docs/ICL-MSR.md, "Cost per step"). 1 is the design's schedule.
+    /// 3: a meta step costs ≈ 1.2–2 plain steps (virtual pass, perturbed forwards, hypergradient),
+    /// so with one on every iteration an ICL-MSR step costs 2.2–3.0× a plain one; every 3rd,
+    /// 1.4–1.8× for all five methods (docs/ICL-MSR.md, "Cost per step"). 1 is the design's schedule.
     public static let defaultMetaInterval = 3
     public var metaOptimizer: MetaOptimizer = .sgd()
     public var metaGradient: MetaGradient = .shared
