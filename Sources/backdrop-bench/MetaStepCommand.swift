@@ -29,7 +29,7 @@ struct MetaStepCommand: ParsableCommand {
     @Option(help: "ICL-MSR's finite difference: central (default, two perturbed forwards) or reflected (one).")
     var finiteDifference = ICLMSROptions.FiniteDifference.central.rawValue
     @Option(help: "ICL-MSR's meta step every N iterations (default: ICL-MSR's default). --steps is rounded up to a multiple of it, so every repeat holds the same number of meta steps.")
-    var metaInterval = ICLMSROptions().metaInterval
+    var metaInterval = ICLMSROptions.defaultMetaInterval
     @Flag(help: "Print one JSON array, one object per method.") var json = false
 
     func validate() throws {
