@@ -89,12 +89,14 @@ func meanCosine(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// `meanCosine` of every additive stratum at once: entry k is `meanCosine` of
 /// `normalize(normalize(a) + m_k)` and the same of `b`, stopped after stratification (BYOL's and
 /// SimSiam's targets). The strata side by side `[N, K, d]`, a handful of ops instead of a handful
-/// per stratum; the mean over the rows runs in another order than K separate means (round-off).
+/// per stratum; the stratified vectors are unit already, so their dot product is the cosine (no
+/// second normalization), and the mean over the rows runs in another order than K separate means
+/// (round-off).
 /// - Parameters: a, b: `[N, d]`; strata: `[K, d]`. Output: `[K]`.
 func stratifiedMeanCosines(_ a: Tensor, _ b: Tensor, strata: Tensor) -> Tensor {
     let sa = MetaSemanticRegularizer.additiveStrataSideBySide(a, strata: strata)
     let sb = MetaSemanticRegularizer.additiveStrataSideBySide(b, strata: strata).detached()
-    return (sa.l2Normalized(axis: 2) * sb.l2Normalized(axis: 2)).sum(axis: 2).mean(axis: 0)
+    return (sa * sb).sum(axis: 2).mean(axis: 0)
 }
 
 extension BYOL: FusedAdditiveStrata {
