@@ -96,8 +96,10 @@ BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long
     }
 }
 
-/// C[16 rows, 16 columns] = A-panel `[K][16]` ᵀ · B-panel `[K][16]`; row i stored at `c + i·ldc`.
-BD_AVX512 static void kernel_16x16(long K, const float *a, const float *b, float *c, long ldc) {
+/// C[16 rows, 16 columns] = A-panel `[K][16]` ᵀ · B-panel `[K][16]`; row i stored at `c + i·ldc`
+/// (64-byte aligned when `stream`), with streaming stores when `stream` (a constant once inlined).
+BD_AVX512 static inline __attribute__((always_inline)) void kernel_16x16(const int stream, long K, const float *a, const float *b,
+                                                                        float *c, long ldc) {
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
     __m512 c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
     for (long k = 0; k < K; k++) {
@@ -108,14 +110,10 @@ BD_AVX512 static void kernel_16x16(long K, const float *a, const float *b, float
 #undef BD_STEP
         a += 16; b += 16;
     }
-    _mm512_storeu_ps(c + 0 * ldc, c0); _mm512_storeu_ps(c + 1 * ldc, c1);
-    _mm512_storeu_ps(c + 2 * ldc, c2); _mm512_storeu_ps(c + 3 * ldc, c3);
-    _mm512_storeu_ps(c + 4 * ldc, c4); _mm512_storeu_ps(c + 5 * ldc, c5);
-    _mm512_storeu_ps(c + 6 * ldc, c6); _mm512_storeu_ps(c + 7 * ldc, c7);
-    _mm512_storeu_ps(c + 8 * ldc, c8); _mm512_storeu_ps(c + 9 * ldc, c9);
-    _mm512_storeu_ps(c + 10 * ldc, c10); _mm512_storeu_ps(c + 11 * ldc, c11);
-    _mm512_storeu_ps(c + 12 * ldc, c12); _mm512_storeu_ps(c + 13 * ldc, c13);
-    _mm512_storeu_ps(c + 14 * ldc, c14); _mm512_storeu_ps(c + 15 * ldc, c15);
+#define BD_STORE(i) do { if (stream) _mm512_stream_ps(c + i * ldc, c##i); else _mm512_storeu_ps(c + i * ldc, c##i); } while (0)
+    BD_STORE(0); BD_STORE(1); BD_STORE(2); BD_STORE(3); BD_STORE(4); BD_STORE(5); BD_STORE(6); BD_STORE(7);
+    BD_STORE(8); BD_STORE(9); BD_STORE(10); BD_STORE(11); BD_STORE(12); BD_STORE(13); BD_STORE(14); BD_STORE(15);
+#undef BD_STORE
 }
 
 BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
@@ -132,10 +130,12 @@ BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const f
             for (long q = q0; q < q1; q++) {
                 long first = q * 16, b = first / plane, p0 = first % plane;
                 float *out = y + (b * c->out_channels + cb * 16) * plane + p0;
-                kernel_16x16(K, a, scratch + (q - q0) * K * 16, out, plane);
+                if (c->stream_output) kernel_16x16(1, K, a, scratch + (q - q0) * K * 16, out, plane);
+                else kernel_16x16(0, K, a, scratch + (q - q0) * K * 16, out, plane);
             }
         }
     }
+    if (c->stream_output) _mm_sfence();
 }
 
 #else

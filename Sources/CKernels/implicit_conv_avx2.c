@@ -90,8 +90,9 @@ BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b
 
 /// C[R rows, 16 columns] = A-rows `a[k·16 + i]` (i < R) ᵀ · B-panel `[K][16]`; row i stored at
 /// `c + i·ldc`. `R` is 6 or 4, a constant once inlined, so the 2R accumulators stay in registers.
-BD_AVX2 static inline __attribute__((always_inline)) void kernel_rx16(const int R, long K, const float *a, const float *b,
-                                                                     float *c, long ldc) {
+/// With `stream` (also a constant), streaming stores (`c` 32-byte aligned).
+BD_AVX2 static inline __attribute__((always_inline)) void kernel_rx16(const int R, const int stream, long K, const float *a,
+                                                                     const float *b, float *c, long ldc) {
     __m256 acc[6][2];
     for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     for (long k = 0; k < K; k++) {
@@ -104,13 +105,20 @@ BD_AVX2 static inline __attribute__((always_inline)) void kernel_rx16(const int 
         a += 16; b += 16;
     }
     for (int i = 0; i < R; i++) {
-        _mm256_storeu_ps(c + i * ldc, acc[i][0]);
-        _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
+        if (stream) {
+            _mm256_stream_ps(c + i * ldc, acc[i][0]);
+            _mm256_stream_ps(c + i * ldc + 8, acc[i][1]);
+        } else {
+            _mm256_storeu_ps(c + i * ldc, acc[i][0]);
+            _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
+        }
     }
 }
 
-BD_AVX2 static void kernel_6x16(long K, const float *a, const float *b, float *c, long ldc) { kernel_rx16(6, K, a, b, c, ldc); }
-BD_AVX2 static void kernel_4x16(long K, const float *a, const float *b, float *c, long ldc) { kernel_rx16(4, K, a, b, c, ldc); }
+BD_AVX2 static void kernel_6x16(long K, const float *a, const float *b, float *c, long ldc) { kernel_rx16(6, 0, K, a, b, c, ldc); }
+BD_AVX2 static void kernel_4x16(long K, const float *a, const float *b, float *c, long ldc) { kernel_rx16(4, 0, K, a, b, c, ldc); }
+BD_AVX2 static void kernel_6x16_streaming(long K, const float *a, const float *b, float *c, long ldc) { kernel_rx16(6, 1, K, a, b, c, ldc); }
+BD_AVX2 static void kernel_4x16_streaming(long K, const float *a, const float *b, float *c, long ldc) { kernel_rx16(4, 1, K, a, b, c, ldc); }
 
 BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                                           long panel_begin, long panel_end, float *scratch) {
@@ -127,12 +135,19 @@ BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float
                 long first = q * 16, b = first / plane, p0 = first % plane;
                 float *out = y + (b * c->out_channels + cb * 16) * plane + p0;
                 const float *panel = scratch + (q - q0) * K * 16;
-                kernel_6x16(K, a, panel, out, plane);
-                kernel_6x16(K, a + 6, panel, out + 6 * plane, plane);
-                kernel_4x16(K, a + 12, panel, out + 12 * plane, plane);
+                if (c->stream_output) {
+                    kernel_6x16_streaming(K, a, panel, out, plane);
+                    kernel_6x16_streaming(K, a + 6, panel, out + 6 * plane, plane);
+                    kernel_4x16_streaming(K, a + 12, panel, out + 12 * plane, plane);
+                } else {
+                    kernel_6x16(K, a, panel, out, plane);
+                    kernel_6x16(K, a + 6, panel, out + 6 * plane, plane);
+                    kernel_4x16(K, a + 12, panel, out + 12 * plane, plane);
+                }
             }
         }
     }
+    if (c->stream_output) _mm_sfence();
 }
 
 #else

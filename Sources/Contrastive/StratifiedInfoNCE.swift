@@ -46,7 +46,7 @@ public func stratifiedInfoNCELosses(queries: Tensor, keys: Tensor, queue: Tensor
                     && queue.shape[1] == queries.shape[1] && strata.shape[1] == queries.shape[1],
                  "stratifiedInfoNCELosses: queries \(queries.shape), keys \(keys.shape), queue \(queue.shape), strata \(strata.shape)")
     let prepared = StratifiedRows(queries: queries, keys: keys, queue: queue, strata: strata, temperature: temperature, eps: eps,
-                                  avx2: StratifiedRows.cpuHasAVX2 && !portableKernels)
+                                  avx2: CPUFeatures.hasAVX2FMA && !portableKernels)
     let losses = prepared.forward()
     return Tensor.record("stratifiedInfoNCE", result: losses, inputs: [queries, strata]) { g in
         let (dq, dm) = prepared.backward(lossGradient: g, needQueries: queries.isTracked, needStrata: strata.isTracked)
@@ -57,7 +57,6 @@ public func stratifiedInfoNCELosses(queries: Tensor, keys: Tensor, queue: Tensor
 /// The per-stratum quantities of `stratifiedInfoNCELosses` (everything but the `[R, Q]` rows),
 /// computed once and kept for the backward. Each array is a tensor's storage.
 private final class StratifiedRows {
-    static let cpuHasAVX2 = bd_cpu_has_avx2_fma() != 0
     /// Rows per block of W's partial sums (fixed, so W's bits do not depend on the workers).
     static let blockRows = 16
 

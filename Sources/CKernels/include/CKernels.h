@@ -4,3 +4,4 @@
 #include "implicit_conv.h"
 #include "softmax_rows.h"
 #include "stratified_infonce.h"
+#include "batch_norm_passes.h"

@@ -32,6 +32,9 @@ typedef struct {
     long out_channels, out_height, out_width;
     long taps_y, taps_x;
     long tap_row[BD_MAX_TAPS], tap_col[BD_MAX_TAPS];
+    /// Nonzero: the output is written with streaming (non-temporal) stores and the panel functions
+    /// end with `sfence` — for outputs too large to still be cached when their reader comes.
+    long stream_output;
 } bd_implicit_conv;
 
 /// 1 when this CPU and OS run the AVX-512 kernels (`avx512f` and ZMM state enabled), else 0; the

@@ -83,6 +83,8 @@ extension Tensor {
         var mean = [Float](repeating: 0, count: C), variance = [Float](repeating: 0, count: C)
         var affine = [(a: Float, b: Float)](repeating: (0, 0), count: C)
         let out = Tensor.uninitialized(x.shape)
+        // Large outputs are written with streaming stores (the same bits).
+        let passes = BatchNormPasses.current, streaming = plane > 1 && passes.streams(count: x.count)
         nonisolated(unsafe) let (xp, yp, gp, bp) = (x.pointer, out.storage.pointer, gamma.pointer, beta.pointer)
         mean.withUnsafeMutableBufferPointer { mb in variance.withUnsafeMutableBufferPointer { vb in affine.withUnsafeMutableBufferPointer { ab in
             nonisolated(unsafe) let (mp, vp, ap) = (mb.baseAddress!, vb.baseAddress!, ab.baseAddress!)
@@ -94,23 +96,20 @@ extension Tensor {
                 }
                 for c in channels {
                     var s: Double = 0
-                    for n in 0..<N { s += Double(Vector.sum(xp + (n * C + c) * plane, plane)) }
+                    for n in 0..<N { s += Double(BatchNormPasses.sum(xp + (n * C + c) * plane, plane, avx2: passes.avx2)) }
                     let m = Float(s / Double(M))
                     var v: Double = 0
-                    for n in 0..<N { v += Double(Vector.sumSquaredDeviation(xp + (n * C + c) * plane, plane, m)) }
+                    for n in 0..<N { v += Double(BatchNormPasses.sumSquaredDeviation(xp + (n * C + c) * plane, plane, m, avx2: passes.avx2)) }
                     let variance = Float(v / Double(M))
                     mp[c] = m; vp[c] = variance
                     let scale = gp[c] / (variance + eps).squareRoot(), shift = bp[c] - m * scale
                     ap[c] = (scale, shift)
                     for n in 0..<N {
                         let o = (n * C + c) * plane
-                        switch output {
-                        case .affine: Vector.affine(xp + o, yp + o, plane, scale, shift)
-                        case .relu: Vector.affineReLU(xp + o, yp + o, plane, scale, shift)
-                        case .addReLU(let r): Vector.affineAddReLU(xp + o, r + o, yp + o, plane, scale, shift)
-                        }
+                        BatchNormPasses.write(output, xp, yp, offset: o, plane, scale, shift, streaming: streaming)
                     }
                 }
+                if streaming { BatchNormPasses.fence() }
             }
         } } }
         return (out, BatchStatistics(mean: mean, variance: variance, count: M), affine)
@@ -174,6 +173,7 @@ extension Tensor {
         nonisolated(unsafe) let (xp, dyp, dxp, gp, dgp, dbp) = (x.pointer, dy.pointer, dx.storage.pointer, gamma.pointer,
                                                                dgamma.storage.pointer, dbeta.storage.pointer)
         let mean = stats.mean, variance = stats.variance
+        let passes = BatchNormPasses.current, streaming = plane > 1 && passes.streams(count: x.count)
         Parallel.forEachChunk(C, costPerItem: M * 3, minimumWork: 1 << 16) { channels in
             if plane == 1 && !byChannel {
                 batchNormBackwardRows(x: xp, dy: dyp, dx: dxp, rows: N, stride: C, channels: channels, gamma: gp, eps: eps,
@@ -185,7 +185,7 @@ extension Tensor {
                 var sdy: Double = 0, sdyx: Double = 0
                 for n in 0..<N {
                     let o = (n * C + c) * plane
-                    let (a, b) = Vector.sumAndCenteredDot(dyp + o, xp + o, plane, m, reluOf: relu)
+                    let (a, b) = BatchNormPasses.sumAndCenteredDot(dyp + o, xp + o, plane, m, reluOf: relu, avx2: passes.avx2)
                     sdy += Double(a); sdyx += Double(b)
                 }
                 let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * invStd
@@ -194,9 +194,11 @@ extension Tensor {
                 let meanDy = sumDy, xhatCoef = sumDyXhat * invStd
                 for n in 0..<N {
                     let o = (n * C + c) * plane
-                    Vector.batchNormInputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef, reluOf: relu)
+                    BatchNormPasses.inputGradient(dyp + o, xp + o, dxp + o, plane, k: k, M: Float(M), s: meanDy, m: m, c: xhatCoef,
+                                                  reluOf: relu, streaming: streaming)
                 }
             }
+            if streaming { BatchNormPasses.fence() }
         }
         return [dx, dgamma, dbeta]
     }
@@ -279,14 +281,16 @@ extension Tensor {
         }
         if let residual { precondition(residual.shape == x.shape, "channelAffineReLU: residual \(residual.shape) must match input \(x.shape)") }
         nonisolated(unsafe) let r = residual?.pointer
-        return affinePlanes(x, scale: scale, shift: shift, operation: "channelAffineReLU") { x, y, n, a, b, offset in
-            if let r { Vector.affineAddReLU(x, r + offset, y, n, a, b) } else { Vector.affineReLU(x, y, n, a, b) }
+        let streaming = x.rank == 4 && BatchNormPasses.current.streams(count: x.count)
+        return affinePlanes(x, scale: scale, shift: shift, operation: "channelAffineReLU", streaming: streaming) { x, y, n, a, b, offset in
+            BatchNormPasses.write(r.map { .addReLU($0 + offset) } ?? .relu, x, y, offset: 0, n, a, b, streaming: streaming)
         }
     }
 
     /// `write(x, y, count, scale[c], shift[c], offset)` over every `[n, c]` plane of `x`
-    /// (`offset` its first element) into a new tensor of `x`'s shape, planes split across workers.
-    private static func affinePlanes(_ x: Tensor, scale: Tensor, shift: Tensor, operation: String,
+    /// (`offset` its first element) into a new tensor of `x`'s shape, planes split across workers;
+    /// `streaming`: `write` uses streaming stores (each worker fences after its planes).
+    private static func affinePlanes(_ x: Tensor, scale: Tensor, shift: Tensor, operation: String, streaming: Bool = false,
                                      write: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Int) -> Void) -> Tensor {
         let (N, C, plane) = channelLayout(x, operation)
         precondition(scale.shape == [C] && shift.shape == [C], "\(operation): scale \(scale.shape) and shift \(shift.shape) must be [\(C)] for input \(x.shape)")
@@ -294,6 +298,7 @@ extension Tensor {
         nonisolated(unsafe) let (xp, yp, sp, tp) = (x.pointer, out.storage.pointer, scale.pointer, shift.pointer)
         Parallel.forEachChunk(N * C, costPerItem: plane, minimumWork: 1 << 16) { rows in
             for r in rows { let c = r % C, o = r * plane; write(xp + o, yp + o, plane, sp[c], tp[c], o) }
+            if streaming { BatchNormPasses.fence() }
         }
         return out
     }

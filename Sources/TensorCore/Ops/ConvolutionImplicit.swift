@@ -113,6 +113,7 @@ enum ImplicitConvolution {
         precondition(path != .blas, "implicit convolution on the blas path")
         let panelKernel = path == .avx512 ? bd_implicit_conv_panels_avx512 : bd_implicit_conv_panels_avx2
         var d = d
+        d.stream_output = BatchNormPasses.current.streams(count: d.batch * d.out_channels * d.out_height * d.out_width) ? 1 : 0
         let packed = TensorStorage(uninitializedCount: d.out_channels * d.in_channels * d.taps_y * d.taps_x)
         bd_implicit_conv_pack_weights(&d, weights, packed.pointer)
         let panels = d.batch * d.out_height * d.out_width / 16

@@ -19,8 +19,8 @@ public enum ConvolutionKernelPath: String, CaseIterable, Sendable, CustomStringC
     /// The paths this CPU and OS can run, fastest first (`blas` always).
     public static let supported: [ConvolutionKernelPath] = {
         var paths: [ConvolutionKernelPath] = []
-        if bd_cpu_has_avx512() != 0 { paths.append(.avx512) }
-        if bd_cpu_has_avx2_fma() != 0 { paths.append(.avx2) }
+        if CPUFeatures.hasAVX512 { paths.append(.avx512) }
+        if CPUFeatures.hasAVX2FMA { paths.append(.avx2) }
         return paths + [.blas]
     }()
 

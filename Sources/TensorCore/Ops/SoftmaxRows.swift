@@ -4,7 +4,7 @@ import CKernels
 /// has it, the portable build elsewhere; both give the same bits. The exponential inside is
 /// Cephes' single-precision scheme (≤ 2 ulp; subnormal results flushed to 0), not libm's `expf`.
 enum SoftmaxRows {
-    static let avx2 = bd_cpu_has_avx2_fma() != 0
+    static let avx2 = CPUFeatures.hasAVX2FMA
 
     /// `out = x − logΣexp(x)` over `rows` contiguous rows of `n`.
     static func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, n: Int, avx2: Bool = avx2) {
