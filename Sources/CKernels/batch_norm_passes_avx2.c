@@ -135,6 +135,19 @@ BD_AVX2 void bd_batch_norm_input_gradient_streaming_avx2(const float *g, const f
 #undef BD_TAIL_G
 }
 
+BD_AVX2 void bd_relu_backward_streaming_avx2(const float *g, const float *out, float *dx, long n) {
+    const long lanes = n - n % 8, head = aligned_head(dx, lanes);
+    long i = 0;
+    for (; i < head; i++) dx[i] = out[i] <= 0.0f ? 0.0f : g[i];
+    const __m256 zero = _mm256_setzero_ps();
+    for (; i + 8 <= lanes; i += 8) {
+        __m256 v = _mm256_blendv_ps(_mm256_loadu_ps(g + i), zero, _mm256_cmp_ps(_mm256_loadu_ps(out + i), zero, _CMP_LE_OQ));
+        _mm256_stream_ps(dx + i, v);
+    }
+    for (; i < lanes; i++) dx[i] = out[i] <= 0.0f ? 0.0f : g[i];
+    for (; i < n; i++) dx[i] = out[i] > 0.0f ? g[i] : 0.0f;
+}
+
 void bd_streaming_fence(void) { _mm_sfence(); }
 
 #else
@@ -151,6 +164,9 @@ void bd_batch_norm_input_gradient_streaming_avx2(const float *g, const float *x,
                                                  float k, float M, float s, float m, float c,
                                                  int masked, float ra, float rb) {
     (void)g; (void)x; (void)dx; (void)n; (void)k; (void)M; (void)s; (void)m; (void)c; (void)masked; (void)ra; (void)rb;
+}
+void bd_relu_backward_streaming_avx2(const float *g, const float *out, float *dx, long n) {
+    (void)g; (void)out; (void)dx; (void)n;
 }
 void bd_streaming_fence(void) {}
 

@@ -76,6 +76,10 @@ import TestSupport
                             let (streamed, plain) = (gradient(streaming: true), gradient(streaming: false))
                             #expect(bits(streamed) == bits(plain), "input gradient n \(n) start \(start) relu \(String(describing: relu))")
                         }
+                        var streamed = [Float](repeating: 7, count: n + start), plain = streamed
+                        streamed.withUnsafeMutableBufferPointer { BatchNormPasses.reluBackward(gp + start, xp + start, $0.baseAddress! + start, n, streaming: true) }
+                        plain.withUnsafeMutableBufferPointer { BatchNormPasses.reluBackward(gp + start, xp + start, $0.baseAddress! + start, n, streaming: false) }
+                        #expect(bits(streamed) == bits(plain), "ReLU gradient n \(n) start \(start)")
                     } } }
                 }
             }
@@ -83,8 +87,9 @@ import TestSupport
     }
 
     /// Whole operations under both settings — `Vector`'s loops and no streaming, the AVX2 passes
-    /// with every output streamed (the implicit convolutions' too, each pass) — give the same bits: batch
-    /// norm forward and backward with each output, and eval-mode `channelAffineReLU`.
+    /// with every output streamed (the implicit convolutions' too, each pass) — give the same bits:
+    /// batch norm forward and backward with each output (called directly and through the recorded
+    /// `batchNorm` / `batchNormReLU`), and eval-mode `channelAffineReLU`.
     @Test(.enabled(if: avx2, "this CPU has no AVX2 + FMA"), arguments: ["affine", "relu", "residual"])
     func operationsGiveTheSameBitsStreamedOrNot(_ mode: String) {
         var rng = SeededRNG(seed: 93)
@@ -102,7 +107,13 @@ import TestSupport
                 }
                 let grads = Tensor.batchNormBackward(x: z, gamma: gamma, dy: dy, stats: stats, eps: 1e-5, reluOf: mode == "relu" ? affine : nil)
                 let eval = Tensor.channelAffineReLU(z, scale: scale, shift: shift, adding: mode == "residual" ? residual : nil)
-                return ([z, y, grads[0]!, grads[1]!, grads[2]!, eval] + convolutions).map { bits($0.scalars) } + [bits(stats.mean), bits(stats.variance)]
+                // The recorded op's backward (with a residual: its masked gradient, streamed too).
+                let (xt, rt) = (z.trackedLeaf(), residual.trackedLeaf())
+                let fused = mode == "affine" ? Tensor.batchNorm(xt, gamma: gamma, beta: beta, eps: 1e-5).0
+                    : Tensor.batchNormReLU(xt, gamma: gamma, beta: beta, eps: 1e-5, adding: mode == "residual" ? rt : nil).0
+                let recorded = (fused * dy).sum().gradients(for: [xt, rt])
+                let tensors = [z, y, grads[0]!, grads[1]!, grads[2]!, eval, fused, recorded[xt]!] + (mode == "residual" ? [recorded[rt]!] : [])
+                return (tensors + convolutions).map { bits($0.scalars) } + [bits(stats.mean), bits(stats.variance)]
             }
         }
         let plain = run(.init(avx2: false, minimumStreamingBytes: .max)), streamed = run(.init(avx2: true, minimumStreamingBytes: 0))

@@ -35,6 +35,11 @@ void bd_batch_norm_input_gradient_streaming_avx2(const float *g, const float *x,
                                                  float k, float M, float s, float m, float c,
                                                  int masked, float ra, float rb);
 
+/// `dx[i] = out[i] > 0 ? g[i] : 0` (`Vector.reluBackward` over one of its runs: the lanes drop `g`
+/// where `out <= 0`, so NaN keeps it; the tail keeps it where `out > 0`), `n` values, written with
+/// streaming stores: the gradient through the ReLU after batch norm and a residual add.
+void bd_relu_backward_streaming_avx2(const float *g, const float *out, float *dx, long n);
+
 /// Orders this thread's streaming stores before its later stores (`sfence`).
 void bd_streaming_fence(void);
 

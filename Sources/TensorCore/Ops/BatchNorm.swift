@@ -51,7 +51,8 @@ extension Tensor {
         }
         let result = record("batchNormReLU", result: out, inputs: [x, gamma, beta, residual]) { dy in
             let masked = Tensor.uninitialized(dy.shape)
-            Vector.reluBackward(dy.pointer, out.pointer, masked.storage.pointer, dy.count)
+            BatchNormPasses.reluBackward(dy.pointer, out.pointer, masked.storage.pointer, dy.count,
+                                         streaming: BatchNormPasses.current.streams(count: dy.count))
             return batchNormBackward(x: x, gamma: gamma, dy: masked, stats: stats, eps: eps) + [masked]
         }
         return (result, stats)

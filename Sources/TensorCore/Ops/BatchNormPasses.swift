@@ -97,6 +97,18 @@ enum BatchNormPasses {
         }
     }
 
+    /// `Vector.reluBackward` (`dx = out > 0 ? g : 0`, runs split across workers), with streaming
+    /// stores when `streaming` (each worker fences after its runs).
+    static func reluBackward(_ g: UnsafePointer<Float>, _ out: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int,
+                             streaming: Bool) {
+        guard streaming else { return Vector.reluBackward(g, out, dx, n) }
+        nonisolated(unsafe) let (g, out, dx) = (g, out, dx)
+        Vector.parallelRuns(n) { r in
+            bd_relu_backward_streaming_avx2(g + r.lowerBound, out + r.lowerBound, dx + r.lowerBound, r.count)
+            fence()
+        }
+    }
+
     /// Orders this thread's streaming stores before its later stores.
     @inline(__always) static func fence() { bd_streaming_fence() }
 }
