@@ -27,9 +27,10 @@ enum BatchNormPasses {
     static let streamingEnvironmentVariable = "BACKDROP_STREAMING_MIN_BYTES"
 
     /// This process's settings: the AVX2 builds where the CPU has AVX2 + FMA; outputs of 4 MiB and
-    /// more streamed (or `BACKDROP_STREAMING_MIN_BYTES`). 4 MiB measured best of 0, 4, 8 and 16
-    /// MiB on the reference rows (BENCHMARKS.md); the OS's cache sizes are no guide — a VM here
-    /// reports the whole socket's 320 MB of L3 for the 32 MB its cores share.
+    /// more streamed (or `BACKDROP_STREAMING_MIN_BYTES`). On the reference rows 0, 4 and 16 MiB
+    /// were within 2% of each other and never streaming 5–11% slower (BENCHMARKS.md); 4 MiB keeps
+    /// small outputs cached where a cache holds them. The OS's cache sizes are no guide: a VM
+    /// measured here reports 320 MB of L3 for the 32 MiB its cores share.
     static let processSettings: Settings = {
         var minimum = 4 << 20
         if let text = ProcessInfo.processInfo.environment[streamingEnvironmentVariable], let value = Int(text), value >= 0 { minimum = value }

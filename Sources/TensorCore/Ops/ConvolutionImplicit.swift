@@ -12,6 +12,8 @@ import CKernels
 /// - Weight gradient, 3 × 3 (`implicit_weight_gradient*.c`): reads the input and the output
 ///   gradient directly.
 ///
+/// Outputs of `BatchNormPasses`' streaming size are written with streaming stores (the same values).
+///
 /// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — strided
 /// convolutions included — keeps the im2col + OpenBLAS path in `Convolution.swift`. (Strided
 /// convolutions through phase planes were measured implicitly too and were no faster: the phase
@@ -113,7 +115,9 @@ enum ImplicitConvolution {
         precondition(path != .blas, "implicit convolution on the blas path")
         let panelKernel = path == .avx512 ? bd_implicit_conv_panels_avx512 : bd_implicit_conv_panels_avx2
         var d = d
-        d.stream_output = BatchNormPasses.current.streams(count: d.batch * d.out_channels * d.out_height * d.out_width) ? 1 : 0
+        // Large outputs go out with streaming stores (`BatchNormPasses`' rule; they need 64-byte rows).
+        let outputCount = d.batch * d.out_channels * d.out_height * d.out_width
+        d.stream_output = BatchNormPasses.current.streams(count: outputCount) && Int(bitPattern: output) % 64 == 0 ? 1 : 0
         let packed = TensorStorage(uninitializedCount: d.out_channels * d.in_channels * d.taps_y * d.taps_x)
         bd_implicit_conv_pack_weights(&d, weights, packed.pointer)
         let panels = d.batch * d.out_height * d.out_width / 16
