@@ -16,10 +16,14 @@ public struct BenchmarkResult: Codable, Sendable {
     /// The convolution kernels that ran (`Tensor.convolutionKernels`: `avx512-implicit`,
     /// `avx2-implicit`, `im2col-openblas`); `nil` when read from JSON written before it existed.
     public var kernels: String? = Tensor.convolutionKernels
+    /// Outputs of this many bytes and more were written with streaming stores
+    /// (`Tensor.streamingMinimumBytes`; `nil`: never, or JSON written before it existed).
+    public var streamingMinimumBytes: Int? = Tensor.streamingMinimumBytes
 
     enum CodingKeys: String, CodingKey {
         case name, width = "w", size = "res", batch, imagesPerSecond = "images_per_s", stepMilliseconds = "step_ms",
-             gflops, peakRSSMegabytes = "peak_rss_mb", repeats = "images_per_s_repeats", lastLoss = "last_loss", kernels
+             gflops, peakRSSMegabytes = "peak_rss_mb", repeats = "images_per_s_repeats", lastLoss = "last_loss", kernels,
+             streamingMinimumBytes = "streaming_min_bytes"
     }
 }
 

@@ -13,7 +13,7 @@ struct BackdropBench: ParsableCommand {
 
     /// Checks `BACKDROP_KERNELS` before any workload runs (see `Backdrop.main`).
     static func main() {
-        do { try ConvolutionKernelPath.checkEnvironment() } catch { exit(withError: error) }
+        do { try ConvolutionKernelPath.checkEnvironment(); try BatchNormPasses.checkEnvironment() } catch { exit(withError: error) }
         main(nil)
     }
 }

@@ -17,7 +17,7 @@ struct Backdrop: ParsableCommand {
     /// Checks the environment the kernels read (`BACKDROP_KERNELS`) before any command runs, so a
     /// bad value stops with its message instead of being ignored.
     static func main() {
-        do { try ConvolutionKernelPath.checkEnvironment() } catch { exit(withError: error) }
+        do { try ConvolutionKernelPath.checkEnvironment(); try BatchNormPasses.checkEnvironment() } catch { exit(withError: error) }
         main(nil)
     }
 }

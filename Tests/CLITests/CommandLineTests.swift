@@ -198,6 +198,26 @@ import TensorCore
         #expect(step.stdout.contains("\"kernels\":\"im2col-openblas\""), "\(step.stdout)")
     }
 
+    /// A bad `BACKDROP_STREAMING_MIN_BYTES` stops either executable before any work, naming the
+    /// variable and what to use; a good one is recorded in the benchmark's JSON (where the CPU
+    /// streams at all).
+    @Test func streamingEnvironmentVariable() throws {
+        for tool in ["backdrop", "backdrop-bench"] {
+            let r = try Executables.run(tool, ["--help"], environment: ["BACKDROP_STREAMING_MIN_BYTES": "4M"])
+            #expect(r.status != 0, "\(tool) accepted a bad BACKDROP_STREAMING_MIN_BYTES")
+            #expect(r.stderr.contains("BACKDROP_STREAMING_MIN_BYTES") && r.stderr.contains("whole number of bytes"), "\(r.stderr)")
+        }
+        let step = try Executables.run("backdrop-bench", ["simclr-step", "--width", "4", "--size", "8", "--batch", "4", "--warmup", "0",
+                                                          "--steps", "1", "--repeats", "1", "--json"],
+                                       environment: ["BACKDROP_STREAMING_MIN_BYTES": "12345"])
+        #expect(step.status == 0, "\(step.stderr)")
+        if CPUFeatures.hasAVX2FMA {
+            #expect(step.stdout.contains("\"streaming_min_bytes\":12345"), "\(step.stdout)")
+        } else {
+            #expect(!step.stdout.contains("streaming_min_bytes"), "\(step.stdout)")
+        }
+    }
+
     /// `backdrop-bench kernels` on a tiny shape: every stride-1 pass on every path this CPU runs,
     /// each beside SGEMM of its shape, and the JSON has the figures.
     @Test func kernelEfficiencyCommand() throws {

@@ -21,6 +21,21 @@ import TestSupport
 
     func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
 
+    /// `BACKDROP_STREAMING_MIN_BYTES` values: unset or empty is the default, whole numbers ≥ 0
+    /// are taken, anything else is refused naming the variable.
+    @Test func environmentValues() throws {
+        #expect(try BatchNormPasses.minimumStreamingBytes(nil) == BatchNormPasses.defaultMinimumStreamingBytes)
+        #expect(try BatchNormPasses.minimumStreamingBytes(" ") == BatchNormPasses.defaultMinimumStreamingBytes)
+        #expect(try BatchNormPasses.minimumStreamingBytes("0") == 0)
+        #expect(try BatchNormPasses.minimumStreamingBytes(" 1048576 ") == 1 << 20)
+        for bad in ["-1", "4M", "1e6", "lots"] {
+            #expect(throws: InvalidOption.self, "\(bad)") { try BatchNormPasses.minimumStreamingBytes(bad) }
+            do { _ = try BatchNormPasses.minimumStreamingBytes(bad) } catch let error as InvalidOption {
+                #expect(error.key == "BACKDROP_STREAMING_MIN_BYTES" && error.message.contains("whole number of bytes"))
+            }
+        }
+    }
+
     @Test(.enabled(if: avx2, "this CPU has no AVX2 + FMA"))
     func sumsGiveTheVectorLoopsBits() {
         var rng = SeededRNG(seed: 91)

@@ -9,7 +9,7 @@ import Foundation
 /// stores: a regular store first reads every line it writes (read-for-ownership), which for such
 /// outputs is wasted memory traffic. The implicit convolutions (`ImplicitConvolution`) stream
 /// theirs on the same rule.
-enum BatchNormPasses {
+public enum BatchNormPasses {
     /// How batch norm's passes run: whether the AVX2 builds run, and from what output size on
     /// outputs are streamed.
     struct Settings: Sendable {
@@ -31,11 +31,35 @@ enum BatchNormPasses {
     /// were within 2% of each other and never streaming 5–11% slower (BENCHMARKS.md); 4 MiB keeps
     /// small outputs cached where a cache holds them. The OS's cache sizes are no guide: a VM
     /// measured here reports 320 MB of L3 for the 32 MiB its cores share.
-    static let processSettings: Settings = {
-        var minimum = 4 << 20
-        if let text = ProcessInfo.processInfo.environment[streamingEnvironmentVariable], let value = Int(text), value >= 0 { minimum = value }
-        return Settings(avx2: CPUFeatures.hasAVX2FMA, minimumStreamingBytes: minimum)
+    static let processSettings = Settings(avx2: CPUFeatures.hasAVX2FMA, minimumStreamingBytes: (try? environmentMinimum.get()) ?? defaultMinimumStreamingBytes)
+
+    /// The threshold without `BACKDROP_STREAMING_MIN_BYTES`.
+    static let defaultMinimumStreamingBytes = 4 << 20
+
+    /// `BACKDROP_STREAMING_MIN_BYTES` of this process, read once: its value, the default when unset
+    /// or empty, or why it is refused.
+    private static let environmentMinimum: Result<Int, InvalidOption> = {
+        Result { try minimumStreamingBytes(ProcessInfo.processInfo.environment[streamingEnvironmentVariable]) }
+            .mapError { $0 as? InvalidOption ?? InvalidOption(key: streamingEnvironmentVariable, message: "\($0)") }
     }()
+
+    /// The threshold a `BACKDROP_STREAMING_MIN_BYTES` value sets: a whole number of bytes ≥ 0
+    /// (`nil`/empty: the default).
+    /// - Throws: `InvalidOption` naming the variable for anything else.
+    static func minimumStreamingBytes(_ value: String?) throws -> Int {
+        guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return defaultMinimumStreamingBytes }
+        guard let bytes = Int(value.trimmingCharacters(in: .whitespaces)), bytes >= 0 else {
+            throw InvalidOption(key: streamingEnvironmentVariable, value: value,
+                                reason: "use a whole number of bytes ≥ 0 (0 streams every output; unset it for the default, \(defaultMinimumStreamingBytes))")
+        }
+        return bytes
+    }
+
+    /// Throws the `InvalidOption` of a bad `BACKDROP_STREAMING_MIN_BYTES`, if any (front ends call
+    /// it at start, as `ConvolutionKernelPath.checkEnvironment`).
+    public static func checkEnvironment() throws {
+        if case .failure(let error) = environmentMinimum { throw error }
+    }
 
     @TaskLocal private static var override: Settings?
 
@@ -112,4 +136,14 @@ enum BatchNormPasses {
 
     /// Orders this thread's streaming stores before its later stores.
     @inline(__always) static func fence() { bd_streaming_fence() }
+}
+
+extension Tensor {
+    /// The output size in bytes from which batch norm and the implicit convolutions write with
+    /// streaming stores here (`nil`: never, the CPU has no AVX2). Speed only — the values do not
+    /// depend on it; benchmarks record it beside the kernels.
+    public static var streamingMinimumBytes: Int? {
+        let settings = BatchNormPasses.current
+        return settings.avx2 ? settings.minimumStreamingBytes : nil
+    }
 }
