@@ -184,38 +184,34 @@ import TensorCore
         #expect(badKernels.status != 0 && badKernels.stderr.contains("--kernels") && badKernels.stderr.contains("avx2"))
     }
 
+    /// Both executables refuse `value` for the environment variable `name` before any work, with a
+    /// message naming the variable and containing `advice`; then one tiny benchmark step with
+    /// `good` for it, whose `--json` output is returned.
+    func environmentVariable(_ name: String, refusing value: String, advice: String, good: String) throws -> String {
+        for tool in ["backdrop", "backdrop-bench"] {
+            let r = try Executables.run(tool, ["--help"], environment: [name: value])
+            #expect(r.status != 0, "\(tool) accepted \(name)=\(value)")
+            #expect(r.stderr.contains(name) && r.stderr.contains(advice), "\(r.stderr)")
+        }
+        let step = try Executables.run("backdrop-bench", ["simclr-step", "--width", "4", "--size", "8", "--batch", "4", "--warmup", "0",
+                                                          "--steps", "1", "--repeats", "1", "--json"], environment: [name: good])
+        #expect(step.status == 0, "\(step.stderr)")
+        return step.stdout
+    }
+
     /// A bad `BACKDROP_KERNELS` stops either executable before any work, naming the variable and
     /// the values to use; a good one is recorded in the benchmark's JSON.
     @Test func kernelEnvironmentVariable() throws {
-        for tool in ["backdrop", "backdrop-bench"] {
-            let r = try Executables.run(tool, ["--help"], environment: ["BACKDROP_KERNELS": "fastest-please"])
-            #expect(r.status != 0, "\(tool) accepted a bad BACKDROP_KERNELS")
-            #expect(r.stderr.contains("BACKDROP_KERNELS") && r.stderr.contains("avx512, avx2, blas"), "\(r.stderr)")
-        }
-        let step = try Executables.run("backdrop-bench", ["simclr-step", "--width", "4", "--size", "8", "--batch", "4", "--warmup", "0",
-                                                          "--steps", "1", "--repeats", "1", "--json"], environment: ["BACKDROP_KERNELS": "blas"])
-        #expect(step.status == 0, "\(step.stderr)")
-        #expect(step.stdout.contains("\"kernels\":\"im2col-openblas\""), "\(step.stdout)")
+        let json = try environmentVariable("BACKDROP_KERNELS", refusing: "fastest-please", advice: "avx512, avx2, blas", good: "blas")
+        #expect(json.contains("\"kernels\":\"im2col-openblas\""), "\(json)")
     }
 
     /// A bad `BACKDROP_STREAMING_MIN_BYTES` stops either executable before any work, naming the
     /// variable and what to use; a good one is recorded in the benchmark's JSON (where the CPU
     /// streams at all).
     @Test func streamingEnvironmentVariable() throws {
-        for tool in ["backdrop", "backdrop-bench"] {
-            let r = try Executables.run(tool, ["--help"], environment: ["BACKDROP_STREAMING_MIN_BYTES": "4M"])
-            #expect(r.status != 0, "\(tool) accepted a bad BACKDROP_STREAMING_MIN_BYTES")
-            #expect(r.stderr.contains("BACKDROP_STREAMING_MIN_BYTES") && r.stderr.contains("whole number of bytes"), "\(r.stderr)")
-        }
-        let step = try Executables.run("backdrop-bench", ["simclr-step", "--width", "4", "--size", "8", "--batch", "4", "--warmup", "0",
-                                                          "--steps", "1", "--repeats", "1", "--json"],
-                                       environment: ["BACKDROP_STREAMING_MIN_BYTES": "12345"])
-        #expect(step.status == 0, "\(step.stderr)")
-        if CPUFeatures.hasAVX2FMA {
-            #expect(step.stdout.contains("\"streaming_min_bytes\":12345"), "\(step.stdout)")
-        } else {
-            #expect(!step.stdout.contains("streaming_min_bytes"), "\(step.stdout)")
-        }
+        let json = try environmentVariable("BACKDROP_STREAMING_MIN_BYTES", refusing: "4M", advice: "whole number of bytes", good: "12345")
+        #expect(json.contains("\"streaming_min_bytes\":12345") == CPUFeatures.hasAVX2FMA, "\(json)")
     }
 
     /// `backdrop-bench kernels` on a tiny shape: every stride-1 pass on every path this CPU runs,
