@@ -14,8 +14,8 @@ struct Backdrop: ParsableCommand {
                       FindingsCommand.self, ClaimsCommand.self, ExportCommand.self, ServeCommand.self, MergeCommand.self, StatusCommand.self]
     )
 
-    /// Checks the environment the kernels read (`BACKDROP_KERNELS`) before any command runs, so a
-    /// bad value stops with its message instead of being ignored.
+    /// Checks the environment the kernels read (`BACKDROP_KERNELS`, `BACKDROP_STREAMING_MIN_BYTES`)
+    /// before any command runs, so a bad value stops with its message instead of being ignored.
     static func main() {
         do { try ConvolutionKernelPath.checkEnvironment(); try BatchNormPasses.checkEnvironment() } catch { exit(withError: error) }
         main(nil)
