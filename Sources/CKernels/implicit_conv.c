@@ -4,20 +4,34 @@
 // Weight packing, scratch sizes and panel segments are plain C; only the kernels below need
 // x86-64 and AVX-512.
 
+/// Bit j of `m` moved to bit 2j (16 bits → 32).
+static unsigned spread_even(unsigned m) {
+    unsigned r = 0;
+    for (int j = 0; j < 16; j++) r |= ((m >> j) & 1u) << (2 * j);
+    return r;
+}
+
 void bd_plan_panel_segments(const bd_implicit_conv *c, long p0, bd_panel_segments *s) {
-    const long W = c->in_width, Wo = c->out_width;
+    const long W = c->in_width, Wo = c->out_width, st = c->stride > 1 ? c->stride : 1;
     s->count = 0;
     for (int lane = 0; lane < 16; s->count++) {
         long p = p0 + lane, oy = p / Wo, ox = p % Wo;
         int count = (int)(Wo - ox) < 16 - lane ? (int)(Wo - ox) : 16 - lane;
-        s->oy[s->count] = oy;
+        s->in_row[s->count] = st * oy;
         for (long tx = 0; tx < c->taps_x; tx++) {
-            // Lane j reads column ox + (j − lane) + tap_col[tx] of the input row.
-            long shift = ox - lane + c->tap_col[tx];
+            // Lane j reads column st·(ox + j − lane) + tap_col[tx] = shift + st·j of the input row.
+            long shift = st * (ox - lane) + c->tap_col[tx];
             long lo = lane, hi = lane + count;
-            if (lo + shift < 0) lo = -shift;
-            if (hi + shift > W) hi = W - shift;
-            s->mask[s->count][tx] = hi > lo ? (((1u << (hi - lo)) - 1u) << lo) : 0u;
+            if (st == 1) {
+                if (lo + shift < 0) lo = -shift;
+                if (hi + shift > W) hi = W - shift;
+            } else {
+                while (lo < hi && shift + st * lo < 0) lo++;
+                while (hi > lo && shift + st * (hi - 1) >= W) hi--;
+            }
+            unsigned mask = hi > lo ? (((1u << (hi - lo)) - 1u) << lo) : 0u;
+            s->mask[s->count][tx] = mask;
+            s->window[s->count][tx] = st == 2 ? spread_even(mask) : 0u;
             s->offset[s->count][tx] = shift;
         }
         lane += count;
@@ -67,7 +81,7 @@ BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long
         const float *plane = image + ci * H * W;
         for (long ty = 0; ty < ty_n; ty++) {
             if (sg.count == 1) {
-                long iy = sg.oy[0] + c->tap_row[ty];
+                long iy = sg.in_row[0] + c->tap_row[ty];
                 if (iy < 0 || iy >= H) {
                     for (long tx = 0; tx < tx_n; tx++, dst += 16) _mm512_store_ps(dst, _mm512_setzero_ps());
                     continue;
@@ -84,11 +98,43 @@ BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long
             for (long tx = 0; tx < tx_n; tx++, dst += 16) {
                 __m512 v = _mm512_setzero_ps();
                 for (int t = 0; t < sg.count; t++) {
-                    long iy = sg.oy[t] + c->tap_row[ty];
+                    long iy = sg.in_row[t] + c->tap_row[ty];
                     if (iy < 0 || iy >= H) continue;
                     uintptr_t row = (uintptr_t)(plane + iy * W);
                     const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
                     v = _mm512_mask_loadu_ps(v, (__mmask16)sg.mask[t][tx], base);
+                }
+                _mm512_store_ps(dst, v);
+            }
+        }
+    }
+}
+
+/// `pack_panel` for stride 2: lane j of a segment reads element 2j of the 32-float window at the
+/// segment's offset — two masked loads (only the even elements of valid lanes are read) and one
+/// permute that keeps the even elements.
+BD_AVX512 static void pack_panel_stride2(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
+    const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    bd_panel_segments sg;
+    bd_plan_panel_segments(c, p0, &sg);
+    const float *image = x + b * c->in_channels * H * W;
+    float *dst = panel;
+    for (long ci = 0; ci < c->in_channels; ci++) {
+        const float *plane = image + ci * H * W;
+        for (long ty = 0; ty < ty_n; ty++) {
+            for (long tx = 0; tx < tx_n; tx++, dst += 16) {
+                __m512 v = _mm512_setzero_ps();
+                for (int t = 0; t < sg.count; t++) {
+                    long iy = sg.in_row[t] + c->tap_row[ty];
+                    unsigned w = sg.window[t][tx];
+                    if (iy < 0 || iy >= H || w == 0) continue;
+                    uintptr_t row = (uintptr_t)(plane + iy * W);
+                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
+                    __m512 lo = _mm512_maskz_loadu_ps((__mmask16)(w & 0xFFFFu), base);
+                    __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(w >> 16), (const float *)((uintptr_t)base + 16 * sizeof(float)));
+                    // Segments cover disjoint lanes: each sets its own.
+                    v = _mm512_mask_mov_ps(v, (__mmask16)sg.mask[t][tx], _mm512_permutex2var_ps(lo, even, hi));
                 }
                 _mm512_store_ps(dst, v);
             }
@@ -123,7 +169,8 @@ BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const f
         long q1 = q0 + BD_PANELS_PER_BLOCK < panel_end ? q0 + BD_PANELS_PER_BLOCK : panel_end;
         for (long q = q0; q < q1; q++) {
             long first = q * 16;
-            pack_panel(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
+            if (c->stride == 2) pack_panel_stride2(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
+            else pack_panel(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
         }
         for (long cb = 0; cb < c->out_channels / 16; cb++) {
             const float *a = packed_w + cb * K * 16;

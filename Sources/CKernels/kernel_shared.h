@@ -6,15 +6,18 @@
 
 /// How the 16 output pixels `p0 ..< p0 + 16` of one image fall into segments, each within one
 /// output row (one segment when the output width is a multiple of 16, more when it is narrower).
-/// Segment `t` reads input row `oy[t] + tap_row[ty]`; for tap column `tx` its lanes read that row
-/// at `offset[t][tx] + lane`, lanes whose bit is set in `mask[t][tx]` only (the rest are padding,
-/// never read). Masks and offsets depend only on the segment and the tap column, so the packers
+/// Segment `t` reads input row `in_row[t] + tap_row[ty]` (`in_row` = stride · its output row); for
+/// tap column `tx` its lanes read that row at `offset[t][tx] + stride · lane`, lanes whose bit is
+/// set in `mask[t][tx]` only (the rest are padding, never read). With stride 2, `window[t][tx]`
+/// has bit `2·lane` set for each of those lanes: the elements of the 32-float window at
+/// `offset[t][tx]` a stride-2 packer loads. Masks and offsets depend only on the segment and the tap column, so the packers
 /// compute them once per panel.
 typedef struct {
     int count;
-    long oy[16];
+    long in_row[16];
     long offset[16][BD_MAX_TAPS];
     unsigned mask[16][BD_MAX_TAPS];
+    unsigned window[16][BD_MAX_TAPS];
 } bd_panel_segments;
 
 /// Fills `s` for the panel starting at pixel `p0` of an image (see `bd_panel_segments`).

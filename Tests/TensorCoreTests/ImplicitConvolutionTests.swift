@@ -3,7 +3,8 @@ import Testing
 import TestSupport
 
 /// Geometries the implicit paths (`ImplicitConvolution`, AVX-512 and AVX2) take for the forward
-/// pass, the input gradient, the weight gradient, or several (see `pathSelection`).
+/// pass (stride 1 or 2), the input gradient, the weight gradient (stride 1), or several (see
+/// `pathSelection`).
 /// `ConvolutionTests` checks each on every kernel path this CPU runs against the naive convolution
 /// and by central differences (the input gradient is the flipped, channel-transposed convolution
 /// of the output gradient when `handlesInputGradient`; the weight gradient comes from
@@ -33,6 +34,17 @@ let implicitConvCases: [ConvCase] = [
     // Padding beyond the kernel (3×3, padding 3: 4×4 → 8×8): the input gradient's taps all shift
     // forward.
     ConvCase(batch: 2, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 3, bias: false),
+    // Stride 2 (forward implicit; input and weight gradient through im2col): 8×8 → 4×4, a panel of
+    // four 4-pixel segments, each lane reading every other input column.
+    ConvCase(batch: 2, cin: 16, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
+    // Stride 2, 16×16 → 8×8 with 5 input channels and a bias: two 8-pixel segments per panel.
+    ConvCase(batch: 2, cin: 5, h: 16, w: 16, cout: 32, kh: 3, kw: 3, stride: 2, padding: 1, bias: true),
+    // Stride 2 on an odd plane (7×7 → 4×4): the last column and row read past the input.
+    ConvCase(batch: 2, cin: 16, h: 7, w: 7, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
+    // Stride 2, output rows of 16 (4×32 → 2×16): one segment per panel, a 32-float window each.
+    ConvCase(batch: 2, cin: 16, h: 4, w: 32, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
+    // The 1×1 stride-2 shortcut (8×8 → 4×4).
+    ConvCase(batch: 2, cin: 16, h: 8, w: 8, cout: 16, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -48,11 +60,11 @@ let implicitConvCases: [ConvCase] = [
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
         let i = implicit
-        #expect(forward == [Bool](repeating: i, count: 11))
-        #expect(input == [i, i, i, i, i, false, i, false, false, i, i])
-        #expect(weight == [i, i, i, false, false, i, false, false, i, i, i])
-        // Strided, channels or planes not in whole 16s: never implicit.
-        let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
+        #expect(forward == [Bool](repeating: i, count: 16))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [Bool](repeating: false, count: 5))
+        #expect(weight == [i, i, i, false, false, i, false, false, i, i, i] + [Bool](repeating: false, count: 5))
+        // Stride 3, channels or planes not in whole 16s: never implicit.
+        let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 3, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         let smallPlane = Conv2dGeometry(batch: 2, inChannels: 16, height: 2, width: 2, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         for g in [strided, narrow, smallPlane] {

@@ -21,8 +21,9 @@
 /// Most tap rows (and tap columns) a descriptor may have.
 #define BD_MAX_TAPS 16
 
-/// An implicit stride-1 convolution, NCHW. Output pixel (oy, ox) of image b, tap (ty, tx), input
-/// channel ci reads `x[b, ci, oy + tap_row[ty], ox + tap_col[tx]]` of the input
+/// An implicit convolution, NCHW, of stride `stride` (1 or 2; 0 counts as 1). Output pixel (oy, ox)
+/// of image b, tap (ty, tx), input channel ci reads
+/// `x[b, ci, stride·oy + tap_row[ty], stride·ox + tap_col[tx]]` of the input
 /// `[batch, in_channels, in_height, in_width]`, or 0 outside it. Patch row
 /// `k = (ci · taps_y + ty) · taps_x + tx`, `K = in_channels · taps_y · taps_x`. Output
 /// `[batch, out_channels, out_height, out_width]`.
@@ -35,6 +36,10 @@ typedef struct {
     /// Nonzero: the output is written with streaming (non-temporal) stores and the panel functions
     /// end with `sfence` — for outputs too large to still be cached when their reader comes.
     long stream_output;
+    /// 1 or 2 (0 counts as 1). Stride 2 packs each patch row from a 32-float window of the input
+    /// row, keeping its even elements (one lane permute); the input gradient and the weight
+    /// gradient of a strided convolution are not implicit.
+    long stride;
 } bd_implicit_conv;
 
 /// 1 when this CPU and OS run the AVX-512 kernels (`avx512f` and ZMM state enabled), else 0; the

@@ -1,12 +1,13 @@
 import CKernels
 
-/// Stride-1 convolutions as implicit GEMMs (`CKernels/implicit_conv.c`, `implicit_conv_avx2.c`):
+/// Convolutions as implicit GEMMs (`CKernels/implicit_conv.c`, `implicit_conv_avx2.c`):
 /// the patch matrix is packed 16 output pixels at a time straight from the input into a
 /// cache-resident panel and multiplied by an AVX-512 or AVX2 + FMA micro-kernel
 /// (`ConvolutionKernelPath`), so the im2col write, OpenBLAS's re-packing of it and the output
 /// channel gather all disappear.
 ///
-/// - Forward: taps shifted by `tap − padding`.
+/// - Forward, stride 1 or 2: taps shifted by `tap − padding`; with stride 2 each patch row is
+///   packed from a 32-float window of the input row, its even elements kept (one lane permute).
 /// - Input gradient: the convolution of the output gradient with the weights flipped in space and
 ///   transposed in channels (no `dCol` product, no `col2im` scatter-add).
 /// - Weight gradient, 3 × 3 (`implicit_weight_gradient*.c`): reads the input and the output
@@ -14,44 +15,46 @@ import CKernels
 ///
 /// Outputs of `BatchNormPasses`' streaming size are written with streaming stores (the same values).
 ///
-/// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — strided
-/// convolutions included — keeps the im2col + OpenBLAS path in `Convolution.swift`. (Strided
-/// convolutions through phase planes were measured implicitly too and were no faster: the phase
-/// split and merge passes cost what the kernel saved; BENCHMARKS.md.)
+/// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — the input
+/// and weight gradients of strided convolutions included — keeps the im2col + OpenBLAS path in
+/// `Convolution.swift`. (Strided convolutions through phase planes were measured implicitly too
+/// and were no faster: the phase split and merge passes cost what the kernel saved; the forward
+/// pass's direct stride-2 packer has no such pass; BENCHMARKS.md.)
 enum ImplicitConvolution {
     /// Panels claimed per work item: 4 blocks of `BD_PANELS_PER_BLOCK`.
     static let panelsPerClaim = 16
 
-    /// An implicit path, stride 1, a kernel within `BD_MAX_TAPS` rows and columns: what every
-    /// implicit case needs before its own channel and plane conditions.
-    static func isStrideOneImplicit(_ g: Conv2dGeometry, on path: ConvolutionKernelPath) -> Bool {
-        path != .blas && g.stride == 1 && g.kernelH <= Int(BD_MAX_TAPS) && g.kernelW <= Int(BD_MAX_TAPS)
+    /// An implicit path, a stride in `strides`, a kernel within `BD_MAX_TAPS` rows and columns:
+    /// what every implicit case needs before its own channel and plane conditions.
+    static func isImplicit(_ g: Conv2dGeometry, strides: ClosedRange<Int> = 1...1, on path: ConvolutionKernelPath) -> Bool {
+        path != .blas && strides.contains(g.stride) && g.kernelH <= Int(BD_MAX_TAPS) && g.kernelW <= Int(BD_MAX_TAPS)
     }
 
-    /// The forward convolution `g` runs implicitly on `path`: output channels and output plane in
-    /// whole 16s.
+    /// The forward convolution `g` runs implicitly on `path`: stride 1 or 2, output channels and
+    /// output plane in whole 16s.
     static func handlesForward(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
-        isStrideOneImplicit(g, on: path) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        isImplicit(g, strides: 1...2, on: path) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
     /// The input gradient of `g` runs implicitly on `path`: input channels and input plane in
     /// whole 16s.
     static func handlesInputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
-        isStrideOneImplicit(g, on: path) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
+        isImplicit(g, on: path) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
     }
 
     /// The weight gradient of `g` runs implicitly on `path`: 3 × 3 kernel, output channels and
     /// output plane in whole 16s.
     static func handlesWeightGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
-        isStrideOneImplicit(g, on: path) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        isImplicit(g, on: path) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
     static func forward(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                         _ y: UnsafeMutablePointer<Float>) {
         let p = g.padding
-        let d = descriptor(batch: g.batch, input: (g.inChannels, g.height, g.width), output: (g.outChannels, g.outHeight, g.outWidth),
+        var d = descriptor(batch: g.batch, input: (g.inChannels, g.height, g.width), output: (g.outChannels, g.outHeight, g.outWidth),
                            rows: (0..<g.kernelH).map { $0 - p }, columns: (0..<g.kernelW).map { $0 - p })
+        d.stride = g.stride
         run(d, on: path, input: x, weights: w, output: y)
     }
 
