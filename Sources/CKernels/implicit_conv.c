@@ -70,9 +70,13 @@ int bd_cpu_has_avx512(void) {
 
 /// Packs the `[K][16]` B panel of output pixels `p0 ..< p0 + 16` of image `b` straight from `x`
 /// (see `bd_implicit_conv` for what each patch row reads): every segment
-/// (`bd_plan_panel_segments`) of a patch row is one masked load.
+/// (`bd_plan_panel_segments`) of a patch row is one masked load — with stride 2, two masked loads
+/// of the segment's 32-float window (only the even elements of its lanes are read) and one
+/// permute that keeps the even elements.
 BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
     const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
+    const int stride2 = c->stride == 2;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     bd_panel_segments sg;
     bd_plan_panel_segments(c, p0, &sg);
     const float *image = x + b * c->in_channels * H * W;
@@ -80,7 +84,7 @@ BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long
     for (long ci = 0; ci < c->in_channels; ci++) {
         const float *plane = image + ci * H * W;
         for (long ty = 0; ty < ty_n; ty++) {
-            if (sg.count == 1) {
+            if (sg.count == 1 && !stride2) {
                 long iy = sg.in_row[0] + c->tap_row[ty];
                 if (iy < 0 || iy >= H) {
                     for (long tx = 0; tx < tx_n; tx++, dst += 16) _mm512_store_ps(dst, _mm512_setzero_ps());
@@ -98,39 +102,10 @@ BD_AVX512 static void pack_panel(const bd_implicit_conv *c, const float *x, long
             for (long tx = 0; tx < tx_n; tx++, dst += 16) {
                 __m512 v = _mm512_setzero_ps();
                 for (int t = 0; t < sg.count; t++) {
-                    long iy = sg.in_row[t] + c->tap_row[ty];
-                    if (iy < 0 || iy >= H) continue;
-                    uintptr_t row = (uintptr_t)(plane + iy * W);
-                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
-                    v = _mm512_mask_loadu_ps(v, (__mmask16)sg.mask[t][tx], base);
-                }
-                _mm512_store_ps(dst, v);
-            }
-        }
-    }
-}
-
-/// `pack_panel` for stride 2: lane j of a segment reads element 2j of the 32-float window at the
-/// segment's offset — two masked loads (only the even elements of valid lanes are read) and one
-/// permute that keeps the even elements.
-BD_AVX512 static void pack_panel_stride2(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
-    const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    bd_panel_segments sg;
-    bd_plan_panel_segments(c, p0, &sg);
-    const float *image = x + b * c->in_channels * H * W;
-    float *dst = panel;
-    for (long ci = 0; ci < c->in_channels; ci++) {
-        const float *plane = image + ci * H * W;
-        for (long ty = 0; ty < ty_n; ty++) {
-            for (long tx = 0; tx < tx_n; tx++, dst += 16) {
-                __m512 v = _mm512_setzero_ps();
-                for (int t = 0; t < sg.count; t++) {
-                    long iy = sg.in_row[t] + c->tap_row[ty];
+                    const float *base = bd_segment_base(&sg, plane, H, W, c->tap_row[ty], t, tx);
+                    if (!base) continue;
+                    if (!stride2) { v = _mm512_mask_loadu_ps(v, (__mmask16)sg.mask[t][tx], base); continue; }
                     unsigned w = sg.window[t][tx];
-                    if (iy < 0 || iy >= H || w == 0) continue;
-                    uintptr_t row = (uintptr_t)(plane + iy * W);
-                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
                     __m512 lo = _mm512_maskz_loadu_ps((__mmask16)(w & 0xFFFFu), base);
                     __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(w >> 16), (const float *)((uintptr_t)base + 16 * sizeof(float)));
                     // Segments cover disjoint lanes: each sets its own.
@@ -169,8 +144,7 @@ BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const f
         long q1 = q0 + BD_PANELS_PER_BLOCK < panel_end ? q0 + BD_PANELS_PER_BLOCK : panel_end;
         for (long q = q0; q < q1; q++) {
             long first = q * 16;
-            if (c->stride == 2) pack_panel_stride2(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
-            else pack_panel(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
+            pack_panel(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
         }
         for (long cb = 0; cb < c->out_channels / 16; cb++) {
             const float *a = packed_w + cb * K * 16;

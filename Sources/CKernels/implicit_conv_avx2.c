@@ -39,11 +39,20 @@ BD_AVX2 static inline __m256 load8(unsigned bits, const float *base) {
     return _mm256_maskload_ps(base, lane_mask(bits));
 }
 
+/// Lanes 0–7 of a stride-2 read: the even elements of the 16 floats at `base` whose bits are set in
+/// `bits` (bit e for element e; the odd elements and unset ones are not read).
+BD_AVX2 static inline __m256 load8_even(unsigned bits, const float *base) {
+    __m256 a = load8(bits & 0xFFu, base), b = load8((bits >> 8) & 0xFFu, (const float *)((uintptr_t)base + 8 * sizeof(float)));
+    __m256 pairs = _mm256_shuffle_ps(a, b, 0x88);   // a0 a2 b0 b2 | a4 a6 b4 b6
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), 0xD8));
+}
+
 /// Packs the `[K][16]` panel of output pixels `p0 ..< p0 + 16` of image `b` (see the AVX-512
 /// `pack_panel`): one masked load pair per segment (`bd_plan_panel_segments`), tap column and
-/// patch row.
+/// patch row; with stride 2, `load8_even` of the window's two 16-float halves.
 BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
     const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
+    const int stride2 = c->stride == 2;
     bd_panel_segments sg;
     bd_plan_panel_segments(c, p0, &sg);
     const float *image = x + b * c->in_channels * H * W;
@@ -51,7 +60,7 @@ BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b
     for (long ci = 0; ci < c->in_channels; ci++) {
         const float *plane = image + ci * H * W;
         for (long ty = 0; ty < ty_n; ty++) {
-            if (sg.count == 1) {
+            if (sg.count == 1 && !stride2) {
                 long iy = sg.in_row[0] + c->tap_row[ty];
                 if (iy < 0 || iy >= H) {
                     for (long tx = 0; tx < tx_n; tx++, dst += 16) {
@@ -72,51 +81,18 @@ BD_AVX2 static void pack_panel(const bd_implicit_conv *c, const float *x, long b
             for (long tx = 0; tx < tx_n; tx++, dst += 16) {
                 __m256 lo = _mm256_setzero_ps(), hi = lo;
                 for (int t = 0; t < sg.count; t++) {
-                    long iy = sg.in_row[t] + c->tap_row[ty];
-                    if (iy < 0 || iy >= H) continue;
-                    uintptr_t row = (uintptr_t)(plane + iy * W);
-                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
+                    const float *base = bd_segment_base(&sg, plane, H, W, c->tap_row[ty], t, tx);
+                    if (!base) continue;
+                    if (stride2) {
+                        unsigned w = sg.window[t][tx];
+                        if (w & 0xFFFFu) lo = _mm256_or_ps(lo, load8_even(w & 0xFFFFu, base));
+                        if (w >> 16) hi = _mm256_or_ps(hi, load8_even(w >> 16, (const float *)((uintptr_t)base + 16 * sizeof(float))));
+                        continue;
+                    }
                     unsigned m = sg.mask[t][tx];
                     // Segments cover disjoint lanes: OR their masked loads together.
                     if (m & 0xFFu) lo = _mm256_or_ps(lo, load8(m & 0xFFu, base));
                     if (m >> 8) hi = _mm256_or_ps(hi, load8(m >> 8, (const float *)((uintptr_t)base + 8 * sizeof(float))));
-                }
-                _mm256_store_ps(dst, lo);
-                _mm256_store_ps(dst + 8, hi);
-            }
-        }
-    }
-}
-
-/// Lanes 0–7 of a stride-2 read: the even elements of the 16 floats at `base` whose bits are set in
-/// `bits` (bit e for element e; the odd elements and unset ones are not read).
-BD_AVX2 static inline __m256 load8_even(unsigned bits, const float *base) {
-    __m256 a = load8(bits & 0xFFu, base), b = load8((bits >> 8) & 0xFFu, (const float *)((uintptr_t)base + 8 * sizeof(float)));
-    __m256 pairs = _mm256_shuffle_ps(a, b, 0x88);   // a0 a2 b0 b2 | a4 a6 b4 b6
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), 0xD8));
-}
-
-/// `pack_panel` for stride 2 (see the AVX-512 `pack_panel_stride2`): per segment, lanes 0–7 from
-/// the window's first 16 floats and lanes 8–15 from the next 16, even elements kept.
-BD_AVX2 static void pack_panel_stride2(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel) {
-    const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
-    bd_panel_segments sg;
-    bd_plan_panel_segments(c, p0, &sg);
-    const float *image = x + b * c->in_channels * H * W;
-    float *dst = panel;
-    for (long ci = 0; ci < c->in_channels; ci++) {
-        const float *plane = image + ci * H * W;
-        for (long ty = 0; ty < ty_n; ty++) {
-            for (long tx = 0; tx < tx_n; tx++, dst += 16) {
-                __m256 lo = _mm256_setzero_ps(), hi = lo;
-                for (int t = 0; t < sg.count; t++) {
-                    long iy = sg.in_row[t] + c->tap_row[ty];
-                    unsigned w = sg.window[t][tx];
-                    if (iy < 0 || iy >= H || w == 0) continue;
-                    uintptr_t row = (uintptr_t)(plane + iy * W);
-                    const float *base = (const float *)(row + (uintptr_t)(sg.offset[t][tx] * (long)sizeof(float)));
-                    if (w & 0xFFFFu) lo = _mm256_or_ps(lo, load8_even(w & 0xFFFFu, base));
-                    if (w >> 16) hi = _mm256_or_ps(hi, load8_even(w >> 16, (const float *)((uintptr_t)base + 16 * sizeof(float))));
                 }
                 _mm256_store_ps(dst, lo);
                 _mm256_store_ps(dst + 8, hi);
@@ -164,8 +140,7 @@ BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float
         long q1 = q0 + BD_PANELS_PER_BLOCK < panel_end ? q0 + BD_PANELS_PER_BLOCK : panel_end;
         for (long q = q0; q < q1; q++) {
             long first = q * 16;
-            if (c->stride == 2) pack_panel_stride2(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
-            else pack_panel(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
+            pack_panel(c, x, first / plane, first % plane, scratch + (q - q0) * K * 16);
         }
         for (long cb = 0; cb < c->out_channels / 16; cb++) {
             const float *a = packed_w + cb * K * 16;

@@ -3,6 +3,7 @@
 #define BACKDROP_KERNEL_SHARED_H
 
 #include "implicit_conv.h"
+#include <stdint.h>
 
 /// How the 16 output pixels `p0 ..< p0 + 16` of one image fall into segments, each within one
 /// output row (one segment when the output width is a multiple of 16, more when it is narrower).
@@ -22,6 +23,15 @@ typedef struct {
 
 /// Fills `s` for the panel starting at pixel `p0` of an image (see `bd_panel_segments`).
 void bd_plan_panel_segments(const bd_implicit_conv *c, long p0, bd_panel_segments *s);
+
+/// Where segment `t` of `s` reads tap column `tx` of tap row offset `tap_row` in an `H × W`
+/// `plane` (lane 0's element), or NULL when that input row lies outside the plane. Integer
+/// arithmetic: masked-off lanes may lie outside the row (masked loads never read them).
+static inline const float *bd_segment_base(const bd_panel_segments *s, const float *plane, long H, long W, long tap_row, int t, long tx) {
+    long iy = s->in_row[t] + tap_row;
+    if (iy < 0 || iy >= H) return 0;
+    return (const float *)((uintptr_t)(plane + iy * W) + (uintptr_t)(s->offset[t][tx] * (long)sizeof(float)));
+}
 
 /// Copies image `b` of `x` (`[batch, Ci, H, W]`) into the interior of `xpad` (`[Ci, H + 2p, W + 2p]`,
 /// whose border the caller zeroed once).
