@@ -3,16 +3,20 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-// The lanes of the Swift loops: `v < 0 ? 0 : v` (−0 and NaN kept); their scalar tail:
-// `Swift.max(v, 0)` = `0 >= v ? 0 : v` (−0 becomes +0).
-static inline float relu_tail(float v) { return 0.0f >= v ? 0.0f : v; }
-
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 
 #define BD_AVX2 __attribute__((target("avx2")))
 
-static inline float relu_lane(float v) { return v < 0.0f ? 0.0f : v; }
+/// `x[i]·a + b` (+ `r[i]` when `r`), then with `relu` the ReLU of the Swift loops' lanes
+/// (`v < 0 ? 0 : v`: −0 and NaN kept) or, for their scalar tail (`tail`), `Swift.max(v, 0)` =
+/// `0 >= v ? 0 : v` (−0 becomes +0). `relu` is implied by `r`.
+static inline float affine_at(const float *x, const float *r, long i, float a, float b, int relu, int tail) {
+    float v = x[i] * a + b;
+    if (r) v = v + r[i];
+    if (!r && !relu) return v;
+    return tail ? (0.0f >= v ? 0.0f : v) : (v < 0.0f ? 0.0f : v);
+}
 
 /// Elements `0 ..< n − n % 8` are the Swift loop's lanes, the rest its scalar tail; `head` is how
 /// many lanes run as scalars before `y + head` is 32-byte aligned for streaming stores.
@@ -85,11 +89,7 @@ BD_AVX2 void bd_sum_and_centered_dot_avx2(const float *g, const float *x, long n
 BD_AVX2 void bd_affine_streaming_avx2(const float *x, const float *r, float *y, long n, float a, float b, int relu) {
     const long lanes = n - n % 8, head = aligned_head(y, lanes);
     long i = 0;
-    for (; i < head; i++) {
-        float v = x[i] * a + b;
-        if (r) v = v + r[i];
-        y[i] = (r || relu) ? relu_lane(v) : v;
-    }
+    for (; i < head; i++) y[i] = affine_at(x, r, i, a, b, relu, 0);
     const __m256 av = _mm256_set1_ps(a), bv = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
     for (; i + 8 <= lanes; i += 8) {
         __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), av), bv);
@@ -97,16 +97,8 @@ BD_AVX2 void bd_affine_streaming_avx2(const float *x, const float *r, float *y, 
         if (r || relu) v = _mm256_blendv_ps(v, zero, _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
         _mm256_stream_ps(y + i, v);
     }
-    for (; i < lanes; i++) {   // an unaligned remainder of the lanes (only when head cut in)
-        float v = x[i] * a + b;
-        if (r) v = v + r[i];
-        y[i] = (r || relu) ? relu_lane(v) : v;
-    }
-    for (; i < n; i++) {
-        float v = x[i] * a + b;
-        if (r) v = v + r[i];
-        y[i] = (r || relu) ? relu_tail(v) : v;
-    }
+    for (; i < lanes; i++) y[i] = affine_at(x, r, i, a, b, relu, 0);   // an unaligned remainder of the lanes (only when head cut in)
+    for (; i < n; i++) y[i] = affine_at(x, r, i, a, b, relu, 1);
 }
 
 BD_AVX2 void bd_batch_norm_input_gradient_streaming_avx2(const float *g, const float *x, float *dx, long n,

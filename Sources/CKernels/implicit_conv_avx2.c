@@ -136,6 +136,8 @@ BD_AVX2 static void kernel_4x16_streaming(long K, const float *a, const float *b
 BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                                           long panel_begin, long panel_end, float *scratch) {
     const long plane = c->out_height * c->out_width, K = c->in_channels * c->taps_y * c->taps_x;
+    void (*const kernel6)(long, const float *, const float *, float *, long) = c->stream_output ? kernel_6x16_streaming : kernel_6x16;
+    void (*const kernel4)(long, const float *, const float *, float *, long) = c->stream_output ? kernel_4x16_streaming : kernel_4x16;
     for (long q0 = panel_begin; q0 < panel_end; q0 += BD_PANELS_PER_BLOCK) {
         long q1 = q0 + BD_PANELS_PER_BLOCK < panel_end ? q0 + BD_PANELS_PER_BLOCK : panel_end;
         for (long q = q0; q < q1; q++) {
@@ -148,15 +150,9 @@ BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float
                 long first = q * 16, b = first / plane, p0 = first % plane;
                 float *out = y + (b * c->out_channels + cb * 16) * plane + p0;
                 const float *panel = scratch + (q - q0) * K * 16;
-                if (c->stream_output) {
-                    kernel_6x16_streaming(K, a, panel, out, plane);
-                    kernel_6x16_streaming(K, a + 6, panel, out + 6 * plane, plane);
-                    kernel_4x16_streaming(K, a + 12, panel, out + 12 * plane, plane);
-                } else {
-                    kernel_6x16(K, a, panel, out, plane);
-                    kernel_6x16(K, a + 6, panel, out + 6 * plane, plane);
-                    kernel_4x16(K, a + 12, panel, out + 12 * plane, plane);
-                }
+                kernel6(K, a, panel, out, plane);
+                kernel6(K, a + 6, panel, out + 6 * plane, plane);
+                kernel4(K, a + 12, panel, out + 12 * plane, plane);
             }
         }
     }
