@@ -1,11 +1,12 @@
-// Weight gradient of a 3×3 stride-1 convolution without an im2col matrix (see
+// Weight gradient of a 3×3 convolution, stride 1 or 2, without an im2col matrix (see
 // include/implicit_conv.h).
 //
-// dWᵀ[k = (ci, ky, kx)][co] = Σ_pixels x[ci, oy + ky − p, ox + kx − p] · dy[co, oy, ox]. Per image,
+// dWᵀ[k = (ci, ky, kx)][co] = Σ_pixels x[ci, S·oy + ky − p, S·ox + kx − p] · dy[co, oy, ox]. Per image,
 // the input is copied into zero-padded planes (so every tap is an in-bounds read) and the output
 // gradient is transposed to `[pixel][Co]` by 16 × 16 register transposes. A tile then keeps all
 // nine taps of one input channel × 32 (or 16) output channels in registers: per output pixel it
-// loads 2 vectors of the transposed gradient and broadcasts the nine input values the taps see.
+// loads 2 vectors of the transposed gradient and broadcasts the nine input values the taps see
+// (with stride 2, from every other column of every other row of the padded plane).
 #include "kernel_shared.h"
 #include <string.h>
 
@@ -17,8 +18,8 @@ void bd_copy_padded_image(const bd_conv3x3_shape *s, const float *x, long b, flo
 }
 
 long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) {
-    long Hp = s->height + 2 * s->padding, Wp = s->width + 2 * s->padding;
-    long Ho = Hp - 2, Wo = Wp - 2;
+    long Hp = s->height + 2 * s->padding, Wp = s->width + 2 * s->padding, Ho, Wo;
+    bd_conv3x3_output(s, &Ho, &Wo);
     return (s->in_channels * Hp * Wp + 15) / 16 * 16 + Ho * Wo * s->out_channels;
 }
 
@@ -58,18 +59,19 @@ BD_AVX512 static void transpose16(const float *src, long src_ld, float *dst, lon
 /// The nine taps of a 3×3 kernel: X(tap, ky, kx).
 #define BD_TAPS(X) X(0,0,0) X(1,0,1) X(2,0,2) X(3,1,0) X(4,1,1) X(5,1,2) X(6,2,0) X(7,2,1) X(8,2,2)
 
-/// Nine taps × 16·`nv` output channels (`nv` = 1 or 2, a constant once inlined, so the 9·nv
-/// accumulators live in registers): `rows[t · Co + c] += Σ_pixels xplane[tap t of pixel] ·
-/// dyt[pixel · Co + c]` for c < 16·nv (`rows`, `dyt` offset to the tile's first channel).
-BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int nv, const float *xplane, long Wp, long Ho, long Wo,
-                                                                    const float *dyt, long Co, float *rows) {
+/// Nine taps × 16·`nv` output channels (`nv` = 1 or 2, and `stride` 1 or 2, constants once
+/// inlined, so the 9·nv accumulators live in registers): `rows[t · Co + c] += Σ_pixels
+/// xplane[tap t of pixel] · dyt[pixel · Co + c]` for c < 16·nv (`rows`, `dyt` offset to the tile's
+/// first channel); output pixel (oy, ox) sees the padded plane from (stride·oy, stride·ox).
+BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int nv, const int stride, const float *xplane, long Wp,
+                                                                    long Ho, long Wo, const float *dyt, long Co, float *rows) {
     __m512 acc[9][2];
     for (int t = 0; t < 9; t++)
         for (int v = 0; v < nv; v++) acc[t][v] = _mm512_loadu_ps(rows + t * Co + 16 * v);
     for (long oy = 0; oy < Ho; oy++) {
-        const float *r = xplane + oy * Wp;
+        const float *r = xplane + stride * oy * Wp;
         const float *d = dyt + oy * Wo * Co;
-        for (long ox = 0; ox < Wo; ox++, r++, d += Co) {
+        for (long ox = 0; ox < Wo; ox++, r += stride, d += Co) {
             __m512 g[2];
             for (int v = 0; v < nv; v++) g[v] = _mm512_loadu_ps(d + 16 * v);
 #define STEP(t, ky, kx) { __m512 b = _mm512_set1_ps(r[ky * Wp + kx]); for (int v = 0; v < nv; v++) acc[t][v] = _mm512_fmadd_ps(b, g[v], acc[t][v]); }
@@ -84,7 +86,11 @@ BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int n
 BD_AVX512 void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                                       float *dwt, float *scratch) {
     const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
-    const long Hp = H + 2 * p, Wp = W + 2 * p, Ho = Hp - 2, Wo = Wp - 2, plane = Ho * Wo;
+    const long Hp = H + 2 * p, Wp = W + 2 * p;
+    long Ho, Wo;
+    bd_conv3x3_output(s, &Ho, &Wo);
+    const long plane = Ho * Wo;
+    const int strided = s->stride == 2;
     float *xpad = scratch, *dyt = scratch + (Ci * Hp * Wp + 15) / 16 * 16;
     memset(xpad, 0, sizeof(float) * Ci * Hp * Wp);
     for (long b = image_begin; b < image_end; b++) {
@@ -96,8 +102,14 @@ BD_AVX512 void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const fl
         for (long co0 = 0; co0 < Co; co0 += (Co % 32 == 0 ? 32 : 16))
             for (long ci = 0; ci < Ci; ci++) {
                 float *rows = dwt + ci * 9 * Co + co0;
-                if (Co % 32 == 0) tile_3x3(2, xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, rows);
-                else tile_3x3(1, xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, rows);
+                const float *xplane = xpad + ci * Hp * Wp;
+                if (Co % 32 == 0) {
+                    if (strided) tile_3x3(2, 2, xplane, Wp, Ho, Wo, dyt + co0, Co, rows);
+                    else tile_3x3(2, 1, xplane, Wp, Ho, Wo, dyt + co0, Co, rows);
+                } else {
+                    if (strided) tile_3x3(1, 2, xplane, Wp, Ho, Wo, dyt + co0, Co, rows);
+                    else tile_3x3(1, 1, xplane, Wp, Ho, Wo, dyt + co0, Co, rows);
+                }
             }
     }
 }

@@ -33,6 +33,13 @@ static inline const float *bd_segment_base(const bd_panel_segments *s, const flo
     return (const float *)((uintptr_t)(plane + iy * W) + (uintptr_t)(s->offset[t][tx] * (long)sizeof(float)));
 }
 
+/// The output plane of `s`: `Ho = (H + 2p − 3) / stride + 1`, `Wo` likewise (stride 0 counts as 1).
+static inline void bd_conv3x3_output(const bd_conv3x3_shape *s, long *Ho, long *Wo) {
+    long stride = s->stride > 1 ? s->stride : 1;
+    *Ho = (s->height + 2 * s->padding - 3) / stride + 1;
+    *Wo = (s->width + 2 * s->padding - 3) / stride + 1;
+}
+
 /// Copies image `b` of `x` (`[batch, Ci, H, W]`) into the interior of `xpad` (`[Ci, H + 2p, W + 2p]`,
 /// whose border the caller zeroed once).
 void bd_copy_padded_image(const bd_conv3x3_shape *s, const float *x, long b, float *xpad);

@@ -9,7 +9,7 @@
 // input gradient, which is the convolution of the output gradient with the weights flipped in
 // space and transposed in channels (tap shifts `tap − (kernel − 1 − padding)`).
 //
-// The weight gradient of a 3 × 3 stride-1 convolution has its own kernel
+// The weight gradient of a 3 × 3 convolution (stride 1 or 2) has its own kernel
 // (`bd_weight_gradient_3x3`): its reduction runs over pixels, the contiguous dimension of both
 // operands.
 #ifndef BACKDROP_IMPLICIT_CONV_H
@@ -37,8 +37,8 @@ typedef struct {
     /// end with `sfence` — for outputs too large to still be cached when their reader comes.
     long stream_output;
     /// 1 or 2 (0 counts as 1). Stride 2 packs each patch row from a 32-float window of the input
-    /// row, keeping its even elements (one lane permute); the input gradient and the weight
-    /// gradient of a strided convolution are not implicit.
+    /// row, keeping its even elements (one lane permute); the input gradient of a strided
+    /// convolution is not implicit.
     long stride;
 } bd_implicit_conv;
 
@@ -67,18 +67,20 @@ void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, c
 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                                   long panel_begin, long panel_end, float *scratch);
 
-/// A 3 × 3 stride-1 convolution, NCHW: input `[batch, in_channels, height, width]`, output
-/// `[batch, out_channels, height + 2·padding − 2, width + 2·padding − 2]`.
+/// A 3 × 3 convolution of stride 1 or 2 (0 counts as 1), NCHW: input
+/// `[batch, in_channels, height, width]`, output `[batch, out_channels, Ho, Wo]` with
+/// `Ho = (height + 2·padding − 3) / stride + 1` (and `Wo` likewise).
 typedef struct {
     long batch, in_channels, height, width, out_channels, padding;
+    long stride;
 } bd_conv3x3_shape;
 
 /// Floats of 64-byte-aligned scratch one caller of `bd_weight_gradient_3x3_*` needs.
 long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s);
 
 /// Adds the weight gradient of `s` over images `image_begin ..< image_end` to `dwt`, laid out
-/// `[K][out_channels]` (transposed):
-/// `dwt[(ci·9 + ky·3 + kx)·Co + co] += Σ dy[b, co, oy, ox] · x[b, ci, oy + ky − pad, ox + kx − pad]`.
+/// `[K][out_channels]` (transposed), `S` the stride:
+/// `dwt[(ci·9 + ky·3 + kx)·Co + co] += Σ dy[b, co, oy, ox] · x[b, ci, S·oy + ky − pad, S·ox + kx − pad]`.
 /// Requires `out_channels % 16 == 0` and an output plane of whole 16s. Sums pixels in a fixed
 /// order (deterministic).
 void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,

@@ -10,14 +10,14 @@ import CKernels
 ///   packed from a 32-float window of the input row, its even elements kept (one lane permute).
 /// - Input gradient: the convolution of the output gradient with the weights flipped in space and
 ///   transposed in channels (no `dCol` product, no `col2im` scatter-add).
-/// - Weight gradient, 3 × 3 (`implicit_weight_gradient*.c`): reads the input and the output
-///   gradient directly.
+/// - Weight gradient, 3 × 3, stride 1 or 2 (`implicit_weight_gradient*.c`): reads the input and
+///   the output gradient directly.
 ///
 /// Outputs of `BatchNormPasses`' streaming size are written with streaming stores (the same values).
 ///
 /// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — the input
-/// and weight gradients of strided convolutions included — keeps the im2col + OpenBLAS path in
-/// `Convolution.swift`. (Strided convolutions through phase planes were measured implicitly too
+/// gradients of strided convolutions and the weight gradients of strided 1 × 1 ones included —
+/// keeps the im2col + OpenBLAS path in `Convolution.swift`. (Strided convolutions through phase planes were measured implicitly too
 /// and were no faster: the phase split and merge passes cost what the kernel saved; the forward
 /// pass's direct stride-2 packer has no such pass; BENCHMARKS.md.)
 enum ImplicitConvolution {
@@ -42,10 +42,10 @@ enum ImplicitConvolution {
         isImplicit(g, on: path) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
     }
 
-    /// The weight gradient of `g` runs implicitly on `path`: 3 × 3 kernel, output channels and
-    /// output plane in whole 16s.
+    /// The weight gradient of `g` runs implicitly on `path`: 3 × 3 kernel, stride 1 or 2, output
+    /// channels and output plane in whole 16s.
     static func handlesWeightGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
-        isImplicit(g, on: path) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        isImplicit(g, strides: 1...2, on: path) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
@@ -81,7 +81,7 @@ enum ImplicitConvolution {
                                groups: Int) -> TensorStorage {
         let K = g.patchSize, Co = g.outChannels, slices = min(groups, g.batch)
         var shape = bd_conv3x3_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
-                                     out_channels: Co, padding: g.padding)
+                                     out_channels: Co, padding: g.padding, stride: g.stride)
         let scratchCount = bd_weight_gradient_scratch_count(&shape)
         let partials = (0..<slices).map { _ in TensorStorage(repeating: 0, count: K * Co) }
         let s = shape
