@@ -51,6 +51,16 @@ long bd_implicit_conv_scratch_count(const bd_implicit_conv *c) {
     return BD_PANELS_PER_BLOCK * c->in_channels * c->taps_y * c->taps_x * 16;
 }
 
+long bd_implicit_conv_phases_scratch_count(const bd_implicit_conv_phases *p) {
+    long most = 0;
+    for (int i = 0; i < 4; i++) {
+        const bd_implicit_conv *c = &p->phase[i];
+        long k = c->taps_y > 0 ? bd_implicit_conv_scratch_count(c) : 0;
+        if (k > most) most = k;
+    }
+    return most + bd_phase_tile_count(p);
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <cpuid.h>
 #include <immintrin.h>
@@ -159,12 +169,69 @@ BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const f
     if (c->stream_output) _mm_sfence();
 }
 
+/// `dst[2j] = even[j]`, `dst[2j + 1] = odd[j]` for j < 8; a missing (NULL) phase gives zeros. With
+/// `stream` (a constant once inlined) a streaming store (`dst` 64-byte aligned).
+BD_AVX512 static inline __attribute__((always_inline)) void interleave8(const int stream, const float *even, const float *odd, float *dst) {
+    const __m512i pairs = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    __m512 e = even ? _mm512_castps256_ps512(_mm256_loadu_ps(even)) : _mm512_setzero_ps();
+    __m512 o = odd ? _mm512_castps256_ps512(_mm256_loadu_ps(odd)) : _mm512_setzero_ps();
+    __m512 v = _mm512_permutex2var_ps(e, pairs, o);
+    if (stream) _mm512_stream_ps(dst, v); else _mm512_storeu_ps(dst, v);
+}
+
+/// Writes the `dx` rows of panels `q0 ..< q1` from the block's phase tiles (`bd_phase_tile_count`).
+BD_AVX512 static inline __attribute__((always_inline)) void interleave_block(const int stream, const bd_implicit_conv_phases *p,
+                                                                            const float *tiles, float *dx, long q0, long q1) {
+    const bd_implicit_conv *c = &p->phase[0];
+    const long Ci = c->out_channels, Ho = c->out_height, Wo = c->out_width, plane = Ho * Wo, span = BD_PANELS_PER_BLOCK * 16;
+    for (long q = q0; q < q1; q++) {
+        long first = q * 16, b = first / plane, p0 = first % plane;
+        for (long ci = 0; ci < Ci; ci++)
+            for (long r = 0; r < 16; r += 8) {
+                long oy = (p0 + r) / Wo, ox = (p0 + r) % Wo, at = ci * span + (q - q0) * 16 + r;
+                for (int py = 0; py < 2; py++) {
+                    const float *even = p->phase[2 * py].taps_y ? tiles + 2 * py * Ci * span + at : 0;
+                    const float *odd = p->phase[2 * py + 1].taps_y ? tiles + (2 * py + 1) * Ci * span + at : 0;
+                    interleave8(stream, even, odd, dx + ((b * Ci + ci) * 2 * Ho + 2 * oy + py) * 2 * Wo + 2 * ox);
+                }
+            }
+    }
+}
+
+BD_AVX512 void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
+                                              long panel_begin, long panel_end, float *scratch) {
+    const long Ci = p->phase[0].out_channels, plane = p->phase[0].out_height * p->phase[0].out_width;
+    const long span = BD_PANELS_PER_BLOCK * 16;
+    float *tiles = scratch, *panels = scratch + bd_phase_tile_count(p);
+    for (long q0 = panel_begin; q0 < panel_end; q0 += BD_PANELS_PER_BLOCK) {
+        long q1 = q0 + BD_PANELS_PER_BLOCK < panel_end ? q0 + BD_PANELS_PER_BLOCK : panel_end;
+        for (int ph = 0; ph < 4; ph++) {
+            const bd_implicit_conv *c = &p->phase[ph];
+            if (c->taps_y == 0) continue;
+            const long K = c->in_channels * c->taps_y * c->taps_x;
+            for (long q = q0; q < q1; q++) pack_panel(c, dy, q * 16 / plane, q * 16 % plane, panels + (q - q0) * K * 16);
+            float *tile = tiles + ph * Ci * span;
+            for (long cb = 0; cb < Ci / 16; cb++) {
+                const float *a = packed_w + p->weight_offset[ph] + cb * K * 16;
+                for (long q = q0; q < q1; q++) kernel_16x16(0, K, a, panels + (q - q0) * K * 16, tile + cb * 16 * span + (q - q0) * 16, span);
+            }
+        }
+        if (p->stream_output) interleave_block(1, p, tiles, dx, q0, q1);
+        else interleave_block(0, p, tiles, dx, q0, q1);
+    }
+    if (p->stream_output) _mm_sfence();
+}
+
 #else
 
 int bd_cpu_has_avx512(void) { return 0; }
 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                              long panel_begin, long panel_end, float *scratch) {
     (void)c; (void)x; (void)packed_w; (void)y; (void)panel_begin; (void)panel_end; (void)scratch;
+}
+void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
+                                    long panel_begin, long panel_end, float *scratch) {
+    (void)p; (void)dy; (void)packed_w; (void)dx; (void)panel_begin; (void)panel_end; (void)scratch;
 }
 
 #endif

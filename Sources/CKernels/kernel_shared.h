@@ -33,6 +33,12 @@ static inline const float *bd_segment_base(const bd_panel_segments *s, const flo
     return (const float *)((uintptr_t)(plane + iy * W) + (uintptr_t)(s->offset[t][tx] * (long)sizeof(float)));
 }
 
+/// Floats of one block's phase tiles in `bd_implicit_conv_phases_*`' scratch: four phases ×
+/// every channel × a block's pixels, laid out `[phase][channel][BD_PANELS_PER_BLOCK · 16]`.
+static inline long bd_phase_tile_count(const bd_implicit_conv_phases *p) {
+    return 4 * p->phase[0].out_channels * BD_PANELS_PER_BLOCK * 16;
+}
+
 /// The output plane of `s`: `Ho = (H + 2p − 3) / stride + 1`, `Wo` likewise (stride 0 counts as 1).
 static inline void bd_conv3x3_output(const bd_conv3x3_shape *s, long *Ho, long *Wo) {
     long stride = s->stride > 1 ? s->stride : 1;

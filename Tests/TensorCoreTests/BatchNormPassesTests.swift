@@ -102,7 +102,8 @@ import TestSupport
     }
 
     /// Whole operations under both settings — `Vector`'s loops and no streaming, the AVX2 passes
-    /// with every output streamed (the implicit convolutions' too, each pass) — give the same bits:
+    /// with every output streamed (the implicit convolutions' too, each pass of a stride-1 and a
+    /// stride-2 one, whose input gradient goes through the phases) — give the same bits:
     /// batch norm forward and backward with each output (called directly and through the recorded
     /// `batchNorm` / `batchNormReLU`), and eval-mode `channelAffineReLU`.
     @Test(.enabled(if: avx2, "this CPU has no AVX2 + FMA"), arguments: ["affine", "relu", "residual"])
@@ -111,10 +112,14 @@ import TestSupport
         let x = rng.tensor([6, 16, 8, 8], -1, 1), w = rng.tensor([16, 16, 3, 3], -0.3, 0.3)
         let gamma = rng.tensor([16], 0.5, 1.5), beta = rng.tensor([16]), residual = rng.tensor([6, 16, 8, 8])
         let dy = rng.tensor([6, 16, 8, 8]), scale = rng.tensor([16]), shift = rng.tensor([16])
+        let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 16, width: 16, outChannels: 16, kernelH: 3, kernelW: 3, stride: 2, padding: 1)
+        let (x2, dy2) = (rng.tensor([2, 16, 16, 16]), rng.tensor([2, 16, 8, 8]))
         func run(_ settings: BatchNormPasses.Settings) -> [[UInt32]] {
             BatchNormPasses.withSettings(settings) {
                 let g = Conv2dGeometry(batch: 6, inChannels: 16, height: 8, width: 8, outChannels: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
-                let convolutions = ConvolutionPass.allCases.map { Tensor.conv2dPass($0, g, x: x, weight: w, dy: dy) }
+                let convolutions = ConvolutionPass.allCases.flatMap {
+                    [Tensor.conv2dPass($0, g, x: x, weight: w, dy: dy), Tensor.conv2dPass($0, strided, x: x2, weight: w, dy: dy2)]
+                }
                 let z = Tensor.conv2d(x, weight: w, padding: 1)
                 let output: Tensor.NormalizedOutput = mode == "affine" ? .affine : mode == "relu" ? .relu : .addReLU(residual.pointer)
                 let (y, stats, affine) = withExtendedLifetime(residual) {

@@ -3,8 +3,8 @@ import Testing
 import TestSupport
 
 /// Geometries the implicit paths (`ImplicitConvolution`, AVX-512 and AVX2) take for the forward
-/// pass (stride 1 or 2), the input gradient (stride 1), the weight gradient (3 × 3, stride 1 or 2),
-/// or several (see
+/// pass (stride 1 or 2), the input gradient (stride 1, or stride 2 by phases), the weight gradient
+/// (3 × 3, stride 1 or 2), or several (see
 /// `pathSelection`).
 /// `ConvolutionTests` checks each on every kernel path this CPU runs against the naive convolution
 /// and by central differences (the input gradient is the flipped, channel-transposed convolution
@@ -35,17 +35,27 @@ let implicitConvCases: [ConvCase] = [
     // Padding beyond the kernel (3×3, padding 3: 4×4 → 8×8): the input gradient's taps all shift
     // forward.
     ConvCase(batch: 2, cin: 16, h: 4, w: 4, cout: 16, kh: 3, kw: 3, stride: 1, padding: 3, bias: false),
-    // Stride 2 (forward and weight gradient implicit; input gradient through im2col): 8×8 → 4×4, a
-    // panel of four 4-pixel segments, each lane reading every other input column.
+    // Stride 2 (forward and weight gradient implicit; input gradient through im2col, its output
+    // rows narrower than 8): 8×8 → 4×4, a panel of four 4-pixel segments, each lane reading every
+    // other input column.
     ConvCase(batch: 2, cin: 16, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
     // Stride 2, 16×16 → 8×8 with 5 input channels and a bias: two 8-pixel segments per panel.
     ConvCase(batch: 2, cin: 5, h: 16, w: 16, cout: 32, kh: 3, kw: 3, stride: 2, padding: 1, bias: true),
     // Stride 2 on an odd plane (7×7 → 4×4): the last column and row read past the input.
     ConvCase(batch: 2, cin: 16, h: 7, w: 7, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
-    // Stride 2, output rows of 16 (4×32 → 2×16): one segment per panel, a 32-float window each.
+    // Stride 2, output rows of 16 (4×32 → 2×16): one segment per panel, a 32-float window each;
+    // its input gradient by phases, one 16-pixel phase row per panel.
     ConvCase(batch: 2, cin: 16, h: 4, w: 32, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
     // The 1×1 stride-2 shortcut (8×8 → 4×4): forward implicit, both gradients through im2col.
     ConvCase(batch: 2, cin: 16, h: 8, w: 8, cout: 16, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
+    // Stride 2, 16×16 → 8×8 (layer3-like): input gradient by phases, two 8-pixel phase rows per
+    // panel, the odd phases summing two taps per axis.
+    ConvCase(batch: 2, cin: 16, h: 16, w: 16, cout: 32, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
+    // The 1×1 stride-2 shortcut with an 8-wide output: input gradient by phases, three of them
+    // no tap reaches (zeros).
+    ConvCase(batch: 3, cin: 16, h: 16, w: 16, cout: 16, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
+    // An even kernel (4×4/2, padding 1: 8×16 → 4×8): every phase has 2 × 2 taps.
+    ConvCase(batch: 2, cin: 16, h: 8, w: 16, cout: 16, kh: 4, kw: 4, stride: 2, padding: 1, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -61,9 +71,9 @@ let implicitConvCases: [ConvCase] = [
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
         let i = implicit
-        #expect(forward == [Bool](repeating: i, count: 16))
-        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [Bool](repeating: false, count: 5))
-        #expect(weight == [i, i, i, false, false, i, false, false, i, i, i] + [i, i, i, i, false])
+        #expect(forward == [Bool](repeating: i, count: 19))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i])
+        #expect(weight == [i, i, i, false, false, i, false, false, i, i, i] + [i, i, i, i, false] + [i, false, false])
         // Stride 3, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 3, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)

@@ -37,8 +37,8 @@ typedef struct {
     /// end with `sfence` — for outputs too large to still be cached when their reader comes.
     long stream_output;
     /// 1 or 2 (0 counts as 1). Stride 2 packs each patch row from a 32-float window of the input
-    /// row, keeping its even elements (one lane permute); the input gradient of a strided
-    /// convolution is not implicit.
+    /// row, keeping its even elements (one lane permute); the input gradient of a stride-2
+    /// convolution runs as four stride-1 phases (`bd_implicit_conv_phases`).
     long stride;
 } bd_implicit_conv;
 
@@ -65,6 +65,35 @@ void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, c
                                     long panel_begin, long panel_end, float *scratch);
 /// `bd_implicit_conv_panels_avx512` on AVX2 + FMA; the same results bit for bit.
 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
+                                  long panel_begin, long panel_end, float *scratch);
+
+/// The input gradient of a stride-2 convolution as four stride-1 convolutions of the output
+/// gradient, one per phase of the input plane (its even and odd rows and columns), so no tap
+/// multiplies a zero: `phase[2·py + px]` maps `dy [batch, Co, Ho, Wo]` to the values
+/// `dx[b, c, 2·oy + py, 2·ox + px]` of `dx [batch, Ci, 2·Ho, 2·Wo]` (its input is `dy`, its
+/// output `[batch, Ci, Ho, Wo]`, stride 1; every phase the same output shape). A phase with
+/// `taps_y == 0` has no tap and writes zeros. Phase `i`'s weights, packed as
+/// `bd_implicit_conv_pack_weights` packs them, start `weight_offset[i]` floats into the packed
+/// buffer.
+typedef struct {
+    bd_implicit_conv phase[4];
+    long weight_offset[4];
+    /// Nonzero: `dx` is written with streaming stores (64-byte aligned; `sfence` at the end).
+    long stream_output;
+} bd_implicit_conv_phases;
+
+/// Floats of 64-byte-aligned scratch one caller of `bd_implicit_conv_phases_*` needs.
+long bd_implicit_conv_phases_scratch_count(const bd_implicit_conv_phases *p);
+
+/// Writes the `dx` pixels of phase-plane panels `panel_begin ..< panel_end` (panel `q`: phase
+/// pixels `16q ..< 16q + 16` of the flattened `[batch · Ho · Wo]` index) for all four phases and
+/// every channel: each block of panels computes the phases into scratch, then interleaves them
+/// into whole `dx` rows (each written once). Requires the phases' `out_channels % 16 == 0`,
+/// `Ho · Wo % 16 == 0` and `Wo % 8 == 0`. Disjoint panel ranges may run concurrently.
+void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
+                                    long panel_begin, long panel_end, float *scratch);
+/// `bd_implicit_conv_phases_avx512` on AVX2 + FMA; the same results bit for bit.
+void bd_implicit_conv_phases_avx2(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                   long panel_begin, long panel_end, float *scratch);
 
 /// A 3 × 3 convolution of stride 1 or 2 (0 counts as 1), NCHW: input

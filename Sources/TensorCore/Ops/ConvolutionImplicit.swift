@@ -9,17 +9,19 @@ import CKernels
 /// - Forward, stride 1 or 2: taps shifted by `tap − padding`; with stride 2 each patch row is
 ///   packed from a 32-float window of the input row, its even elements kept (one lane permute).
 /// - Input gradient: the convolution of the output gradient with the weights flipped in space and
-///   transposed in channels (no `dCol` product, no `col2im` scatter-add).
+///   transposed in channels (no `dCol` product, no `col2im` scatter-add); for stride 2, four such
+///   stride-1 convolutions, one per phase of the input plane (even/odd rows × even/odd columns),
+///   interleaved into `dx` block by block (`bd_implicit_conv_phases`).
 /// - Weight gradient, 3 × 3, stride 1 or 2 (`implicit_weight_gradient*.c`): reads the input and
 ///   the output gradient directly.
 ///
 /// Outputs of `BatchNormPasses`' streaming size are written with streaming stores (the same values).
 ///
-/// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — the input
-/// gradients of strided convolutions and the weight gradients of strided 1 × 1 ones included —
-/// keeps the im2col + OpenBLAS path in `Convolution.swift`. (Strided convolutions through phase planes were measured implicitly too
-/// and were no faster: the phase split and merge passes cost what the kernel saved; the forward
-/// pass's direct stride-2 packer has no such pass; BENCHMARKS.md.)
+/// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — the weight
+/// gradients of strided 1 × 1 convolutions included — keeps the im2col + OpenBLAS path in
+/// `Convolution.swift`. (An earlier phase-plane version of the strided passes, with separate split
+/// and merge passes over whole tensors, was no faster; the phases of the input gradient now meet
+/// in a block's scratch and each `dx` row is written once; BENCHMARKS.md.)
 enum ImplicitConvolution {
     /// Panels claimed per work item: 4 blocks of `BD_PANELS_PER_BLOCK`.
     static let panelsPerClaim = 16
@@ -36,10 +38,13 @@ enum ImplicitConvolution {
         isImplicit(g, strides: 1...2, on: path) && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
-    /// The input gradient of `g` runs implicitly on `path`: input channels and input plane in
-    /// whole 16s.
+    /// The input gradient of `g` runs implicitly on `path`: input channels in whole 16s; stride 1
+    /// with the input plane in whole 16s, or stride 2 by phases — an input plane of exactly twice
+    /// the output's height and width, output rows in whole 8s and the output plane in whole 16s.
     static func handlesInputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
-        isImplicit(g, on: path) && g.inChannels % 16 == 0 && (g.height * g.width) % 16 == 0
+        guard isImplicit(g, strides: 1...2, on: path) && g.inChannels % 16 == 0 else { return false }
+        if g.stride == 1 { return (g.height * g.width) % 16 == 0 }
+        return g.height == 2 * g.outHeight && g.width == 2 * g.outWidth && g.outWidth % 8 == 0 && g.outPlane % 16 == 0
     }
 
     /// The weight gradient of `g` runs implicitly on `path`: 3 × 3 kernel, stride 1 or 2, output
@@ -63,6 +68,7 @@ enum ImplicitConvolution {
     /// · w[co, ci, kh − 1 − ty, kw − 1 − tx]`.
     static func inputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                               _ dx: UnsafeMutablePointer<Float>) {
+        if g.stride == 2 { return stridedInputGradient(g, on: path, dy, w, dx) }
         let (Ci, Co, kh, kw, p) = (g.inChannels, g.outChannels, g.kernelH, g.kernelW, g.padding)
         let flipped = TensorStorage(uninitializedCount: Ci * Co * kh * kw)   // [Ci][Co][kh][kw]
         var q = flipped.pointer
@@ -72,6 +78,57 @@ enum ImplicitConvolution {
         let d = descriptor(batch: g.batch, input: (Co, g.outHeight, g.outWidth), output: (Ci, g.height, g.width),
                            rows: (0..<kh).map { $0 - (kh - 1 - p) }, columns: (0..<kw).map { $0 - (kw - 1 - p) })
         run(d, on: path, input: dy, weights: flipped.pointer, output: dx)
+    }
+
+    /// `inputGradient` of a stride-2 `g` by phases: `dx[ci, 2a + py, 2b + px]` sums the taps
+    /// `ky ≡ py + p`, `kx ≡ px + p (mod 2)`, tap (ky, kx) reading
+    /// `dy[co, a + (py + p − ky) / 2, b + (px + p − kx) / 2]` — a stride-1 convolution of `dy` per
+    /// phase (`bd_implicit_conv_phases`); a phase no tap reaches (the odd rows and columns of a
+    /// 1 × 1 shortcut) is written as zeros.
+    private static func stridedInputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ dy: UnsafePointer<Float>,
+                                             _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+        let (Ci, Co, kh, kw, p) = (g.inChannels, g.outChannels, g.kernelH, g.kernelW, g.padding)
+        /// The kernel taps that reach phase `phase` of an axis of `k` taps, with their shifts in `dy`.
+        func taps(_ phase: Int, _ k: Int) -> [(tap: Int, shift: Int)] {
+            (0..<k).filter { (phase + p - $0) % 2 == 0 }.map { ($0, (phase + p - $0) / 2) }
+        }
+        var phases = [bd_implicit_conv](), offsets = [Int](), packedCount = 0
+        var flipped = [[Float]]()   // per phase: [Ci][Co][rows][columns]
+        for phase in 0..<4 {
+            let rows = taps(phase / 2, kh), columns = taps(phase % 2, kw)
+            var d = bd_implicit_conv()
+            if rows.isEmpty || columns.isEmpty {
+                (d.batch, d.out_channels, d.out_height, d.out_width) = (g.batch, Ci, g.outHeight, g.outWidth)
+                flipped.append([])
+            } else {
+                d = descriptor(batch: g.batch, input: (Co, g.outHeight, g.outWidth), output: (Ci, g.outHeight, g.outWidth),
+                               rows: rows.map(\.shift), columns: columns.map(\.shift))
+                var values = [Float](); values.reserveCapacity(Ci * Co * rows.count * columns.count)
+                for ci in 0..<Ci { for co in 0..<Co { for r in rows { for c in columns {
+                    values.append(w[((co * Ci + ci) * kh + r.tap) * kw + c.tap])
+                } } } }
+                flipped.append(values)
+            }
+            phases.append(d); offsets.append(packedCount); packedCount += flipped[phase].count
+        }
+        let packed = TensorStorage(uninitializedCount: max(packedCount, 1))
+        for phase in 0..<4 where !flipped[phase].isEmpty {
+            var d = phases[phase]
+            flipped[phase].withUnsafeBufferPointer { bd_implicit_conv_pack_weights(&d, $0.baseAddress!, packed.pointer + offsets[phase]) }
+        }
+        var all = bd_implicit_conv_phases()
+        all.phase = (phases[0], phases[1], phases[2], phases[3])
+        all.weight_offset = (offsets[0], offsets[1], offsets[2], offsets[3])
+        all.stream_output = BatchNormPasses.current.streams(count: g.batch * Ci * g.height * g.width) && Int(bitPattern: dx) % 64 == 0 ? 1 : 0
+        let kernel = path == .avx512 ? bd_implicit_conv_phases_avx512 : bd_implicit_conv_phases_avx2
+        let scratchCount = bd_implicit_conv_phases_scratch_count(&all)
+        let shared = all
+        nonisolated(unsafe) let (dy, w, dx) = (dy, UnsafePointer(packed.pointer), dx)
+        forEachPanelClaim(panels: g.batch * g.outPlane / 16, scratchCount: scratchCount) { begin, end, scratch in
+            var all = shared
+            kernel(&all, dy, w, dx, begin, end, scratch)
+        }
+        withExtendedLifetime(packed) {}
     }
 
     /// `dW[Co, Ci, 3, 3]` from `x[N, Ci, H, W]` and `dy[N, Co, Ho, Wo]` for `handlesWeightGradient(g)`.
@@ -123,18 +180,26 @@ enum ImplicitConvolution {
         d.stream_output = BatchNormPasses.current.streams(count: outputCount) && Int(bitPattern: output) % 64 == 0 ? 1 : 0
         let packed = TensorStorage(uninitializedCount: d.out_channels * d.in_channels * d.taps_y * d.taps_x)
         bd_implicit_conv_pack_weights(&d, weights, packed.pointer)
-        let panels = d.batch * d.out_height * d.out_width / 16
         let scratchCount = bd_implicit_conv_scratch_count(&d)
         let shared = d
         nonisolated(unsafe) let (x, w, y) = (input, UnsafePointer(packed.pointer), output)
-        Parallel.forEachWorker((panels + panelsPerClaim - 1) / panelsPerClaim) { _, claim in
-            let scratch = TensorStorage(uninitializedCount: scratchCount)
+        forEachPanelClaim(panels: d.batch * d.out_height * d.out_width / 16, scratchCount: scratchCount) { begin, end, scratch in
             var d = shared
-            while let item = claim() {
-                let begin = item * panelsPerClaim
-                panelKernel(&d, x, w, y, begin, min(panels, begin + panelsPerClaim), scratch.pointer)
-            }
+            panelKernel(&d, x, w, y, begin, end, scratch)
         }
         withExtendedLifetime(packed) {}
+    }
+
+    /// Runs `body(begin, end, scratch)` over `0 ..< panels` in claims of `panelsPerClaim` panels
+    /// across workers, each worker with its own `scratchCount` floats of scratch.
+    private static func forEachPanelClaim(panels: Int, scratchCount: Int,
+                                          _ body: @Sendable (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        Parallel.forEachWorker((panels + panelsPerClaim - 1) / panelsPerClaim) { _, claim in
+            let scratch = TensorStorage(uninitializedCount: scratchCount)
+            while let item = claim() {
+                let begin = item * panelsPerClaim
+                body(begin, min(panels, begin + panelsPerClaim), scratch.pointer)
+            }
+        }
     }
 }
