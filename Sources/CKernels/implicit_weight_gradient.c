@@ -1,26 +1,27 @@
-// Weight gradient of a 3×3 convolution, stride 1 or 2, without an im2col matrix (see
-// include/implicit_conv.h).
+// Weight gradient of a 3×3 convolution (or a 1×1 one), stride 1 or 2, without an im2col matrix
+// (see include/implicit_conv.h).
 //
 // dWᵀ[k = (ci, ky, kx)][co] = Σ_pixels x[ci, S·oy + ky − p, S·ox + kx − p] · dy[co, oy, ox]. Per image,
 // the input is copied into zero-padded planes (so every tap is an in-bounds read) and the output
 // gradient is transposed to `[pixel][Co]` by 16 × 16 register transposes. A tile then keeps all
 // nine taps of one input channel × 32 (or 16) output channels in registers: per output pixel it
 // loads 2 vectors of the transposed gradient and broadcasts the nine input values the taps see
-// (with stride 2, from every other column of every other row of the padded plane).
+// (with stride 2, from every other column of every other row of the padded plane). A 1×1 tile
+// keeps 8 input channels × 16 output channels and reads the input directly (no padding).
 #include "kernel_shared.h"
 #include <string.h>
 
-void bd_copy_padded_image(const bd_conv3x3_shape *s, const float *x, long b, float *xpad) {
+void bd_copy_padded_image(const bd_weight_gradient_shape *s, const float *x, long b, float *xpad) {
     const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Hp = H + 2 * p, Wp = W + 2 * p;
     for (long ci = 0; ci < Ci; ci++)
         for (long iy = 0; iy < H; iy++)
             memcpy(xpad + (ci * Hp + iy + p) * Wp + p, x + ((b * Ci + ci) * H + iy) * W, sizeof(float) * W);
 }
 
-long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s) {
-    long Hp = s->height + 2 * s->padding, Wp = s->width + 2 * s->padding, Ho, Wo;
-    bd_conv3x3_output(s, &Ho, &Wo);
-    return (s->in_channels * Hp * Wp + 15) / 16 * 16 + Ho * Wo * s->out_channels;
+long bd_weight_gradient_scratch_count(const bd_weight_gradient_shape *s) {
+    long Ho, Wo;
+    bd_weight_gradient_output(s, &Ho, &Wo);
+    return bd_weight_gradient_padded_count(s) + Ho * Wo * s->out_channels;
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -83,22 +84,58 @@ BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int n
         for (int v = 0; v < nv; v++) _mm512_storeu_ps(rows + t * Co + 16 * v, acc[t][v]);
 }
 
-BD_AVX512 void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+/// The output gradient of one image, `[Co][plane]`, transposed to `dyt [plane][Co]`.
+BD_AVX512 static void transpose_image(const float *dyb, long Co, long plane, float *dyt) {
+    for (long c0 = 0; c0 < Co; c0 += 16)
+        for (long q0 = 0; q0 < plane; q0 += 16)
+            transpose16(dyb + c0 * plane + q0, plane, dyt + q0 * Co + c0, Co);
+}
+
+/// 8 input channels × 16 output channels of a 1×1 kernel: `rows[r · Co + c] += Σ_pixels
+/// xb[r · H·W + stride·oy·W + stride·ox] · dyt[pixel · Co + c]` (`rows`, `dyt` offset to the tile's
+/// first channels); each accumulator takes its pixels in order.
+BD_AVX512 static void tile_1x1(const float *xb, long HW, long W, long stride, long Ho, long Wo, const float *dyt, long Co,
+                               float *rows) {
+    __m512 acc[8];
+    for (int r = 0; r < 8; r++) acc[r] = _mm512_loadu_ps(rows + r * Co);
+    for (long oy = 0; oy < Ho; oy++) {
+        const float *xr = xb + stride * oy * W, *d = dyt + oy * Wo * Co;
+        for (long ox = 0; ox < Wo; ox++, xr += stride, d += Co) {
+            __m512 g = _mm512_loadu_ps(d);
+            for (int r = 0; r < 8; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[r * HW]), g, acc[r]);
+        }
+    }
+    for (int r = 0; r < 8; r++) _mm512_storeu_ps(rows + r * Co, acc[r]);
+}
+
+BD_AVX512 void bd_weight_gradient_1x1_avx512(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
+                                             long image_end, float *dwt, float *scratch) {
+    const long H = s->height, W = s->width, Ci = s->in_channels, Co = s->out_channels, stride = s->stride > 1 ? s->stride : 1;
+    long Ho, Wo;
+    bd_weight_gradient_output(s, &Ho, &Wo);
+    float *dyt = scratch + bd_weight_gradient_padded_count(s);
+    for (long b = image_begin; b < image_end; b++) {
+        transpose_image(dy + b * Co * Ho * Wo, Co, Ho * Wo, dyt);
+        const float *xb = x + b * Ci * H * W;
+        for (long co0 = 0; co0 < Co; co0 += 16)
+            for (long ci0 = 0; ci0 < Ci; ci0 += 8)
+                tile_1x1(xb + ci0 * H * W, H * W, W, stride, Ho, Wo, dyt + co0, Co, dwt + ci0 * Co + co0);
+    }
+}
+
+BD_AVX512 void bd_weight_gradient_3x3_avx512(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                                       float *dwt, float *scratch) {
     const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
     const long Hp = H + 2 * p, Wp = W + 2 * p;
     long Ho, Wo;
-    bd_conv3x3_output(s, &Ho, &Wo);
+    bd_weight_gradient_output(s, &Ho, &Wo);
     const long plane = Ho * Wo;
     const int strided = s->stride == 2;
-    float *xpad = scratch, *dyt = scratch + (Ci * Hp * Wp + 15) / 16 * 16;
+    float *xpad = scratch, *dyt = scratch + bd_weight_gradient_padded_count(s);
     memset(xpad, 0, sizeof(float) * Ci * Hp * Wp);
     for (long b = image_begin; b < image_end; b++) {
         bd_copy_padded_image(s, x, b, xpad);
-        const float *dyb = dy + b * Co * plane;
-        for (long c0 = 0; c0 < Co; c0 += 16)
-            for (long q0 = 0; q0 < plane; q0 += 16)
-                transpose16(dyb + c0 * plane + q0, plane, dyt + q0 * Co + c0, Co);
+        transpose_image(dy + b * Co * plane, Co, plane, dyt);
         for (long co0 = 0; co0 < Co; co0 += (Co % 32 == 0 ? 32 : 16))
             for (long ci = 0; ci < Ci; ci++) {
                 float *rows = dwt + ci * 9 * Co + co0;
@@ -116,8 +153,12 @@ BD_AVX512 void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const fl
 
 #else
 
-void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin, long image_end,
+void bd_weight_gradient_3x3_avx512(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                             float *dwt, float *scratch) {
+    (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
+}
+void bd_weight_gradient_1x1_avx512(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
+                                   long image_end, float *dwt, float *scratch) {
     (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
 }
 

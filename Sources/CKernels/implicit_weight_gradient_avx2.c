@@ -1,4 +1,4 @@
-// Weight gradient of a 3×3 convolution (stride 1 or 2), AVX2 + FMA build (see
+// Weight gradient of a 3×3 (or 1×1) convolution, stride 1 or 2, AVX2 + FMA build (see
 // implicit_weight_gradient.c for the method). Per image the input is copied into zero-padded
 // planes and the output gradient transposed to `[pixel][Co]` by 8 × 8 register transposes; a tile
 // keeps the nine taps of one input channel × 8 output channels in 9 YMM accumulators and
@@ -78,21 +78,57 @@ BD_AVX2 static inline __attribute__((always_inline)) void tile_3x3(const int str
     for (int t = 0; t < 9; t++) _mm256_storeu_ps(rows + t * Co, acc[t]);
 }
 
-BD_AVX2 void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,
+/// The output gradient of one image, `[Co][plane]`, transposed to `dyt [plane][Co]`.
+BD_AVX2 static void transpose_image(const float *dyb, long Co, long plane, float *dyt) {
+    for (long c0 = 0; c0 < Co; c0 += 8)
+        for (long q0 = 0; q0 < plane; q0 += 8)
+            transpose8(dyb + c0 * plane + q0, plane, dyt + q0 * Co + c0, Co);
+}
+
+/// 8 input channels × 8 output channels of a 1×1 kernel: `rows[r · Co + c] += Σ_pixels
+/// xb[r · H·W + stride·oy·W + stride·ox] · dyt[pixel · Co + c]`; each accumulator takes its pixels
+/// in order, as in the AVX-512 build.
+BD_AVX2 static void tile_1x1(const float *xb, long HW, long W, long stride, long Ho, long Wo, const float *dyt, long Co,
+                             float *rows) {
+    __m256 acc[8];
+    for (int r = 0; r < 8; r++) acc[r] = _mm256_loadu_ps(rows + r * Co);
+    for (long oy = 0; oy < Ho; oy++) {
+        const float *xr = xb + stride * oy * W, *d = dyt + oy * Wo * Co;
+        for (long ox = 0; ox < Wo; ox++, xr += stride, d += Co) {
+            __m256 g = _mm256_loadu_ps(d);
+            for (int r = 0; r < 8; r++) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(xr + r * HW), g, acc[r]);
+        }
+    }
+    for (int r = 0; r < 8; r++) _mm256_storeu_ps(rows + r * Co, acc[r]);
+}
+
+BD_AVX2 void bd_weight_gradient_1x1_avx2(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
+                                         long image_end, float *dwt, float *scratch) {
+    const long H = s->height, W = s->width, Ci = s->in_channels, Co = s->out_channels, stride = s->stride > 1 ? s->stride : 1;
+    long Ho, Wo;
+    bd_weight_gradient_output(s, &Ho, &Wo);
+    float *dyt = scratch + bd_weight_gradient_padded_count(s);
+    for (long b = image_begin; b < image_end; b++) {
+        transpose_image(dy + b * Co * Ho * Wo, Co, Ho * Wo, dyt);
+        const float *xb = x + b * Ci * H * W;
+        for (long co0 = 0; co0 < Co; co0 += 8)
+            for (long ci0 = 0; ci0 < Ci; ci0 += 8)
+                tile_1x1(xb + ci0 * H * W, H * W, W, stride, Ho, Wo, dyt + co0, Co, dwt + ci0 * Co + co0);
+    }
+}
+
+BD_AVX2 void bd_weight_gradient_3x3_avx2(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
                                          long image_end, float *dwt, float *scratch) {
     const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
     const long Hp = H + 2 * p, Wp = W + 2 * p;
     long Ho, Wo;
-    bd_conv3x3_output(s, &Ho, &Wo);
+    bd_weight_gradient_output(s, &Ho, &Wo);
     const long plane = Ho * Wo;
-    float *xpad = scratch, *dyt = scratch + (Ci * Hp * Wp + 15) / 16 * 16;
+    float *xpad = scratch, *dyt = scratch + bd_weight_gradient_padded_count(s);
     memset(xpad, 0, sizeof(float) * Ci * Hp * Wp);
     for (long b = image_begin; b < image_end; b++) {
         bd_copy_padded_image(s, x, b, xpad);
-        const float *dyb = dy + b * Co * plane;
-        for (long c0 = 0; c0 < Co; c0 += 8)
-            for (long q0 = 0; q0 < plane; q0 += 8)
-                transpose8(dyb + c0 * plane + q0, plane, dyt + q0 * Co + c0, Co);
+        transpose_image(dy + b * Co * plane, Co, plane, dyt);
         for (long co0 = 0; co0 < Co; co0 += 8)
             for (long ci = 0; ci < Ci; ci++) {
                 if (s->stride == 2) tile_3x3(2, xpad + ci * Hp * Wp, Wp, Ho, Wo, dyt + co0, Co, dwt + ci * 9 * Co + co0);
@@ -103,7 +139,11 @@ BD_AVX2 void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float 
 
 #else
 
-void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,
+void bd_weight_gradient_3x3_avx2(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
+                                 long image_end, float *dwt, float *scratch) {
+    (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
+}
+void bd_weight_gradient_1x1_avx2(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
                                  long image_end, float *dwt, float *scratch) {
     (void)s; (void)x; (void)dy; (void)image_begin; (void)image_end; (void)dwt; (void)scratch;
 }

@@ -39,15 +39,23 @@ static inline long bd_phase_tile_count(const bd_implicit_conv_phases *p) {
     return 4 * p->phase[0].out_channels * BD_PANELS_PER_BLOCK * 16;
 }
 
-/// The output plane of `s`: `Ho = (H + 2p − 3) / stride + 1`, `Wo` likewise (stride 0 counts as 1).
-static inline void bd_conv3x3_output(const bd_conv3x3_shape *s, long *Ho, long *Wo) {
+/// The output plane of `s`: `Ho = (H + 2p − kernel) / stride + 1`, `Wo` likewise (stride 0 counts
+/// as 1).
+static inline void bd_weight_gradient_output(const bd_weight_gradient_shape *s, long *Ho, long *Wo) {
     long stride = s->stride > 1 ? s->stride : 1;
-    *Ho = (s->height + 2 * s->padding - 3) / stride + 1;
-    *Wo = (s->width + 2 * s->padding - 3) / stride + 1;
+    *Ho = (s->height + 2 * s->padding - s->kernel) / stride + 1;
+    *Wo = (s->width + 2 * s->padding - s->kernel) / stride + 1;
+}
+
+/// Floats of `bd_weight_gradient_*`' zero-padded input planes (none for a 1 × 1 kernel, which reads
+/// the input directly); the transposed output gradient follows them in the scratch.
+static inline long bd_weight_gradient_padded_count(const bd_weight_gradient_shape *s) {
+    if (s->kernel == 1) return 0;
+    return (s->in_channels * (s->height + 2 * s->padding) * (s->width + 2 * s->padding) + 15) / 16 * 16;
 }
 
 /// Copies image `b` of `x` (`[batch, Ci, H, W]`) into the interior of `xpad` (`[Ci, H + 2p, W + 2p]`,
 /// whose border the caller zeroed once).
-void bd_copy_padded_image(const bd_conv3x3_shape *s, const float *x, long b, float *xpad);
+void bd_copy_padded_image(const bd_weight_gradient_shape *s, const float *x, long b, float *xpad);
 
 #endif

@@ -4,7 +4,7 @@ import TestSupport
 
 /// Geometries the implicit paths (`ImplicitConvolution`, AVX-512 and AVX2) take for the forward
 /// pass (stride 1 or 2), the input gradient (stride 1, or stride 2 by phases), the weight gradient
-/// (3 × 3, stride 1 or 2), or several (see
+/// (3 × 3, or 1 × 1 without padding; stride 1 or 2), or several (see
 /// `pathSelection`).
 /// `ConvolutionTests` checks each on every kernel path this CPU runs against the naive convolution
 /// and by central differences (the input gradient is the flipped, channel-transposed convolution
@@ -46,7 +46,8 @@ let implicitConvCases: [ConvCase] = [
     // Stride 2, output rows of 16 (4×32 → 2×16): one segment per panel, a 32-float window each;
     // its input gradient by phases, one 16-pixel phase row per panel.
     ConvCase(batch: 2, cin: 16, h: 4, w: 32, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
-    // The 1×1 stride-2 shortcut (8×8 → 4×4): forward implicit, both gradients through im2col.
+    // The 1×1 stride-2 shortcut (8×8 → 4×4): forward and weight gradient implicit, input gradient
+    // through im2col (output rows narrower than 8).
     ConvCase(batch: 2, cin: 16, h: 8, w: 8, cout: 16, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
     // Stride 2, 16×16 → 8×8 (layer3-like): input gradient by phases, two 8-pixel phase rows per
     // panel, the odd phases summing two taps per axis.
@@ -56,6 +57,9 @@ let implicitConvCases: [ConvCase] = [
     ConvCase(batch: 3, cin: 16, h: 16, w: 16, cout: 16, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
     // An even kernel (4×4/2, padding 1: 8×16 → 4×8): every phase has 2 × 2 taps.
     ConvCase(batch: 2, cin: 16, h: 8, w: 16, cout: 16, kh: 4, kw: 4, stride: 2, padding: 1, bias: false),
+    // A 1×1/2 weight gradient over three 8-channel input tiles and three 16-channel output tiles
+    // (the input gradient, 24 channels, through col2im).
+    ConvCase(batch: 3, cin: 24, h: 8, w: 8, cout: 48, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -71,9 +75,9 @@ let implicitConvCases: [ConvCase] = [
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
         let i = implicit
-        #expect(forward == [Bool](repeating: i, count: 19))
-        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i])
-        #expect(weight == [i, i, i, false, false, i, false, false, i, i, i] + [i, i, i, i, false] + [i, false, false])
+        #expect(forward == [Bool](repeating: i, count: 20))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false])
+        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i])
         // Stride 3, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 3, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)

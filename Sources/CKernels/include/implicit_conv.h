@@ -96,27 +96,41 @@ void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const floa
 void bd_implicit_conv_phases_avx2(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                   long panel_begin, long panel_end, float *scratch);
 
-/// A 3 × 3 convolution of stride 1 or 2 (0 counts as 1), NCHW: input
-/// `[batch, in_channels, height, width]`, output `[batch, out_channels, Ho, Wo]` with
-/// `Ho = (height + 2·padding − 3) / stride + 1` (and `Wo` likewise).
+/// A square `kernel × kernel` convolution (3 × 3, or 1 × 1 with padding 0) of stride 1 or 2 (0
+/// counts as 1), NCHW: input `[batch, in_channels, height, width]`, output
+/// `[batch, out_channels, Ho, Wo]` with `Ho = (height + 2·padding − kernel) / stride + 1` (and `Wo`
+/// likewise).
 typedef struct {
     long batch, in_channels, height, width, out_channels, padding;
     long stride;
-} bd_conv3x3_shape;
+    long kernel;
+} bd_weight_gradient_shape;
 
-/// Floats of 64-byte-aligned scratch one caller of `bd_weight_gradient_3x3_*` needs.
-long bd_weight_gradient_scratch_count(const bd_conv3x3_shape *s);
+/// Floats of 64-byte-aligned scratch one caller of `bd_weight_gradient_3x3_*` or
+/// `bd_weight_gradient_1x1_*` needs.
+long bd_weight_gradient_scratch_count(const bd_weight_gradient_shape *s);
 
 /// Adds the weight gradient of `s` over images `image_begin ..< image_end` to `dwt`, laid out
 /// `[K][out_channels]` (transposed), `S` the stride:
 /// `dwt[(ci·9 + ky·3 + kx)·Co + co] += Σ dy[b, co, oy, ox] · x[b, ci, S·oy + ky − pad, S·ox + kx − pad]`.
 /// Requires `out_channels % 16 == 0` and an output plane of whole 16s. Sums pixels in a fixed
 /// order (deterministic).
-void bd_weight_gradient_3x3_avx512(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,
+void bd_weight_gradient_3x3_avx512(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
                                    long image_end, float *dwt, float *scratch);
 /// `bd_weight_gradient_3x3_avx512` on AVX2 + FMA; the same pixel order, so the same results bit for
 /// bit.
-void bd_weight_gradient_3x3_avx2(const bd_conv3x3_shape *s, const float *x, const float *dy, long image_begin,
+void bd_weight_gradient_3x3_avx2(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
+                                 long image_end, float *dwt, float *scratch);
+
+/// The weight gradient of a 1 × 1 convolution (`kernel` 1, padding 0, stride 1 or 2) over images
+/// `image_begin ..< image_end`, added to `dwt` laid out `[in_channels][out_channels]`:
+/// `dwt[ci·Co + co] += Σ dy[b, co, oy, ox] · x[b, ci, S·oy, S·ox]`. Requires `out_channels % 16 == 0`
+/// and an output plane of whole 16s; pixels summed in a fixed order (deterministic).
+void bd_weight_gradient_1x1_avx512(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
+                                   long image_end, float *dwt, float *scratch);
+/// `bd_weight_gradient_1x1_avx512` on AVX2 + FMA; the same pixel order, so the same results bit for
+/// bit.
+void bd_weight_gradient_1x1_avx2(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
                                  long image_end, float *dwt, float *scratch);
 
 #endif

@@ -12,14 +12,13 @@ import CKernels
 ///   transposed in channels (no `dCol` product, no `col2im` scatter-add); for stride 2, four such
 ///   stride-1 convolutions, one per phase of the input plane (even/odd rows × even/odd columns),
 ///   interleaved into `dx` block by block (`bd_implicit_conv_phases`).
-/// - Weight gradient, 3 × 3, stride 1 or 2 (`implicit_weight_gradient*.c`): reads the input and
-///   the output gradient directly.
+/// - Weight gradient, 3 × 3 or 1 × 1 (padding 0), stride 1 or 2 (`implicit_weight_gradient*.c`):
+///   reads the input and the output gradient directly.
 ///
 /// Outputs of `BatchNormPasses`' streaming size are written with streaming stores (the same values).
 ///
-/// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case — the weight
-/// gradients of strided 1 × 1 convolutions included — keeps the im2col + OpenBLAS path in
-/// `Convolution.swift`. (An earlier phase-plane version of the strided passes, with separate split
+/// Used on the `avx512` and `avx2` paths when the shapes tile by 16; every other case keeps the
+/// im2col + OpenBLAS path in `Convolution.swift`. (An earlier phase-plane version of the strided passes, with separate split
 /// and merge passes over whole tensors, was no faster; the phases of the input gradient now meet
 /// in a block's scratch and each `dx` row is written once; BENCHMARKS.md.)
 enum ImplicitConvolution {
@@ -47,10 +46,12 @@ enum ImplicitConvolution {
         return g.height == 2 * g.outHeight && g.width == 2 * g.outWidth && g.outWidth % 8 == 0 && g.outPlane % 16 == 0
     }
 
-    /// The weight gradient of `g` runs implicitly on `path`: 3 × 3 kernel, stride 1 or 2, output
-    /// channels and output plane in whole 16s.
+    /// The weight gradient of `g` runs implicitly on `path`: stride 1 or 2, output channels and
+    /// output plane in whole 16s, and a 3 × 3 kernel or a 1 × 1 one without padding whose input
+    /// channels come in whole 8s.
     static func handlesWeightGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath = .current) -> Bool {
-        isImplicit(g, strides: 1...2, on: path) && g.kernelH == 3 && g.kernelW == 3 && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
+        let kernel = (g.kernelH == 3 && g.kernelW == 3) || (g.kernelH == 1 && g.kernelW == 1 && g.padding == 0 && g.inChannels % 8 == 0)
+        return isImplicit(g, strides: 1...2, on: path) && kernel && g.outChannels % 16 == 0 && g.outPlane % 16 == 0
     }
 
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
@@ -131,18 +132,23 @@ enum ImplicitConvolution {
         withExtendedLifetime(packed) {}
     }
 
-    /// `dW[Co, Ci, 3, 3]` from `x[N, Ci, H, W]` and `dy[N, Co, Ho, Wo]` for `handlesWeightGradient(g)`.
+    /// `dW[Co, Ci, kh, kw]` (3 × 3 or 1 × 1) from `x[N, Ci, H, W]` and `dy[N, Co, Ho, Wo]` for `handlesWeightGradient(g)`.
     /// Images are summed in `groups` fixed slices (each into its own partial, the partials then in
     /// order), so the result does not depend on the worker count or on which worker took which slice.
     static func weightGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                groups: Int) -> TensorStorage {
         let K = g.patchSize, Co = g.outChannels, slices = min(groups, g.batch)
-        var shape = bd_conv3x3_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
-                                     out_channels: Co, padding: g.padding, stride: g.stride)
+        var shape = bd_weight_gradient_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
+                                     out_channels: Co, padding: g.padding, stride: g.stride, kernel: g.kernelH)
         let scratchCount = bd_weight_gradient_scratch_count(&shape)
         let partials = (0..<slices).map { _ in TensorStorage(repeating: 0, count: K * Co) }
         let s = shape
-        let kernel = path == .avx512 ? bd_weight_gradient_3x3_avx512 : bd_weight_gradient_3x3_avx2
+        let kernel = switch (path == .avx512, g.kernelH == 1) {
+        case (true, false): bd_weight_gradient_3x3_avx512
+        case (false, false): bd_weight_gradient_3x3_avx2
+        case (true, true): bd_weight_gradient_1x1_avx512
+        case (false, true): bd_weight_gradient_1x1_avx2
+        }
         nonisolated(unsafe) let (x, dy, pointers) = (x, dy, partials.map(\.pointer))
         Parallel.forEachWorker(slices) { _, claim in
             let scratch = TensorStorage(uninitializedCount: scratchCount)
