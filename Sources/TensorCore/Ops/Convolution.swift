@@ -1,7 +1,7 @@
 // 2-D convolution (NCHW). Convolutions that tile by 16 run in the AVX-512 or AVX2 implicit-GEMM
-// kernels (`ConvolutionImplicit.swift`, `ConvolutionKernelPath`) when the CPU has them — stride 1
-// every pass, stride 2 the forward pass; everything else by batched im2col + single-threaded
-// SGEMM, images split across workers.
+// kernels (`ConvolutionImplicit.swift`, `ConvolutionKernelPath`) when the CPU has them — every
+// pass at stride 1 or 2 (the weight gradient for 3 × 3 and 1 × 1 kernels); everything else by
+// batched im2col + single-threaded SGEMM, images split across workers.
 
 /// Geometry of one conv2d call.
 public struct Conv2dGeometry: Sendable, Equatable {

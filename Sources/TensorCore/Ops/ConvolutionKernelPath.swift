@@ -1,8 +1,8 @@
 import CKernels
 import Foundation
 
-/// Which kernels run the convolutions that tile by 16 (stride 1, channels and planes in whole 16s;
-/// `ImplicitConvolution`): the implicit-GEMM kernels built for AVX-512 or for AVX2 + FMA, or
+/// Which kernels run the convolutions that tile by 16 (stride 1 or 2, channels and planes in whole
+/// 16s; `ImplicitConvolution`): the implicit-GEMM kernels built for AVX-512 or for AVX2 + FMA, or
 /// im2col + OpenBLAS like every other convolution. The two implicit builds run every output's sums
 /// in the same order and agree bit for bit; im2col + OpenBLAS sums in another order, so a long
 /// training run ends in different float32 round-off (run provenance records the path).
@@ -74,8 +74,8 @@ public enum ConvolutionKernelPath: String, CaseIterable, Sendable, CustomStringC
         return try $override.withValue(path, operation: body)
     }
 
-    /// What provenance and benchmarks record: `avx512-implicit`, `avx2-implicit` (stride-1
-    /// convolutions that tile by 16 in those kernels, the rest im2col + OpenBLAS) or
+    /// What provenance and benchmarks record: `avx512-implicit`, `avx2-implicit` (convolutions
+    /// that tile by 16 in those kernels, the rest im2col + OpenBLAS) or
     /// `im2col-openblas`.
     public var provenanceName: String {
         switch self {
