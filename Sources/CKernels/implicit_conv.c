@@ -170,18 +170,26 @@ BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const f
 }
 
 /// `dst[2j] = even[j]`, `dst[2j + 1] = odd[j]` for j < 8; a missing (NULL) phase gives zeros. With
-/// `stream` (a constant once inlined) a streaming store (`dst` 64-byte aligned).
-BD_AVX512 static inline __attribute__((always_inline)) void interleave8(const int stream, const float *even, const float *odd, float *dst) {
-    const __m512i pairs = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    __m512 e = even ? _mm512_castps256_ps512(_mm256_loadu_ps(even)) : _mm512_setzero_ps();
-    __m512 o = odd ? _mm512_castps256_ps512(_mm256_loadu_ps(odd)) : _mm512_setzero_ps();
-    __m512 v = _mm512_permutex2var_ps(e, pairs, o);
-    if (stream) _mm512_stream_ps(dst, v); else _mm512_storeu_ps(dst, v);
+/// `stream` (a constant once inlined) streaming stores (`dst` 16-byte aligned). Baseline SSE: the
+/// interleave only moves values, so both builds share it and give the same bits.
+static inline __attribute__((always_inline)) void interleave8(const int stream, const float *even, const float *odd, float *dst) {
+    for (int h = 0; h < 8; h += 4) {
+        __m128 e = even ? _mm_loadu_ps(even + h) : _mm_setzero_ps(), o = odd ? _mm_loadu_ps(odd + h) : _mm_setzero_ps();
+        __m128 lo = _mm_unpacklo_ps(e, o), hi = _mm_unpackhi_ps(e, o);   // e0 o0 e1 o1, e2 o2 e3 o3
+        if (stream) {
+            _mm_stream_ps(dst + 2 * h, lo);
+            _mm_stream_ps(dst + 2 * h + 4, hi);
+        } else {
+            _mm_storeu_ps(dst + 2 * h, lo);
+            _mm_storeu_ps(dst + 2 * h + 4, hi);
+        }
+    }
 }
 
-/// Writes the `dx` rows of panels `q0 ..< q1` from the block's phase tiles (`bd_phase_tile_count`).
-BD_AVX512 static inline __attribute__((always_inline)) void interleave_block(const int stream, const bd_implicit_conv_phases *p,
-                                                                            const float *tiles, float *dx, long q0, long q1) {
+/// Writes the `dx` rows of panels `q0 ..< q1` from a block's phase tiles (`bd_phase_tile_count`),
+/// `dx` with streaming stores when `p->stream_output`.
+static inline __attribute__((always_inline)) void interleave_rows(const int stream, const bd_implicit_conv_phases *p,
+                                                                 const float *tiles, float *dx, long q0, long q1) {
     const bd_implicit_conv *c = &p->phase[0];
     const long Ci = c->out_channels, Ho = c->out_height, Wo = c->out_width, plane = Ho * Wo, span = BD_PANELS_PER_BLOCK * 16;
     for (long q = q0; q < q1; q++) {
@@ -196,6 +204,11 @@ BD_AVX512 static inline __attribute__((always_inline)) void interleave_block(con
                 }
             }
     }
+}
+
+void bd_interleave_phases(const bd_implicit_conv_phases *p, const float *tiles, float *dx, long q0, long q1) {
+    if (p->stream_output) interleave_rows(1, p, tiles, dx, q0, q1);
+    else interleave_rows(0, p, tiles, dx, q0, q1);
 }
 
 BD_AVX512 void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
@@ -216,8 +229,7 @@ BD_AVX512 void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, 
                 for (long q = q0; q < q1; q++) kernel_16x16(0, K, a, panels + (q - q0) * K * 16, tile + cb * 16 * span + (q - q0) * 16, span);
             }
         }
-        if (p->stream_output) interleave_block(1, p, tiles, dx, q0, q1);
-        else interleave_block(0, p, tiles, dx, q0, q1);
+        bd_interleave_phases(p, tiles, dx, q0, q1);
     }
     if (p->stream_output) _mm_sfence();
 }

@@ -159,40 +159,6 @@ BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float
     if (c->stream_output) _mm_sfence();
 }
 
-/// `dst[2j] = even[j]`, `dst[2j + 1] = odd[j]` for j < 8; a missing (NULL) phase gives zeros. With
-/// `stream` (a constant once inlined) streaming stores (`dst` 32-byte aligned).
-BD_AVX2 static inline __attribute__((always_inline)) void interleave8(const int stream, const float *even, const float *odd, float *dst) {
-    __m256 e = even ? _mm256_loadu_ps(even) : _mm256_setzero_ps(), o = odd ? _mm256_loadu_ps(odd) : _mm256_setzero_ps();
-    __m256 lo = _mm256_unpacklo_ps(e, o), hi = _mm256_unpackhi_ps(e, o);   // e0 o0 e1 o1 | e4 o4 e5 o5, e2 o2 e3 o3 | e6 …
-    __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
-    if (stream) {
-        _mm256_stream_ps(dst, first);
-        _mm256_stream_ps(dst + 8, second);
-    } else {
-        _mm256_storeu_ps(dst, first);
-        _mm256_storeu_ps(dst + 8, second);
-    }
-}
-
-/// Writes the `dx` rows of panels `q0 ..< q1` from the block's phase tiles (`bd_phase_tile_count`).
-BD_AVX2 static inline __attribute__((always_inline)) void interleave_block(const int stream, const bd_implicit_conv_phases *p,
-                                                                          const float *tiles, float *dx, long q0, long q1) {
-    const bd_implicit_conv *c = &p->phase[0];
-    const long Ci = c->out_channels, Ho = c->out_height, Wo = c->out_width, plane = Ho * Wo, span = BD_PANELS_PER_BLOCK * 16;
-    for (long q = q0; q < q1; q++) {
-        long first = q * 16, b = first / plane, p0 = first % plane;
-        for (long ci = 0; ci < Ci; ci++)
-            for (long r = 0; r < 16; r += 8) {
-                long oy = (p0 + r) / Wo, ox = (p0 + r) % Wo, at = ci * span + (q - q0) * 16 + r;
-                for (int py = 0; py < 2; py++) {
-                    const float *even = p->phase[2 * py].taps_y ? tiles + 2 * py * Ci * span + at : 0;
-                    const float *odd = p->phase[2 * py + 1].taps_y ? tiles + (2 * py + 1) * Ci * span + at : 0;
-                    interleave8(stream, even, odd, dx + ((b * Ci + ci) * 2 * Ho + 2 * oy + py) * 2 * Wo + 2 * ox);
-                }
-            }
-    }
-}
-
 BD_AVX2 void bd_implicit_conv_phases_avx2(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                           long panel_begin, long panel_end, float *scratch) {
     const long Ci = p->phase[0].out_channels, plane = p->phase[0].out_height * p->phase[0].out_width;
@@ -217,8 +183,7 @@ BD_AVX2 void bd_implicit_conv_phases_avx2(const bd_implicit_conv_phases *p, cons
                 }
             }
         }
-        if (p->stream_output) interleave_block(1, p, tiles, dx, q0, q1);
-        else interleave_block(0, p, tiles, dx, q0, q1);
+        bd_interleave_phases(p, tiles, dx, q0, q1);
     }
     if (p->stream_output) _mm_sfence();
 }

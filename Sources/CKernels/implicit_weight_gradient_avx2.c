@@ -104,17 +104,7 @@ BD_AVX2 static void tile_1x1(const float *xb, long HW, long W, long stride, long
 
 BD_AVX2 void bd_weight_gradient_1x1_avx2(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
                                          long image_end, float *dwt, float *scratch) {
-    const long H = s->height, W = s->width, Ci = s->in_channels, Co = s->out_channels, stride = s->stride > 1 ? s->stride : 1;
-    long Ho, Wo;
-    bd_weight_gradient_output(s, &Ho, &Wo);
-    float *dyt = scratch + bd_weight_gradient_padded_count(s);
-    for (long b = image_begin; b < image_end; b++) {
-        transpose_image(dy + b * Co * Ho * Wo, Co, Ho * Wo, dyt);
-        const float *xb = x + b * Ci * H * W;
-        for (long co0 = 0; co0 < Co; co0 += 8)
-            for (long ci0 = 0; ci0 < Ci; ci0 += 8)
-                tile_1x1(xb + ci0 * H * W, H * W, W, stride, Ho, Wo, dyt + co0, Co, dwt + ci0 * Co + co0);
-    }
+    bd_weight_gradient_1x1_run(s, x, dy, image_begin, image_end, dwt, scratch, transpose_image, tile_1x1, 8);
 }
 
 BD_AVX2 void bd_weight_gradient_3x3_avx2(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,

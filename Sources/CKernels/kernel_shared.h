@@ -39,6 +39,11 @@ static inline long bd_phase_tile_count(const bd_implicit_conv_phases *p) {
     return 4 * p->phase[0].out_channels * BD_PANELS_PER_BLOCK * 16;
 }
 
+/// Interleaves a block's four phase tiles (panels `q0 ..< q1`, `bd_phase_tile_count` floats at
+/// `tiles`) into whole rows of `dx` (`bd_implicit_conv_phases`); x86-64 only, baseline SSE, shared
+/// by both builds.
+void bd_interleave_phases(const bd_implicit_conv_phases *p, const float *tiles, float *dx, long q0, long q1);
+
 /// The output plane of `s`: `Ho = (H + 2p − kernel) / stride + 1`, `Wo` likewise (stride 0 counts
 /// as 1).
 static inline void bd_weight_gradient_output(const bd_weight_gradient_shape *s, long *Ho, long *Wo) {
@@ -53,6 +58,20 @@ static inline long bd_weight_gradient_padded_count(const bd_weight_gradient_shap
     if (s->kernel == 1) return 0;
     return (s->in_channels * (s->height + 2 * s->padding) * (s->width + 2 * s->padding) + 15) / 16 * 16;
 }
+
+/// One ISA's pieces of the 1 × 1 weight gradient: the transpose of one image's output gradient
+/// `[Co][plane]` to `[plane][Co]`, and the tile of 8 input channels × `tile_channels` output
+/// channels `rows[r · Co + c] += Σ_pixels xb[r · HW + stride·oy·W + stride·ox] · dyt[pixel · Co + c]`
+/// (each accumulator taking its pixels in order).
+typedef void (*bd_transpose_image_fn)(const float *dyb, long Co, long plane, float *dyt);
+typedef void (*bd_tile_1x1_fn)(const float *xb, long HW, long W, long stride, long Ho, long Wo, const float *dyt, long Co,
+                               float *rows);
+
+/// `bd_weight_gradient_1x1_*` with that ISA's `transpose` and `tile` (`tile_channels` output
+/// channels per tile): the same loops, so the same pixel order, in every build.
+void bd_weight_gradient_1x1_run(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin,
+                                long image_end, float *dwt, float *scratch, bd_transpose_image_fn transpose,
+                                bd_tile_1x1_fn tile, long tile_channels);
 
 /// Copies image `b` of `x` (`[batch, Ci, H, W]`) into the interior of `xpad` (`[Ci, H + 2p, W + 2p]`,
 /// whose border the caller zeroed once).
