@@ -206,13 +206,15 @@ static inline __attribute__((always_inline)) void interleave_rows(const int stre
     }
 }
 
-void bd_interleave_phases(const bd_implicit_conv_phases *p, const float *tiles, float *dx, long q0, long q1) {
+/// Writes the `dx` rows of panels `q0 ..< q1` from a block's phase tiles (`bd_phase_tile_count`).
+static void interleave_phases(const bd_implicit_conv_phases *p, const float *tiles, float *dx, long q0, long q1) {
     if (p->stream_output) interleave_rows(1, p, tiles, dx, q0, q1);
     else interleave_rows(0, p, tiles, dx, q0, q1);
 }
 
-BD_AVX512 void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
-                                              long panel_begin, long panel_end, float *scratch) {
+void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
+                                 long panel_begin, long panel_end, float *scratch, bd_pack_panel_fn pack,
+                                 bd_channel_block_fn multiply) {
     const long Ci = p->phase[0].out_channels, plane = p->phase[0].out_height * p->phase[0].out_width;
     const long span = BD_PANELS_PER_BLOCK * 16;
     float *tiles = scratch, *panels = scratch + bd_phase_tile_count(p);
@@ -222,16 +224,26 @@ BD_AVX512 void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, 
             const bd_implicit_conv *c = &p->phase[ph];
             if (c->taps_y == 0) continue;
             const long K = c->in_channels * c->taps_y * c->taps_x;
-            for (long q = q0; q < q1; q++) pack_panel(c, dy, q * 16 / plane, q * 16 % plane, panels + (q - q0) * K * 16);
+            for (long q = q0; q < q1; q++) pack(c, dy, q * 16 / plane, q * 16 % plane, panels + (q - q0) * K * 16);
             float *tile = tiles + ph * Ci * span;
             for (long cb = 0; cb < Ci / 16; cb++) {
                 const float *a = packed_w + p->weight_offset[ph] + cb * K * 16;
-                for (long q = q0; q < q1; q++) kernel_16x16(0, K, a, panels + (q - q0) * K * 16, tile + cb * 16 * span + (q - q0) * 16, span);
+                for (long q = q0; q < q1; q++) multiply(K, a, panels + (q - q0) * K * 16, tile + cb * 16 * span + (q - q0) * 16, span);
             }
         }
-        bd_interleave_phases(p, tiles, dx, q0, q1);
+        interleave_phases(p, tiles, dx, q0, q1);
     }
     if (p->stream_output) _mm_sfence();
+}
+
+/// 16 output channels × 16 pixels into rows `ldc` apart (regular stores).
+BD_AVX512 static void channel_block_16x16(long K, const float *a, const float *panel, float *c, long ldc) {
+    kernel_16x16(0, K, a, panel, c, ldc);
+}
+
+BD_AVX512 void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
+                                              long panel_begin, long panel_end, float *scratch) {
+    bd_implicit_conv_phases_run(p, dy, packed_w, dx, panel_begin, panel_end, scratch, pack_panel, channel_block_16x16);
 }
 
 #else

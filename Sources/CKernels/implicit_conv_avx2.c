@@ -159,33 +159,16 @@ BD_AVX2 void bd_implicit_conv_panels_avx2(const bd_implicit_conv *c, const float
     if (c->stream_output) _mm_sfence();
 }
 
+/// 16 output channels × 16 pixels into rows `ldc` apart (6 + 6 + 4 rows, regular stores).
+BD_AVX2 static void channel_block_16x16(long K, const float *a, const float *panel, float *c, long ldc) {
+    kernel_6x16(K, a, panel, c, ldc);
+    kernel_6x16(K, a + 6, panel, c + 6 * ldc, ldc);
+    kernel_4x16(K, a + 12, panel, c + 12 * ldc, ldc);
+}
+
 BD_AVX2 void bd_implicit_conv_phases_avx2(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                           long panel_begin, long panel_end, float *scratch) {
-    const long Ci = p->phase[0].out_channels, plane = p->phase[0].out_height * p->phase[0].out_width;
-    const long span = BD_PANELS_PER_BLOCK * 16;
-    float *tiles = scratch, *panels = scratch + bd_phase_tile_count(p);
-    for (long q0 = panel_begin; q0 < panel_end; q0 += BD_PANELS_PER_BLOCK) {
-        long q1 = q0 + BD_PANELS_PER_BLOCK < panel_end ? q0 + BD_PANELS_PER_BLOCK : panel_end;
-        for (int ph = 0; ph < 4; ph++) {
-            const bd_implicit_conv *c = &p->phase[ph];
-            if (c->taps_y == 0) continue;
-            const long K = c->in_channels * c->taps_y * c->taps_x;
-            for (long q = q0; q < q1; q++) pack_panel(c, dy, q * 16 / plane, q * 16 % plane, panels + (q - q0) * K * 16);
-            float *tile = tiles + ph * Ci * span;
-            for (long cb = 0; cb < Ci / 16; cb++) {
-                const float *a = packed_w + p->weight_offset[ph] + cb * K * 16;
-                for (long q = q0; q < q1; q++) {
-                    const float *panel = panels + (q - q0) * K * 16;
-                    float *out = tile + cb * 16 * span + (q - q0) * 16;
-                    kernel_6x16(K, a, panel, out, span);
-                    kernel_6x16(K, a + 6, panel, out + 6 * span, span);
-                    kernel_4x16(K, a + 12, panel, out + 12 * span, span);
-                }
-            }
-        }
-        bd_interleave_phases(p, tiles, dx, q0, q1);
-    }
-    if (p->stream_output) _mm_sfence();
+    bd_implicit_conv_phases_run(p, dy, packed_w, dx, panel_begin, panel_end, scratch, pack_panel, channel_block_16x16);
 }
 
 #else

@@ -39,10 +39,17 @@ static inline long bd_phase_tile_count(const bd_implicit_conv_phases *p) {
     return 4 * p->phase[0].out_channels * BD_PANELS_PER_BLOCK * 16;
 }
 
-/// Interleaves a block's four phase tiles (panels `q0 ..< q1`, `bd_phase_tile_count` floats at
-/// `tiles`) into whole rows of `dx` (`bd_implicit_conv_phases`); x86-64 only, baseline SSE, shared
-/// by both builds.
-void bd_interleave_phases(const bd_implicit_conv_phases *p, const float *tiles, float *dx, long q0, long q1);
+/// One ISA's pieces of `bd_implicit_conv_phases_*`: its panel packer (the `[K][16]` panel of
+/// pixels `p0 ..< p0 + 16` of image `b`) and its product of 16 packed weight rows with a panel,
+/// rows stored `ldc` apart.
+typedef void (*bd_pack_panel_fn)(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel);
+typedef void (*bd_channel_block_fn)(long K, const float *a, const float *panel, float *c, long ldc);
+
+/// `bd_implicit_conv_phases_*` with that ISA's `pack` and `multiply`: the block loop and the
+/// interleave into `dx` (baseline SSE; it only moves values), shared by both builds. x86-64 only.
+void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
+                                 long panel_begin, long panel_end, float *scratch, bd_pack_panel_fn pack,
+                                 bd_channel_block_fn multiply);
 
 /// The output plane of `s`: `Ho = (H + 2p − kernel) / stride + 1`, `Wo` likewise (stride 0 counts
 /// as 1).
