@@ -40,10 +40,18 @@ BD_AVX2 static inline __m256 load8(unsigned bits, const float *base) {
 }
 
 /// Lanes 0–7 of a stride-2 read: the even elements of the 16 floats at `base` whose bits are set in
-/// `bits` (bit e for element e; the odd elements and unset ones are not read).
+/// `bits` (bit e for element e; unset elements are not read). With every even element set,
+/// elements 0–14 lie in the row: two plain loads of elements 0–7 and 7–14 (VMASKMOVPS is slow on
+/// some CPUs); otherwise masked loads, the odd elements not read.
 BD_AVX2 static inline __m256 load8_even(unsigned bits, const float *base) {
-    __m256 a = load8(bits & 0xFFu, base), b = load8((bits >> 8) & 0xFFu, (const float *)((uintptr_t)base + 8 * sizeof(float)));
-    __m256 pairs = _mm256_shuffle_ps(a, b, 0x88);   // a0 a2 b0 b2 | a4 a6 b4 b6
+    __m256 pairs;
+    if ((bits & 0xFFFFu) == 0x5555u) {
+        __m256 a = _mm256_loadu_ps(base), b = _mm256_loadu_ps((const float *)((uintptr_t)base + 7 * sizeof(float)));
+        pairs = _mm256_shuffle_ps(a, b, 0xD8);     // x0 x2 x8 x10 | x4 x6 x12 x14 (b holds x7 … x14)
+    } else {
+        __m256 a = load8(bits & 0xFFu, base), b = load8((bits >> 8) & 0xFFu, (const float *)((uintptr_t)base + 8 * sizeof(float)));
+        pairs = _mm256_shuffle_ps(a, b, 0x88);     // a0 a2 b0 b2 | a4 a6 b4 b6
+    }
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(pairs), 0xD8));
 }
 
