@@ -11,9 +11,10 @@ struct BackdropBench: ParsableCommand {
         abstract: "Reference workloads: PyTorch parity and throughput benchmarks.",
         subcommands: [Parity.self, SimCLRStepCommand.self, EvalFeatures.self, EvaluationCommand.self, Suite.self, KernelsCommand.self, MetaStepCommand.self])
 
-    /// Checks `BACKDROP_KERNELS` and `BACKDROP_STREAMING_MIN_BYTES` before any workload runs (see `Backdrop.main`).
+    /// Checks the kernels' environment (`Tensor.checkKernelEnvironment`) before any workload runs
+    /// (see `Backdrop.main`).
     static func main() {
-        do { try ConvolutionKernelPath.checkEnvironment(); try BatchNormPasses.checkEnvironment() } catch { exit(withError: error) }
+        do { try Tensor.checkKernelEnvironment() } catch { exit(withError: error) }
         main(nil)
     }
 }

@@ -17,7 +17,7 @@ struct Backdrop: ParsableCommand {
     /// Checks the environment the kernels read (`BACKDROP_KERNELS`, `BACKDROP_STREAMING_MIN_BYTES`)
     /// before any command runs, so a bad value stops with its message instead of being ignored.
     static func main() {
-        do { try ConvolutionKernelPath.checkEnvironment(); try BatchNormPasses.checkEnvironment() } catch { exit(withError: error) }
+        do { try Tensor.checkKernelEnvironment() } catch { exit(withError: error) }
         main(nil)
     }
 }

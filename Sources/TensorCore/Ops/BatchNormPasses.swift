@@ -9,7 +9,7 @@ import Foundation
 /// stores: a regular store first reads every line it writes (read-for-ownership), which for such
 /// outputs is wasted memory traffic. The implicit convolutions (`ImplicitConvolution`) stream
 /// theirs on the same rule.
-public enum BatchNormPasses {
+enum BatchNormPasses {
     /// How batch norm's passes run: whether the AVX2 builds run, and from what output size on
     /// outputs are streamed.
     struct Settings: Sendable {
@@ -55,9 +55,9 @@ public enum BatchNormPasses {
         return bytes
     }
 
-    /// Throws the `InvalidOption` of a bad `BACKDROP_STREAMING_MIN_BYTES`, if any (front ends call
-    /// it at start, as `ConvolutionKernelPath.checkEnvironment`).
-    public static func checkEnvironment() throws {
+    /// Throws the `InvalidOption` of a bad `BACKDROP_STREAMING_MIN_BYTES`, if any
+    /// (`Tensor.checkKernelEnvironment`).
+    static func checkEnvironment() throws {
         if case .failure(let error) = environmentMinimum { throw error }
     }
 

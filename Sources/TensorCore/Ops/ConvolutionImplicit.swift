@@ -120,7 +120,7 @@ enum ImplicitConvolution {
         var all = bd_implicit_conv_phases()
         all.phase = (phases[0], phases[1], phases[2], phases[3])
         all.weight_offset = (offsets[0], offsets[1], offsets[2], offsets[3])
-        all.stream_output = BatchNormPasses.current.streams(count: g.batch * Ci * g.height * g.width) && Int(bitPattern: dx) % 64 == 0 ? 1 : 0
+        all.stream_output = streamingFlag(count: g.batch * Ci * g.height * g.width, output: dx)
         let kernel = path == .avx512 ? bd_implicit_conv_phases_avx512 : bd_implicit_conv_phases_avx2
         let scratchCount = bd_implicit_conv_phases_scratch_count(&all)
         let shared = all
@@ -181,9 +181,7 @@ enum ImplicitConvolution {
         precondition(path != .blas, "implicit convolution on the blas path")
         let panelKernel = path == .avx512 ? bd_implicit_conv_panels_avx512 : bd_implicit_conv_panels_avx2
         var d = d
-        // Large outputs go out with streaming stores (`BatchNormPasses`' rule; they need 64-byte rows).
-        let outputCount = d.batch * d.out_channels * d.out_height * d.out_width
-        d.stream_output = BatchNormPasses.current.streams(count: outputCount) && Int(bitPattern: output) % 64 == 0 ? 1 : 0
+        d.stream_output = streamingFlag(count: d.batch * d.out_channels * d.out_height * d.out_width, output: output)
         let packed = TensorStorage(uninitializedCount: d.out_channels * d.in_channels * d.taps_y * d.taps_x)
         bd_implicit_conv_pack_weights(&d, weights, packed.pointer)
         let scratchCount = bd_implicit_conv_scratch_count(&d)
@@ -194,6 +192,13 @@ enum ImplicitConvolution {
             panelKernel(&d, x, w, y, begin, end, scratch)
         }
         withExtendedLifetime(packed) {}
+    }
+
+    /// The descriptors' `stream_output`: 1 when an output of `count` floats at `output` goes out with
+    /// streaming stores — `BatchNormPasses`' size rule, and a 64-byte-aligned start (the kernels
+    /// stream whole rows), else 0.
+    private static func streamingFlag(count: Int, output: UnsafeMutablePointer<Float>) -> Int {
+        BatchNormPasses.current.streams(count: count) && Int(bitPattern: output) % 64 == 0 ? 1 : 0
     }
 
     /// Runs `body(begin, end, scratch)` over `0 ..< panels` in claims of `panelsPerClaim` panels

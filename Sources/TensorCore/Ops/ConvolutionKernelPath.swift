@@ -44,9 +44,9 @@ public enum ConvolutionKernelPath: String, CaseIterable, Sendable, CustomStringC
         return path
     }
 
-    /// `BACKDROP_KERNELS` of this process, resolved once. Front ends call `checkEnvironment()` at
-    /// start so that a bad value stops the command with its message; library code that reads
-    /// `current` without that check falls back to `fastest`.
+    /// `BACKDROP_KERNELS` of this process, resolved once. Front ends call
+    /// `Tensor.checkKernelEnvironment()` at start so that a bad value stops the command with its
+    /// message; library code that reads `current` without that check falls back to `fastest`.
     private static let environmentPath: Result<ConvolutionKernelPath, InvalidOption> = {
         do { return .success(try resolve(ProcessInfo.processInfo.environment[environmentVariable])) }
         catch let error as InvalidOption { return .failure(error) }
@@ -54,7 +54,7 @@ public enum ConvolutionKernelPath: String, CaseIterable, Sendable, CustomStringC
     }()
 
     /// Throws the `InvalidOption` of a bad `BACKDROP_KERNELS`, if any.
-    public static func checkEnvironment() throws {
+    static func checkEnvironment() throws {
         if case .failure(let error) = environmentPath { throw error }
     }
 
@@ -86,4 +86,15 @@ public enum ConvolutionKernelPath: String, CaseIterable, Sendable, CustomStringC
     }
 
     public var description: String { rawValue }
+}
+
+extension Tensor {
+    /// Checks every environment variable the kernels read — `BACKDROP_KERNELS` and
+    /// `BACKDROP_STREAMING_MIN_BYTES` — so a front end can stop on a bad value, naming it, before
+    /// any work (library code that reads them unchecked falls back to the defaults).
+    /// - Throws: the first variable's `InvalidOption`.
+    public static func checkKernelEnvironment() throws {
+        try ConvolutionKernelPath.checkEnvironment()
+        try BatchNormPasses.checkEnvironment()
+    }
 }
