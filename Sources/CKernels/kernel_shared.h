@@ -1,4 +1,4 @@
-// Plain-C pieces both builds of the implicit kernels share (not part of the public header).
+// Pieces both builds of the implicit kernels share (not part of the public header).
 #ifndef BACKDROP_KERNEL_SHARED_H
 #define BACKDROP_KERNEL_SHARED_H
 
@@ -11,8 +11,8 @@
 /// tap column `tx` its lanes read that row at `offset[t][tx] + stride · lane`, lanes whose bit is
 /// set in `mask[t][tx]` only (the rest are padding, never read). With stride 2, `window[t][tx]`
 /// has bit `2·lane` set for each of those lanes: the elements of the 32-float window at
-/// `offset[t][tx]` a stride-2 packer loads. Masks and offsets depend only on the segment and the tap column, so the packers
-/// compute them once per panel.
+/// `offset[t][tx]` a stride-2 packer loads. Masks and offsets depend only on the segment and the
+/// tap column, so the packers compute them once per panel.
 typedef struct {
     int count;
     long in_row[16];
