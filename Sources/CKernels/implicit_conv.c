@@ -147,9 +147,68 @@ BD_AVX512 static inline __attribute__((always_inline)) void kernel_16x16(const i
 #undef BD_STORE
 }
 
+/// C[16 output channels, 16 pixels] like `kernel_16x16`, its B operand read straight from the input
+/// instead of a packed panel: for a single-segment stride-1 panel (`sg->count == 1`) patch row k's
+/// 16 values are one masked load of an input row, so each load goes into the FMAs directly. Tap rows
+/// outside the plane are skipped (their patch rows are zero and adding a zero product leaves every
+/// sum as it was), so the sums are `kernel_16x16`'s bit for bit.
+BD_AVX512 static inline __attribute__((always_inline)) void kernel_direct_16x16(const int stream, const bd_implicit_conv *c,
+                                                                               const float *image, const bd_panel_segments *sg,
+                                                                               const float *a, float *out, long ldc) {
+    const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    __m512 c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+    for (long ci = 0; ci < c->in_channels; ci++) {
+        const float *plane = image + ci * H * W;
+        for (long ty = 0; ty < ty_n; ty++) {
+            long iy = sg->in_row[0] + c->tap_row[ty];
+            if (iy < 0 || iy >= H) { a += tx_n * 16; continue; }
+            // Masked-off lanes are never read, so the base may point outside the row (integer
+            // arithmetic keeps that well-defined in C).
+            uintptr_t row = (uintptr_t)(plane + iy * W);
+            for (long tx = 0; tx < tx_n; tx++) {
+                const float *base = (const float *)(row + (uintptr_t)(sg->offset[0][tx] * (long)sizeof(float)));
+                __m512 bv = _mm512_maskz_loadu_ps((__mmask16)sg->mask[0][tx], base);
+#define BD_STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, c##i)
+                BD_STEP(0); BD_STEP(1); BD_STEP(2); BD_STEP(3); BD_STEP(4); BD_STEP(5); BD_STEP(6); BD_STEP(7);
+                BD_STEP(8); BD_STEP(9); BD_STEP(10); BD_STEP(11); BD_STEP(12); BD_STEP(13); BD_STEP(14); BD_STEP(15);
+#undef BD_STEP
+                a += 16;
+            }
+        }
+    }
+#define BD_STORE(i) do { if (stream) _mm512_stream_ps(out + i * ldc, c##i); else _mm512_storeu_ps(out + i * ldc, c##i); } while (0)
+    BD_STORE(0); BD_STORE(1); BD_STORE(2); BD_STORE(3); BD_STORE(4); BD_STORE(5); BD_STORE(6); BD_STORE(7);
+    BD_STORE(8); BD_STORE(9); BD_STORE(10); BD_STORE(11); BD_STORE(12); BD_STORE(13); BD_STORE(14); BD_STORE(15);
+#undef BD_STORE
+}
+
+/// Output panels `panel_begin ..< panel_end` of a stride-1 convolution whose output rows are whole
+/// 16s, so every panel is one segment: each panel's 16-channel blocks in turn, reading the input
+/// directly (no packed panel; the panel's input rows stay in L1 across its channel blocks).
+BD_AVX512 static void direct_panels(const int stream, const bd_implicit_conv *c, const float *x, const float *packed_w,
+                                    float *y, long panel_begin, long panel_end) {
+    const long plane = c->out_height * c->out_width, K = c->in_channels * c->taps_y * c->taps_x;
+    const long image_floats = c->in_channels * c->in_height * c->in_width;
+    bd_panel_segments sg;
+    for (long q = panel_begin; q < panel_end; q++) {
+        long first = q * 16, b = first / plane, p0 = first % plane;
+        bd_plan_panel_segments(c, p0, &sg);
+        for (long cb = 0; cb < c->out_channels / 16; cb++)
+            kernel_direct_16x16(stream, c, x + b * image_floats, &sg, packed_w + cb * K * 16,
+                                y + (b * c->out_channels + cb * 16) * plane + p0, plane);
+    }
+}
+
 BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                                        long panel_begin, long panel_end, float *scratch) {
     const long plane = c->out_height * c->out_width, K = c->in_channels * c->taps_y * c->taps_x;
+    // A stem-like input of few channels (a short K) runs faster packed (measured: 3 channels −4%).
+    if (c->stride <= 1 && c->out_width % 16 == 0 && c->in_channels >= 8) {
+        if (c->stream_output) { direct_panels(1, c, x, packed_w, y, panel_begin, panel_end); _mm_sfence(); }
+        else direct_panels(0, c, x, packed_w, y, panel_begin, panel_end);
+        return;
+    }
     for (long q0 = panel_begin; q0 < panel_end; q0 += BD_PANELS_PER_BLOCK) {
         long q1 = q0 + BD_PANELS_PER_BLOCK < panel_end ? q0 + BD_PANELS_PER_BLOCK : panel_end;
         for (long q = q0; q < q1; q++) {

@@ -60,6 +60,14 @@ let implicitConvCases: [ConvCase] = [
     // A 1×1/2 weight gradient over three 8-channel input tiles and three 16-channel output tiles
     // (the input gradient, 24 channels, through col2im).
     ConvCase(batch: 3, cin: 24, h: 8, w: 8, cout: 48, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
+    // Stride 1 with 16-wide output rows: one segment per panel, so the AVX-512 forward and input
+    // gradient read the input directly; the first and last rows skip the tap row in the padding.
+    ConvCase(batch: 2, cin: 16, h: 8, w: 16, cout: 32, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
+    // A valid 3×3 (6×18 → 4×16) over 8 input channels: a direct forward from 18-wide input rows
+    // (its input gradient, a 6×18 plane, through col2im).
+    ConvCase(batch: 2, cin: 8, h: 6, w: 18, cout: 16, kh: 3, kw: 3, stride: 1, padding: 0, bias: true),
+    // A 5×5 kernel on 4×16 planes: every panel skips one or two of its five tap rows.
+    ConvCase(batch: 2, cin: 16, h: 4, w: 16, cout: 16, kh: 5, kw: 5, stride: 1, padding: 2, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -75,9 +83,9 @@ let implicitConvCases: [ConvCase] = [
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
         let i = implicit
-        #expect(forward == [Bool](repeating: i, count: 20))
-        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false])
-        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i])
+        #expect(forward == [Bool](repeating: i, count: 23))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false] + [i, false, i])
+        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i] + [i, i, false])
         // Stride 3, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 3, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
