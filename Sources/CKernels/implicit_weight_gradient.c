@@ -2,11 +2,13 @@
 // (see include/implicit_conv.h).
 //
 // dWᵀ[k = (ci, ky, kx)][co] = Σ_pixels x[ci, S·oy + ky − p, S·ox + kx − p] · dy[co, oy, ox]. Per image,
-// the input is copied into zero-padded planes (so every tap is an in-bounds read) and the output
-// gradient is transposed to `[pixel][Co]` by 16 × 16 register transposes. A tile then keeps all
-// nine taps of one input channel × 32 (or 16) output channels in registers: per output pixel it
-// loads 2 vectors of the transposed gradient and broadcasts the nine input values the taps see
-// (with stride 2, from every other column of every other row of the padded plane). A 1×1 tile
+// the output gradient is transposed to `[pixel][Co]` by 16 × 16 register transposes. A tile then
+// keeps all nine taps of one input channel × 32 (or 16) output channels in registers: per output
+// pixel it loads 2 vectors of the transposed gradient and broadcasts the nine input values the taps
+// see (with stride 2, from every other column of every other row). The AVX-512 tile reads the input
+// planes themselves when the padding is at most 1, skipping the taps of border pixels that fall in
+// the padding; otherwise (and always in the AVX2 build) the input is first copied into zero-padded
+// planes, so every tap is an in-bounds read. A 1×1 tile
 // keeps 8 input channels × 16 output channels and reads the input directly (no padding).
 #include "kernel_shared.h"
 #include <string.h>
@@ -76,24 +78,75 @@ BD_AVX512 static void transpose16(const float *src, long src_ld, float *dst, lon
 /// The nine taps of a 3×3 kernel: X(tap, ky, kx).
 #define BD_TAPS(X) X(0,0,0) X(1,0,1) X(2,0,2) X(3,1,0) X(4,1,1) X(5,1,2) X(6,2,0) X(7,2,1) X(8,2,2)
 
+/// One output pixel's products for a 16·`nv`-channel tile: tap (ky, kx) adds
+/// `r[ky·W + kx] · g` to `acc[3·ky + kx]` when bit ky of `rows` and bit kx of `columns` are set (all
+/// constants once inlined); the other taps lie in the padding, their products are zero and adding
+/// them would leave every sum as it is, so they are neither read nor added. `r` is the pixel's
+/// top-left tap as an address: it may lie outside the plane when that tap does.
+BD_AVX512 static inline __attribute__((always_inline)) void pixel_3x3(const int nv, const int rows, const int columns, uintptr_t r,
+                                                                     long W, const float *d, __m512 acc[9][2]) {
+    __m512 g[2];
+    for (int v = 0; v < nv; v++) g[v] = _mm512_loadu_ps(d + 16 * v);
+#define STEP(t, ky, kx)                                                                                     \
+    if (((rows >> ky) & 1) && ((columns >> kx) & 1)) {                                                      \
+        __m512 b = _mm512_set1_ps(*(const float *)(r + (uintptr_t)((ky * W + kx) * (long)sizeof(float)))); \
+        for (int v = 0; v < nv; v++) acc[t][v] = _mm512_fmadd_ps(b, g[v], acc[t][v]);                     \
+    }
+    BD_TAPS(STEP)
+#undef STEP
+}
+
+/// `pixel_3x3` with its column bits known only at run time: one of the four patterns a 3-wide
+/// kernel with padding ≤ 1 can have (bit 1 always set).
+BD_AVX512 static inline __attribute__((always_inline)) void border_pixel_3x3(const int nv, const int rows, int columns, uintptr_t r,
+                                                                            long W, const float *d, __m512 acc[9][2]) {
+    switch (columns) {
+    case 7: pixel_3x3(nv, rows, 7, r, W, d, acc); break;
+    case 6: pixel_3x3(nv, rows, 6, r, W, d, acc); break;
+    case 3: pixel_3x3(nv, rows, 3, r, W, d, acc); break;
+    default: pixel_3x3(nv, rows, 2, r, W, d, acc); break;
+    }
+}
+
+/// The tap bits (bit k for tap k = 0, 1, 2) of a 3-wide kernel whose window starts at `start`
+/// in a line of `n` values: those inside it.
+static inline int taps_inside(long start, long n) {
+    return (start >= 0 ? 1 : 0) | (start + 1 >= 0 && start + 1 < n ? 2 : 0) | (start + 2 < n ? 4 : 0);
+}
+
+/// One output row of a tile: its first and last pixels with the tap columns inside the plane, the
+/// ones between with all three (padding ≤ 1 keeps them inside).
+BD_AVX512 static inline __attribute__((always_inline)) void row_3x3(const int nv, const int stride, const int rows, uintptr_t r,
+                                                                   long W, long p, long Wo, const float *d, long Co, __m512 acc[9][2]) {
+    const uintptr_t step = (uintptr_t)(stride * (long)sizeof(float));
+    border_pixel_3x3(nv, rows, taps_inside(-p, W), r, W, d, acc);
+    long ox = 1;
+    for (r += step, d += Co; ox + 1 < Wo; ox++, r += step, d += Co) pixel_3x3(nv, rows, 7, r, W, d, acc);
+    if (ox < Wo) border_pixel_3x3(nv, rows, taps_inside(stride * ox - p, W), r, W, d, acc);
+}
+
 /// Nine taps × 16·`nv` output channels (`nv` = 1 or 2, and `stride` 1 or 2, constants once
 /// inlined, so the 9·nv accumulators live in registers): `rows[t · Co + c] += Σ_pixels
-/// xplane[tap t of pixel] · dyt[pixel · Co + c]` for c < 16·nv (`rows`, `dyt` offset to the tile's
-/// first channel); output pixel (oy, ox) sees the padded plane from (stride·oy, stride·ox).
-BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int nv, const int stride, const float *xplane, long Wp,
-                                                                    long Ho, long Wo, const float *dyt, long Co, float *rows) {
+/// plane[tap t of pixel] · dyt[pixel · Co + c]` for c < 16·nv (`rows`, `dyt` offset to the tile's
+/// first channel) over the `H × W` input `plane` of padding `p` ≤ 1; output pixel (oy, ox) sees
+/// the plane from (stride·oy − p, stride·ox − p). Taps in the padding are skipped, not read (the
+/// sums are those over the zero-padded plane bit for bit: each accumulator takes its pixels in
+/// order, and a zero product changes no sum).
+BD_AVX512 static inline __attribute__((always_inline)) void tile_3x3(const int nv, const int stride, const float *plane, long H,
+                                                                    long W, long p, long Ho, long Wo, const float *dyt, long Co,
+                                                                    float *rows) {
     __m512 acc[9][2];
     for (int t = 0; t < 9; t++)
         for (int v = 0; v < nv; v++) acc[t][v] = _mm512_loadu_ps(rows + t * Co + 16 * v);
     for (long oy = 0; oy < Ho; oy++) {
-        const float *r = xplane + stride * oy * Wp;
+        // Integer arithmetic: the first pixel's top-left tap may lie before the plane.
+        uintptr_t r = (uintptr_t)plane + (uintptr_t)(((stride * oy - p) * W - p) * (long)sizeof(float));
         const float *d = dyt + oy * Wo * Co;
-        for (long ox = 0; ox < Wo; ox++, r += stride, d += Co) {
-            __m512 g[2];
-            for (int v = 0; v < nv; v++) g[v] = _mm512_loadu_ps(d + 16 * v);
-#define STEP(t, ky, kx) { __m512 b = _mm512_set1_ps(r[ky * Wp + kx]); for (int v = 0; v < nv; v++) acc[t][v] = _mm512_fmadd_ps(b, g[v], acc[t][v]); }
-            BD_TAPS(STEP)
-#undef STEP
+        switch (taps_inside(stride * oy - p, H)) {
+        case 7: row_3x3(nv, stride, 7, r, W, p, Wo, d, Co, acc); break;
+        case 6: row_3x3(nv, stride, 6, r, W, p, Wo, d, Co, acc); break;
+        case 3: row_3x3(nv, stride, 3, r, W, p, Wo, d, Co, acc); break;
+        default: row_3x3(nv, stride, 2, r, W, p, Wo, d, Co, acc); break;
         }
     }
     for (int t = 0; t < 9; t++)
@@ -132,26 +185,30 @@ BD_AVX512 void bd_weight_gradient_1x1_avx512(const bd_weight_gradient_shape *s, 
 BD_AVX512 void bd_weight_gradient_3x3_avx512(const bd_weight_gradient_shape *s, const float *x, const float *dy, long image_begin, long image_end,
                                       float *dwt, float *scratch) {
     const long H = s->height, W = s->width, p = s->padding, Ci = s->in_channels, Co = s->out_channels;
-    const long Hp = H + 2 * p, Wp = W + 2 * p;
     long Ho, Wo;
     bd_weight_gradient_output(s, &Ho, &Wo);
     const long plane = Ho * Wo;
     const int strided = s->stride == 2;
+    // Padding ≤ 1: the tiles read the input planes themselves, skipping the taps in the padding.
+    // Wider padding: zero-padded copies, read as planes of padding 0.
+    const int padded = p > 1;
+    const long Hr = padded ? H + 2 * p : H, Wr = padded ? W + 2 * p : W, pr = padded ? 0 : p;
     float *xpad = scratch, *dyt = scratch + bd_weight_gradient_padded_count(s);
-    memset(xpad, 0, sizeof(float) * Ci * Hp * Wp);
+    if (padded) memset(xpad, 0, sizeof(float) * Ci * Hr * Wr);
     for (long b = image_begin; b < image_end; b++) {
-        bd_copy_padded_image(s, x, b, xpad);
+        if (padded) bd_copy_padded_image(s, x, b, xpad);
+        const float *planes = padded ? xpad : x + b * Ci * H * W;
         transpose_image(dy + b * Co * plane, Co, plane, dyt);
         for (long co0 = 0; co0 < Co; co0 += (Co % 32 == 0 ? 32 : 16))
             for (long ci = 0; ci < Ci; ci++) {
                 float *rows = dwt + ci * 9 * Co + co0;
-                const float *xplane = xpad + ci * Hp * Wp;
+                const float *xplane = planes + ci * Hr * Wr;
                 if (Co % 32 == 0) {
-                    if (strided) tile_3x3(2, 2, xplane, Wp, Ho, Wo, dyt + co0, Co, rows);
-                    else tile_3x3(2, 1, xplane, Wp, Ho, Wo, dyt + co0, Co, rows);
+                    if (strided) tile_3x3(2, 2, xplane, Hr, Wr, pr, Ho, Wo, dyt + co0, Co, rows);
+                    else tile_3x3(2, 1, xplane, Hr, Wr, pr, Ho, Wo, dyt + co0, Co, rows);
                 } else {
-                    if (strided) tile_3x3(1, 2, xplane, Wp, Ho, Wo, dyt + co0, Co, rows);
-                    else tile_3x3(1, 1, xplane, Wp, Ho, Wo, dyt + co0, Co, rows);
+                    if (strided) tile_3x3(1, 2, xplane, Hr, Wr, pr, Ho, Wo, dyt + co0, Co, rows);
+                    else tile_3x3(1, 1, xplane, Hr, Wr, pr, Ho, Wo, dyt + co0, Co, rows);
                 }
             }
     }

@@ -68,6 +68,14 @@ let implicitConvCases: [ConvCase] = [
     ConvCase(batch: 2, cin: 8, h: 6, w: 18, cout: 16, kh: 3, kw: 3, stride: 1, padding: 0, bias: true),
     // A 5×5 kernel on 4×16 planes: every panel skips one or two of its five tap rows.
     ConvCase(batch: 2, cin: 16, h: 4, w: 16, cout: 16, kh: 5, kw: 5, stride: 1, padding: 2, bias: false),
+    // A one-row plane: each output sees only the middle tap row (the weight gradient's row of
+    // taps inside the plane is the middle one alone).
+    ConvCase(batch: 2, cin: 16, h: 1, w: 16, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
+    // Stride 2 to a one-column output (32×2 → 16×1): the weight gradient's only pixel per row has
+    // padding on the left and input on the right; a forward panel of 16 one-pixel segments.
+    ConvCase(batch: 2, cin: 16, h: 32, w: 2, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
+    // A one-column plane (16×1): only the middle tap column lies inside it.
+    ConvCase(batch: 2, cin: 16, h: 16, w: 1, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -83,9 +91,9 @@ let implicitConvCases: [ConvCase] = [
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
         let i = implicit
-        #expect(forward == [Bool](repeating: i, count: 23))
-        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false] + [i, false, i])
-        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i] + [i, i, false])
+        #expect(forward == [Bool](repeating: i, count: 26))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false] + [i, false, i, i, false, i])
+        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i] + [i, i, false, i, i, i])
         // Stride 3, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 3, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
