@@ -76,6 +76,9 @@ let implicitConvCases: [ConvCase] = [
     ConvCase(batch: 2, cin: 16, h: 32, w: 2, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, bias: false),
     // A one-column plane (16×1): only the middle tap column lies inside it.
     ConvCase(batch: 2, cin: 16, h: 16, w: 1, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
+    // 8-wide rows and an odd batch: no image to pair the last one with, so packed panels (an even
+    // batch with 8-wide rows, as the 6×8 and 3×1 cases above, pairs rows of two images).
+    ConvCase(batch: 3, cin: 16, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -91,9 +94,9 @@ let implicitConvCases: [ConvCase] = [
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
         let i = implicit
-        #expect(forward == [Bool](repeating: i, count: 26))
-        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false] + [i, false, i, i, false, i])
-        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i] + [i, i, false, i, i, i])
+        #expect(forward == [Bool](repeating: i, count: 27))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false] + [i, false, i, i, false, i, i])
+        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i] + [i, i, false, i, i, i, i])
         // Stride 3, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 3, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)

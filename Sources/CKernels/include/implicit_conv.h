@@ -1,7 +1,9 @@
-// Stride-1 convolutions as implicit GEMMs: the patch matrix is never written out. Each block of
-// 16 output pixels gets its `[K][16]` patch panel packed straight from the input (one masked
-// vector load per patch row and output-row segment), and a micro-kernel multiplies it by 16
-// output channels' packed weights, writing NCHW output rows directly. Two builds, chosen at run
+// Convolutions as implicit GEMMs: the patch matrix is never written out. Each block of 16 output
+// pixels gets its `[K][16]` patch panel packed straight from the input (one masked vector load per
+// patch row and output-row segment), and a micro-kernel multiplies it by 16 output channels'
+// packed weights, writing NCHW output rows directly. Where a panel's pixels all lie in one output
+// row, or in the same row of two images, and the stride is 1, the AVX-512 micro-kernel reads
+// those loads from the input itself (no panel) and skips the tap rows in the padding. Two builds, chosen at run
 // time: AVX-512 (`*_avx512`, a 16 × 16 micro-kernel) and AVX2 + FMA (`*_avx2`, 6 × 16 and
 // 4 × 16). Both run every output's FMA chain in the same order, so they agree bit for bit.
 //
@@ -57,7 +59,11 @@ void bd_implicit_conv_pack_weights(const bd_implicit_conv *c, const float *w, fl
 long bd_implicit_conv_scratch_count(const bd_implicit_conv *c);
 
 /// Writes output panels `panel_begin ..< panel_end`: panel `q` is the 16 pixels `16q ..< 16q + 16`
-/// of the flattened `[batch · out_height · out_width]` index, all output channels. Requires
+/// of the flattened `[batch · out_height · out_width]` index, all output channels — except, in the
+/// AVX-512 build, a stride-1 convolution with 8-wide output rows, an even batch and at least 8
+/// input channels, whose panel `q` is row `q mod out_height` of images `2·(q div out_height)` and
+/// the next one (so all its pixels see the same tap rows). Either way the `batch · out_height ·
+/// out_width / 16` panels partition the output. Requires
 /// `out_height · out_width % 16 == 0` (a panel never straddles two images), `out_channels % 16 == 0`
 /// and `1 ≤ taps_y, taps_x ≤ BD_MAX_TAPS`. Disjoint panel ranges may run concurrently, each with
 /// its own `scratch`.
