@@ -225,6 +225,14 @@ static int direct_groups(const bd_implicit_conv *c) {
     return 0;
 }
 
+/// `d` for the one-row panel of output pixels `p0 ..< p0 + 16` of an image (one segment).
+static void plan_direct_row(const bd_implicit_conv *c, long p0, bd_direct_panel *d) {
+    bd_panel_segments sg;
+    bd_plan_panel_segments(c, p0, &sg);
+    d->out_row = sg.in_row[0];
+    for (long tx = 0; tx < c->taps_x; tx++) d->offset[tx] = sg.offset[0][tx], d->mask[0][tx] = sg.mask[0][tx];
+}
+
 /// Output panels `panel_begin ..< panel_end` read straight from the input, `groups` runs each
 /// (`direct_groups`): each panel's 16-channel blocks in turn (its input rows stay in L1 across
 /// them), no packed panel.
@@ -244,14 +252,11 @@ BD_AVX512 static inline __attribute__((always_inline)) void direct_panels(const 
             d.mask[0][tx] = m;
             d.mask[1][tx] = m << 8;
         }
-    bd_panel_segments sg;
     for (long q = panel_begin; q < panel_end; q++) {
         long b, p0;
         if (groups == 1) {
             b = q * 16 / plane, p0 = q * 16 % plane;
-            bd_plan_panel_segments(c, p0, &sg);
-            d.out_row = sg.in_row[0];
-            for (long tx = 0; tx < c->taps_x; tx++) d.offset[tx] = sg.offset[0][tx], d.mask[0][tx] = sg.mask[0][tx];
+            plan_direct_row(c, p0, &d);
         } else {
             b = 2 * (q / Ho), p0 = q % Ho * Wo;
             d.out_row = q % Ho;
@@ -353,7 +358,7 @@ static void interleave_phases(const bd_implicit_conv_phases *p, const float *til
 
 void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                  long panel_begin, long panel_end, float *scratch, bd_pack_panel_fn pack,
-                                 bd_channel_block_fn multiply) {
+                                 bd_channel_block_fn multiply, bd_direct_panel_fn direct) {
     const long Ci = p->phase[0].out_channels, plane = p->phase[0].out_height * p->phase[0].out_width;
     const long span = BD_PANELS_PER_BLOCK * 16;
     float *tiles = scratch, *panels = scratch + bd_phase_tile_count(p);
@@ -363,8 +368,13 @@ void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *
             const bd_implicit_conv *c = &p->phase[ph];
             if (c->taps_y == 0) continue;
             const long K = c->in_channels * c->taps_y * c->taps_x;
-            for (long q = q0; q < q1; q++) pack(c, dy, q * 16 / plane, q * 16 % plane, panels + (q - q0) * K * 16);
             float *tile = tiles + ph * Ci * span;
+            if (direct && c->out_width % 16 == 0 && c->in_channels >= 8) {
+                for (long q = q0; q < q1; q++)
+                    direct(c, dy, packed_w + p->weight_offset[ph], q * 16 / plane, q * 16 % plane, tile + (q - q0) * 16, span);
+                continue;
+            }
+            for (long q = q0; q < q1; q++) pack(c, dy, q * 16 / plane, q * 16 % plane, panels + (q - q0) * K * 16);
             for (long cb = 0; cb < Ci / 16; cb++) {
                 const float *a = packed_w + p->weight_offset[ph] + cb * K * 16;
                 for (long q = q0; q < q1; q++) multiply(K, a, panels + (q - q0) * K * 16, tile + cb * 16 * span + (q - q0) * 16, span);
@@ -380,9 +390,24 @@ BD_AVX512 static void channel_block_16x16(long K, const float *a, const float *p
     kernel_16x16(0, K, a, panel, c, ldc);
 }
 
+/// Every 16-channel block of the one-row panel of pixels `p0 ..< p0 + 16` of image `b`, read
+/// straight from the input (`kernel_direct_16x16`), block `cb`'s rows at `out + cb·16·ldc + i·ldc`
+/// (regular stores).
+BD_AVX512 static void direct_channel_blocks(const bd_implicit_conv *c, const float *x, const float *packed_w, long b, long p0,
+                                            float *out, long ldc) {
+    const long K = c->in_channels * c->taps_y * c->taps_x;
+    bd_direct_panel d;
+    plan_direct_row(c, p0, &d);
+    for (long cb = 0; cb < c->out_channels / 16; cb++) {
+        float *const rows[2] = {out + cb * 16 * ldc, out + cb * 16 * ldc};
+        kernel_direct_16x16(0, 1, c, x + b * c->in_channels * c->in_height * c->in_width, &d, packed_w + cb * K * 16, rows, ldc);
+    }
+}
+
 BD_AVX512 void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                               long panel_begin, long panel_end, float *scratch) {
-    bd_implicit_conv_phases_run(p, dy, packed_w, dx, panel_begin, panel_end, scratch, pack_panel, channel_block_16x16);
+    bd_implicit_conv_phases_run(p, dy, packed_w, dx, panel_begin, panel_end, scratch, pack_panel, channel_block_16x16,
+                                direct_channel_blocks);
 }
 
 #else

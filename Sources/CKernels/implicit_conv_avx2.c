@@ -176,7 +176,7 @@ BD_AVX2 static void channel_block_16x16(long K, const float *a, const float *pan
 
 BD_AVX2 void bd_implicit_conv_phases_avx2(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                           long panel_begin, long panel_end, float *scratch) {
-    bd_implicit_conv_phases_run(p, dy, packed_w, dx, panel_begin, panel_end, scratch, pack_panel, channel_block_16x16);
+    bd_implicit_conv_phases_run(p, dy, packed_w, dx, panel_begin, panel_end, scratch, pack_panel, channel_block_16x16, 0);
 }
 
 #else

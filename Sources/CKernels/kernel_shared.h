@@ -44,12 +44,20 @@ static inline long bd_phase_tile_count(const bd_implicit_conv_phases *p) {
 /// rows stored `ldc` apart.
 typedef void (*bd_pack_panel_fn)(const bd_implicit_conv *c, const float *x, long b, long p0, float *panel);
 typedef void (*bd_channel_block_fn)(long K, const float *a, const float *panel, float *c, long ldc);
+/// An ISA's product of every 16-channel block of packed weights with the one-row panel of pixels
+/// `p0 ..< p0 + 16` of image `b`, read straight from the input (no packed panel); block `cb`'s rows
+/// stored from `out + cb·16·ldc`, `ldc` apart. Requires a stride-1 `c` whose output rows are whole
+/// 16s.
+typedef void (*bd_direct_panel_fn)(const bd_implicit_conv *c, const float *x, const float *packed_w, long b, long p0,
+                                   float *out, long ldc);
 
-/// `bd_implicit_conv_phases_*` with that ISA's `pack` and `multiply`: the block loop and the
-/// interleave into `dx` (baseline SSE; it only moves values), shared by both builds. x86-64 only.
+/// `bd_implicit_conv_phases_*` with that ISA's `pack` and `multiply` (and `direct`, or NULL, for
+/// the phases whose rows are whole 16s and whose input has at least 8 channels): the block loop
+/// and the interleave into `dx` (baseline SSE; it only moves values), shared by both builds.
+/// x86-64 only.
 void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                  long panel_begin, long panel_end, float *scratch, bd_pack_panel_fn pack,
-                                 bd_channel_block_fn multiply);
+                                 bd_channel_block_fn multiply, bd_direct_panel_fn direct);
 
 /// The output plane of `s`: `Ho = (H + 2p − kernel) / stride + 1`, `Wo` likewise (stride 0 counts
 /// as 1).

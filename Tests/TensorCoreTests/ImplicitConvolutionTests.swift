@@ -79,6 +79,9 @@ let implicitConvCases: [ConvCase] = [
     // 8-wide rows and an odd batch: no image to pair the last one with, so packed panels (an even
     // batch with 8-wide rows, as the 6×8 and 3×1 cases above, pairs rows of two images).
     ConvCase(batch: 3, cin: 16, h: 8, w: 8, cout: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: false),
+    // The 1×1/2 shortcut with 16-wide output rows (4×32 → 2×16): its one input-gradient phase reads
+    // the output gradient directly on AVX-512 (as the 3×3/2 case with 16-wide rows above).
+    ConvCase(batch: 2, cin: 16, h: 4, w: 32, cout: 32, kh: 1, kw: 1, stride: 2, padding: 0, bias: false),
 ]
 
 @Suite struct ImplicitConvolutionTests {
@@ -94,9 +97,9 @@ let implicitConvCases: [ConvCase] = [
         let input = implicitConvCases.map { ImplicitConvolution.handlesInputGradient(geometry($0), on: path) }
         let weight = implicitConvCases.map { ImplicitConvolution.handlesWeightGradient(geometry($0), on: path) }
         let i = implicit
-        #expect(forward == [Bool](repeating: i, count: 27))
-        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false] + [i, false, i, i, false, i, i])
-        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i] + [i, i, false, i, i, i, i])
+        #expect(forward == [Bool](repeating: i, count: 28))
+        #expect(input == [i, i, i, i, i, false, i, false, false, i, i] + [false, false, false, i, false] + [i, i, i, false] + [i, false, i, i, false, i, i, i])
+        #expect(weight == [i, i, i, false, i, i, false, false, i, i, i] + [i, i, i, i, i] + [i, i, false, i] + [i, i, false, i, i, i, i, i])
         // Stride 3, channels or planes not in whole 16s: never implicit.
         let strided = Conv2dGeometry(batch: 2, inChannels: 16, height: 12, width: 12, outChannels: 16, kernelH: 3, kernelW: 3, stride: 3, padding: 1)
         let narrow = Conv2dGeometry(batch: 2, inChannels: 8, height: 8, width: 8, outChannels: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
