@@ -369,7 +369,7 @@ void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *
             if (c->taps_y == 0) continue;
             const long K = c->in_channels * c->taps_y * c->taps_x;
             float *tile = tiles + ph * Ci * span;
-            if (direct && c->out_width % 16 == 0 && c->in_channels >= 8) {
+            if (direct && direct_groups(c) == 1) {
                 for (long q = q0; q < q1; q++)
                     direct(c, dy, packed_w + p->weight_offset[ph], q * 16 / plane, q * 16 % plane, tile + (q - q0) * 16, span);
                 continue;

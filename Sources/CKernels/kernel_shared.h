@@ -52,7 +52,8 @@ typedef void (*bd_direct_panel_fn)(const bd_implicit_conv *c, const float *x, co
                                    float *out, long ldc);
 
 /// `bd_implicit_conv_phases_*` with that ISA's `pack` and `multiply` (and `direct`, or NULL, for
-/// the phases whose rows are whole 16s and whose input has at least 8 channels): the block loop
+/// the phases whose rows are whole 16s and whose input has at least 8 channels, the one-row
+/// panels the AVX-512 forward reads directly): the block loop
 /// and the interleave into `dx` (baseline SSE; it only moves values), shared by both builds.
 /// x86-64 only.
 void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
