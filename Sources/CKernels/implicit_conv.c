@@ -147,151 +147,12 @@ BD_AVX512 static inline __attribute__((always_inline)) void kernel_16x16(const i
 #undef BD_STORE
 }
 
-/// Where a panel read straight from the input (`direct_panels`) finds its 16 lanes: `groups` (1 or
-/// 2) runs of 16 / `groups` lanes, each from one output row `out_row` (stride 1, so also the input
-/// row before the tap shift) — one row of one image, or the same row of two consecutive images.
-/// For tap column `tx` run 0's lane j reads `row + offset[tx] + j` where its mask bit is set, run 1's
-/// lane j the same place `group_step` floats further (the next image, its lanes counted from 8).
-typedef struct {
-    long out_row;
-    long offset[BD_MAX_TAPS];
-    unsigned mask[2][BD_MAX_TAPS];
-    long group_step;
-} bd_direct_panel;
-
-/// C[16 output channels, 16 pixels] like `kernel_16x16`, its B operand read straight from the input
-/// instead of a packed panel: patch row k's 16 values are one masked load per run of `d`, going
-/// into the FMAs directly. Tap rows outside the plane are skipped (their patch rows are zero and
-/// adding a zero product leaves every sum as it was), so the sums are `kernel_16x16`'s bit for bit.
-/// Run g's 16 / `groups` channel rows go to `out[g] + i·ldc` (`groups` a constant once inlined).
-BD_AVX512 static inline __attribute__((always_inline)) void kernel_direct_16x16(const int stream, const int groups,
-                                                                               const bd_implicit_conv *c, const float *image,
-                                                                               const bd_direct_panel *d, const float *a,
-                                                                               float *const out[2], long ldc) {
-    const long H = c->in_height, W = c->in_width, ty_n = c->taps_y, tx_n = c->taps_x;
-    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-    __m512 c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
-    const uintptr_t group_step = (uintptr_t)(d->group_step * (long)sizeof(float));
-    for (long ci = 0; ci < c->in_channels; ci++) {
-        const float *plane = image + ci * H * W;
-        for (long ty = 0; ty < ty_n; ty++) {
-            long iy = d->out_row + c->tap_row[ty];
-            if (iy < 0 || iy >= H) { a += tx_n * 16; continue; }
-            // Masked-off lanes are never read, so a base may point outside the row (integer
-            // arithmetic keeps that well-defined in C).
-            uintptr_t row = (uintptr_t)(plane + iy * W);
-            for (long tx = 0; tx < tx_n; tx++) {
-                uintptr_t base = row + (uintptr_t)(d->offset[tx] * (long)sizeof(float));
-                __m512 bv = _mm512_maskz_loadu_ps((__mmask16)d->mask[0][tx], (const float *)base);
-                if (groups == 2) bv = _mm512_mask_loadu_ps(bv, (__mmask16)d->mask[1][tx], (const float *)(base + group_step));
-#define BD_STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), bv, c##i)
-                BD_STEP(0); BD_STEP(1); BD_STEP(2); BD_STEP(3); BD_STEP(4); BD_STEP(5); BD_STEP(6); BD_STEP(7);
-                BD_STEP(8); BD_STEP(9); BD_STEP(10); BD_STEP(11); BD_STEP(12); BD_STEP(13); BD_STEP(14); BD_STEP(15);
-#undef BD_STEP
-                a += 16;
-            }
-        }
-    }
-    // Two runs: lanes 0–7 to the first image's row, 8–15 to the second's (32-byte aligned when
-    // streamed: whole 8-float rows of a 64-byte-aligned output).
-#define BD_HALF(v, h) _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), h))
-#define BD_STORE(i)                                                                                            \
-    do {                                                                                                       \
-        if (groups == 1) {                                                                                     \
-            if (stream) _mm512_stream_ps(out[0] + i * ldc, c##i); else _mm512_storeu_ps(out[0] + i * ldc, c##i); \
-        } else {                                                                                               \
-            for (int h = 0; h < 2; h++) {                                                                      \
-                __m256 v = h ? BD_HALF(c##i, 1) : BD_HALF(c##i, 0);                                            \
-                if (stream) _mm256_stream_ps(out[h] + i * ldc, v); else _mm256_storeu_ps(out[h] + i * ldc, v);  \
-            }                                                                                                  \
-        }                                                                                                      \
-    } while (0)
-    BD_STORE(0); BD_STORE(1); BD_STORE(2); BD_STORE(3); BD_STORE(4); BD_STORE(5); BD_STORE(6); BD_STORE(7);
-    BD_STORE(8); BD_STORE(9); BD_STORE(10); BD_STORE(11); BD_STORE(12); BD_STORE(13); BD_STORE(14); BD_STORE(15);
-#undef BD_STORE
-#undef BD_HALF
-}
-
-/// How a stride-1 convolution's panels read straight from the input (`direct_panels`): 1 when
-/// its output rows are whole 16s (panel q: pixels 16q ..< 16q + 16, within one row), 2 when they
-/// are 8 wide and the batch even (panel q: row q mod Ho of images 2·(q div Ho) and the next one,
-/// so every lane sees the same tap rows and those in the padding are skipped for all), else 0
-/// (packed panels). Inputs of few channels (a stem's, short K) run faster packed (3 channels:
-/// −4%).
-static int direct_groups(const bd_implicit_conv *c) {
-    if (c->stride > 1 || c->in_channels < 8) return 0;
-    if (c->out_width % 16 == 0) return 1;
-    if (c->out_width == 8 && c->batch % 2 == 0) return 2;
-    return 0;
-}
-
-/// `d` for the one-row panel of output pixels `p0 ..< p0 + 16` of an image (one segment).
-static void plan_direct_row(const bd_implicit_conv *c, long p0, bd_direct_panel *d) {
-    bd_panel_segments sg;
-    bd_plan_panel_segments(c, p0, &sg);
-    d->out_row = sg.in_row[0];
-    for (long tx = 0; tx < c->taps_x; tx++) d->offset[tx] = sg.offset[0][tx], d->mask[0][tx] = sg.mask[0][tx];
-}
-
-/// Output panels `panel_begin ..< panel_end` read straight from the input, `groups` runs each
-/// (`direct_groups`): each panel's 16-channel blocks in turn (its input rows stay in L1 across
-/// them), no packed panel.
-BD_AVX512 static inline __attribute__((always_inline)) void direct_panels(const int stream, const int groups, const bd_implicit_conv *c,
-                                                                         const float *x, const float *packed_w, float *y,
-                                                                         long panel_begin, long panel_end) {
-    const long Ho = c->out_height, Wo = c->out_width, plane = Ho * Wo, K = c->in_channels * c->taps_y * c->taps_x;
-    const long W = c->in_width, image_floats = c->in_channels * c->in_height * W;
-    bd_direct_panel d;
-    d.group_step = image_floats - 8;
-    if (groups == 2)
-        for (long tx = 0; tx < c->taps_x; tx++) {
-            // Lane j < 8 reads column j + tap_col of its row: those inside it.
-            long shift = c->tap_col[tx], lo = shift < 0 ? -shift : 0, hi = W - shift < 8 ? W - shift : 8;
-            unsigned m = hi > lo ? ((1u << (hi - lo)) - 1u) << lo : 0u;
-            d.offset[tx] = shift;
-            d.mask[0][tx] = m;
-            d.mask[1][tx] = m << 8;
-        }
-    for (long q = panel_begin; q < panel_end; q++) {
-        long b, p0;
-        if (groups == 1) {
-            b = q * 16 / plane, p0 = q * 16 % plane;
-            plan_direct_row(c, p0, &d);
-        } else {
-            b = 2 * (q / Ho), p0 = q % Ho * Wo;
-            d.out_row = q % Ho;
-        }
-        for (long cb = 0; cb < c->out_channels / 16; cb++) {
-            float *first = y + (b * c->out_channels + cb * 16) * plane + p0;
-            float *const out[2] = {first, first + c->out_channels * plane};
-            kernel_direct_16x16(stream, groups, c, x + b * image_floats, &d, packed_w + cb * K * 16, out, plane);
-        }
-    }
-    if (stream) _mm_sfence();
-}
-
-BD_AVX512 static void direct_panels_1(const bd_implicit_conv *c, const float *x, const float *w, float *y, long q0, long q1) {
-    direct_panels(0, 1, c, x, w, y, q0, q1);
-}
-BD_AVX512 static void direct_panels_1_streaming(const bd_implicit_conv *c, const float *x, const float *w, float *y, long q0, long q1) {
-    direct_panels(1, 1, c, x, w, y, q0, q1);
-}
-BD_AVX512 static void direct_panels_2(const bd_implicit_conv *c, const float *x, const float *w, float *y, long q0, long q1) {
-    direct_panels(0, 2, c, x, w, y, q0, q1);
-}
-BD_AVX512 static void direct_panels_2_streaming(const bd_implicit_conv *c, const float *x, const float *w, float *y, long q0, long q1) {
-    direct_panels(1, 2, c, x, w, y, q0, q1);
-}
-
 BD_AVX512 void bd_implicit_conv_panels_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, float *y,
                                        long panel_begin, long panel_end, float *scratch) {
     const long plane = c->out_height * c->out_width, K = c->in_channels * c->taps_y * c->taps_x;
-    switch (direct_groups(c)) {
-    case 1:
-        (c->stream_output ? direct_panels_1_streaming : direct_panels_1)(c, x, packed_w, y, panel_begin, panel_end);
-        return;
-    case 2:
-        (c->stream_output ? direct_panels_2_streaming : direct_panels_2)(c, x, packed_w, y, panel_begin, panel_end);
+    int groups = bd_direct_groups(c);
+    if (groups) {
+        bd_direct_panels_avx512(c, groups, x, packed_w, y, panel_begin, panel_end);
         return;
     }
     for (long q0 = panel_begin; q0 < panel_end; q0 += BD_PANELS_PER_BLOCK) {
@@ -369,7 +230,7 @@ void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *
             if (c->taps_y == 0) continue;
             const long K = c->in_channels * c->taps_y * c->taps_x;
             float *tile = tiles + ph * Ci * span;
-            if (direct && direct_groups(c) == 1) {
+            if (direct && bd_direct_groups(c) == 1) {
                 for (long q = q0; q < q1; q++)
                     direct(c, dy, packed_w + p->weight_offset[ph], q * 16 / plane, q * 16 % plane, tile + (q - q0) * 16, span);
                 continue;
@@ -390,24 +251,10 @@ BD_AVX512 static void channel_block_16x16(long K, const float *a, const float *p
     kernel_16x16(0, K, a, panel, c, ldc);
 }
 
-/// Every 16-channel block of the one-row panel of pixels `p0 ..< p0 + 16` of image `b`, read
-/// straight from the input (`kernel_direct_16x16`), block `cb`'s rows at `out + cb·16·ldc + i·ldc`
-/// (regular stores).
-BD_AVX512 static void direct_channel_blocks(const bd_implicit_conv *c, const float *x, const float *packed_w, long b, long p0,
-                                            float *out, long ldc) {
-    const long K = c->in_channels * c->taps_y * c->taps_x;
-    bd_direct_panel d;
-    plan_direct_row(c, p0, &d);
-    for (long cb = 0; cb < c->out_channels / 16; cb++) {
-        float *const rows[2] = {out + cb * 16 * ldc, out + cb * 16 * ldc};
-        kernel_direct_16x16(0, 1, c, x + b * c->in_channels * c->in_height * c->in_width, &d, packed_w + cb * K * 16, rows, ldc);
-    }
-}
-
 BD_AVX512 void bd_implicit_conv_phases_avx512(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                               long panel_begin, long panel_end, float *scratch) {
     bd_implicit_conv_phases_run(p, dy, packed_w, dx, panel_begin, panel_end, scratch, pack_panel, channel_block_16x16,
-                                direct_channel_blocks);
+                                bd_direct_channel_blocks_avx512);
 }
 
 #else

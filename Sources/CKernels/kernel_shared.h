@@ -50,12 +50,32 @@ typedef void (*bd_channel_block_fn)(long K, const float *a, const float *panel, 
 /// 16s.
 typedef void (*bd_direct_panel_fn)(const bd_implicit_conv *c, const float *x, const float *packed_w, long b, long p0,
                                    float *out, long ldc);
+/// The AVX-512 `bd_direct_panel_fn`. x86-64 only.
+void bd_direct_channel_blocks_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, long b, long p0,
+                                     float *out, long ldc);
+
+/// How the AVX-512 build reads `c`'s panels straight from the input (`bd_direct_panels_avx512`),
+/// stride 1 only: 1 when its output rows are whole 16s (panel q: pixels 16q ..< 16q + 16, within
+/// one row), 2 when they are 8 wide and the batch even (panel q: row q mod Ho of images
+/// 2·(q div Ho) and the next one, so every lane sees the same tap rows and those in the padding
+/// are skipped for all), else 0 (packed panels). Inputs of few channels (a stem's, short K) run
+/// faster packed (3 channels: −4%).
+static inline int bd_direct_groups(const bd_implicit_conv *c) {
+    if (c->stride > 1 || c->in_channels < 8) return 0;
+    if (c->out_width % 16 == 0) return 1;
+    if (c->out_width == 8 && c->batch % 2 == 0) return 2;
+    return 0;
+}
+
+/// The AVX-512 panels `panel_begin ..< panel_end` of `c` read straight from the input, `groups`
+/// (`bd_direct_groups`, nonzero) runs each: each panel's 16-channel blocks in turn, streamed
+/// when `c->stream_output`. x86-64 only.
+void bd_direct_panels_avx512(const bd_implicit_conv *c, int groups, const float *x, const float *packed_w, float *y,
+                             long panel_begin, long panel_end);
 
 /// `bd_implicit_conv_phases_*` with that ISA's `pack` and `multiply` (and `direct`, or NULL, for
-/// the phases whose rows are whole 16s and whose input has at least 8 channels, the one-row
-/// panels the AVX-512 forward reads directly): the block loop
-/// and the interleave into `dx` (baseline SSE; it only moves values), shared by both builds.
-/// x86-64 only.
+/// the phases with `bd_direct_groups` 1): the block loop and the interleave into `dx` (baseline
+/// SSE; it only moves values), shared by both builds. x86-64 only.
 void bd_implicit_conv_phases_run(const bd_implicit_conv_phases *p, const float *dy, const float *packed_w, float *dx,
                                  long panel_begin, long panel_end, float *scratch, bd_pack_panel_fn pack,
                                  bd_channel_block_fn multiply, bd_direct_panel_fn direct);
