@@ -86,16 +86,28 @@ static void plan_direct_row(const bd_implicit_conv *c, long p0, bd_direct_panel 
     for (long tx = 0; tx < c->taps_x; tx++) d->offset[tx] = sg.offset[0][tx], d->mask[0][tx] = sg.mask[0][tx];
 }
 
+/// Every 16-channel block of one panel `d` of image `b` (`kernel_direct_16x16`): block `cb`'s run g
+/// rows from `out + cb·16·ldc + g·image_step`.
+BD_AVX512 static inline __attribute__((always_inline)) void channel_blocks(const int stream, const int groups, const bd_implicit_conv *c,
+                                                                          const float *x, long b, const bd_direct_panel *d,
+                                                                          const float *packed_w, float *out, long image_step, long ldc) {
+    const long K = c->in_channels * c->taps_y * c->taps_x;
+    const float *image = x + b * c->in_channels * c->in_height * c->in_width;
+    for (long cb = 0; cb < c->out_channels / 16; cb++) {
+        float *const rows[2] = {out + cb * 16 * ldc, out + cb * 16 * ldc + image_step};
+        kernel_direct_16x16(stream, groups, c, image, d, packed_w + cb * K * 16, rows, ldc);
+    }
+}
+
 /// Output panels `panel_begin ..< panel_end` read straight from the input, `groups` runs each
 /// (`bd_direct_groups`): each panel's 16-channel blocks in turn (its input rows stay in L1 across
 /// them), no packed panel.
 BD_AVX512 static inline __attribute__((always_inline)) void direct_panels(const int stream, const int groups, const bd_implicit_conv *c,
                                                                          const float *x, const float *packed_w, float *y,
                                                                          long panel_begin, long panel_end) {
-    const long Ho = c->out_height, Wo = c->out_width, plane = Ho * Wo, K = c->in_channels * c->taps_y * c->taps_x;
-    const long W = c->in_width, image_floats = c->in_channels * c->in_height * W;
+    const long Ho = c->out_height, Wo = c->out_width, plane = Ho * Wo, W = c->in_width;
     bd_direct_panel d;
-    d.group_step = image_floats - 8;
+    d.group_step = c->in_channels * c->in_height * W - 8;
     if (groups == 2)
         for (long tx = 0; tx < c->taps_x; tx++) {
             // Lane j < 8 reads column j + tap_col of its row: those inside it.
@@ -114,11 +126,7 @@ BD_AVX512 static inline __attribute__((always_inline)) void direct_panels(const 
             b = 2 * (q / Ho), p0 = q % Ho * Wo;
             d.out_row = q % Ho;
         }
-        for (long cb = 0; cb < c->out_channels / 16; cb++) {
-            float *first = y + (b * c->out_channels + cb * 16) * plane + p0;
-            float *const out[2] = {first, first + c->out_channels * plane};
-            kernel_direct_16x16(stream, groups, c, x + b * image_floats, &d, packed_w + cb * K * 16, out, plane);
-        }
+        channel_blocks(stream, groups, c, x, b, &d, packed_w, y + b * c->out_channels * plane + p0, c->out_channels * plane, plane);
     }
     if (stream) _mm_sfence();
 }
@@ -143,17 +151,12 @@ BD_AVX512 void bd_direct_panels_avx512(const bd_implicit_conv *c, int groups, co
 }
 
 /// Every 16-channel block of the one-row panel of pixels `p0 ..< p0 + 16` of image `b`, read
-/// straight from the input (`kernel_direct_16x16`), block `cb`'s rows at `out + cb·16·ldc + i·ldc`
-/// (regular stores).
+/// straight from the input, block `cb`'s rows at `out + cb·16·ldc + i·ldc` (regular stores).
 BD_AVX512 void bd_direct_channel_blocks_avx512(const bd_implicit_conv *c, const float *x, const float *packed_w, long b, long p0,
                                             float *out, long ldc) {
-    const long K = c->in_channels * c->taps_y * c->taps_x;
     bd_direct_panel d;
     plan_direct_row(c, p0, &d);
-    for (long cb = 0; cb < c->out_channels / 16; cb++) {
-        float *const rows[2] = {out + cb * 16 * ldc, out + cb * 16 * ldc};
-        kernel_direct_16x16(0, 1, c, x + b * c->in_channels * c->in_height * c->in_width, &d, packed_w + cb * K * 16, rows, ldc);
-    }
+    channel_blocks(0, 1, c, x, b, &d, packed_w, out, 0, ldc);
 }
 
 #endif

@@ -4,7 +4,9 @@ import CKernels
 /// the patch matrix is packed 16 output pixels at a time straight from the input into a
 /// cache-resident panel and multiplied by an AVX-512 or AVX2 + FMA micro-kernel
 /// (`ConvolutionKernelPath`), so the im2col write, OpenBLAS's re-packing of it and the output
-/// channel gather all disappear.
+/// channel gather all disappear. Where a panel's pixels lie in one output row (or one row of two
+/// images) at stride 1, the AVX-512 micro-kernel reads them from the input itself
+/// (`implicit_conv_direct.c`) and skips the tap rows in the padding — the same sums.
 ///
 /// - Forward, stride 1 or 2: taps shifted by `tap − padding`; with stride 2 each patch row is
 ///   packed from a 32-float window of the input row, its even elements kept (one lane permute).
