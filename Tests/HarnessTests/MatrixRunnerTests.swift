@@ -1,6 +1,7 @@
 import Foundation
 import Reports
 import ResultsStore
+import TensorCore
 import TestSupport
 import Testing
 @testable import Harness
@@ -42,8 +43,8 @@ func count(_ db: String, _ sql: String) throws -> Int64 {
         #expect(try count(db, "SELECT COUNT(*) FROM runs WHERE length(config_sha256) = 64 AND length(dataset_sha256) = 64 AND host IS NOT NULL") == 2)
         #expect(try count(db, "SELECT COUNT(*) FROM params WHERE key = 'train.optimizer.lr'") == 2)
         // Which convolution kernels produced the numbers (their round-off differs).
-        #expect(["avx512-implicit", "avx2-implicit", "im2col-openblas"].contains(RunSources.toolVersions["convolution"] ?? ""))
-        #expect(try count(db, "SELECT COUNT(*) FROM runs WHERE json_extract(versions_json, '$.convolution') IN ('avx512-implicit', 'avx2-implicit', 'im2col-openblas')") == 2)
+        #expect(ConvolutionKernelPath.allCases.map(\.provenanceName).contains(RunSources.toolVersions["convolution"] ?? ""))
+        #expect(try count(db, "SELECT COUNT(*) FROM runs WHERE json_extract(versions_json, '$.convolution') = '\(Tensor.convolutionKernels)'") == 2)
         let metrics = try count(db, "SELECT COUNT(*) FROM metrics")
         #expect(metrics > 0)
         let context = try MatrixRunner(options: options, log: { _ in }).makeContext()

@@ -152,7 +152,7 @@ let implicitConvCases: [ConvCase] = [
         for path in ConvolutionKernelPath.supported {
             ConvolutionKernelPath.withPath(path) { #expect(Tensor.convolutionKernels == path.provenanceName) }
         }
-        #expect(Set(ConvolutionKernelPath.allCases.map(\.provenanceName)).count == 3)
+        #expect(Set(ConvolutionKernelPath.allCases.map(\.provenanceName)).count == 4)
     }
 
     /// Enough output (80 · 16 · 64 values) for the bias to be added by several workers: every

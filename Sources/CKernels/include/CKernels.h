@@ -5,3 +5,4 @@
 #include "softmax_rows.h"
 #include "stratified_infonce.h"
 #include "batch_norm_passes.h"
+#include "winograd_conv.h"

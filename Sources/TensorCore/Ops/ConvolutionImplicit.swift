@@ -59,6 +59,7 @@ enum ImplicitConvolution {
     /// `y[N, Co, Ho, Wo] = conv2d(x, w)` for `handlesForward(g)`; `w` is `[Co, Ci, kh, kw]`.
     static func forward(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                         _ y: UnsafeMutablePointer<Float>) {
+        if WinogradConvolution.handles(g, on: path) { return WinogradConvolution.forward(g, x, w, y) }
         let p = g.padding
         var d = descriptor(batch: g.batch, input: (g.inChannels, g.height, g.width), output: (g.outChannels, g.outHeight, g.outWidth),
                            rows: (0..<g.kernelH).map { $0 - p }, columns: (0..<g.kernelW).map { $0 - p })
@@ -72,6 +73,7 @@ enum ImplicitConvolution {
     static func inputGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                               _ dx: UnsafeMutablePointer<Float>) {
         if g.stride == 2 { return stridedInputGradient(g, on: path, dy, w, dx) }
+        if WinogradConvolution.handlesInputGradient(g, on: path) { return WinogradConvolution.inputGradient(g, dy, w, dx) }
         let (Ci, Co, kh, kw, p) = (g.inChannels, g.outChannels, g.kernelH, g.kernelW, g.padding)
         let flipped = TensorStorage(uninitializedCount: Ci * Co * kh * kw)   // [Ci][Co][kh][kw]
         var q = flipped.pointer
@@ -123,7 +125,7 @@ enum ImplicitConvolution {
         all.phase = (phases[0], phases[1], phases[2], phases[3])
         all.weight_offset = (offsets[0], offsets[1], offsets[2], offsets[3])
         all.stream_output = streamingFlag(count: g.batch * Ci * g.height * g.width, output: dx)
-        let kernel = path == .avx512 ? bd_implicit_conv_phases_avx512 : bd_implicit_conv_phases_avx2
+        let kernel = path.usesAVX512 ? bd_implicit_conv_phases_avx512 : bd_implicit_conv_phases_avx2
         let scratchCount = bd_implicit_conv_phases_scratch_count(&all)
         let shared = all
         nonisolated(unsafe) let (dy, w, dx) = (dy, UnsafePointer(packed.pointer), dx)
@@ -145,7 +147,7 @@ enum ImplicitConvolution {
         let scratchCount = bd_weight_gradient_scratch_count(&shape)
         let partials = (0..<slices).map { _ in TensorStorage(repeating: 0, count: K * Co) }
         let s = shape
-        let kernel = switch (path == .avx512, g.kernelH == 1) {
+        let kernel = switch (path.usesAVX512, g.kernelH == 1) {
         case (true, false): bd_weight_gradient_3x3_avx512
         case (false, false): bd_weight_gradient_3x3_avx2
         case (true, true): bd_weight_gradient_1x1_avx512
@@ -181,7 +183,7 @@ enum ImplicitConvolution {
     private static func run(_ d: bd_implicit_conv, on path: ConvolutionKernelPath, input: UnsafePointer<Float>,
                             weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         precondition(path != .blas, "implicit convolution on the blas path")
-        let panelKernel = path == .avx512 ? bd_implicit_conv_panels_avx512 : bd_implicit_conv_panels_avx2
+        let panelKernel = path.usesAVX512 ? bd_implicit_conv_panels_avx512 : bd_implicit_conv_panels_avx2
         var d = d
         d.stream_output = streamingFlag(count: d.batch * d.out_channels * d.out_height * d.out_width, output: output)
         let packed = TensorStorage(uninitializedCount: d.out_channels * d.in_channels * d.taps_y * d.taps_x)
@@ -199,13 +201,13 @@ enum ImplicitConvolution {
     /// The descriptors' `stream_output`: 1 when an output of `count` floats at `output` goes out with
     /// streaming stores — `BatchNormPasses`' size rule, and a 64-byte-aligned start (the kernels
     /// stream whole rows), else 0.
-    private static func streamingFlag(count: Int, output: UnsafeMutablePointer<Float>) -> Int {
+    static func streamingFlag(count: Int, output: UnsafeMutablePointer<Float>) -> Int {
         BatchNormPasses.current.streams(count: count) && Int(bitPattern: output) % 64 == 0 ? 1 : 0
     }
 
     /// Runs `body(begin, end, scratch)` over `0 ..< panels` in claims of `panelsPerClaim` panels
     /// across workers, each worker with its own `scratchCount` floats of scratch.
-    private static func forEachPanelClaim(panels: Int, scratchCount: Int,
+    static func forEachPanelClaim(panels: Int, scratchCount: Int,
                                           _ body: @Sendable (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         Parallel.forEachWorker((panels + panelsPerClaim - 1) / panelsPerClaim) { _, claim in
             let scratch = TensorStorage(uninitializedCount: scratchCount)

@@ -6,12 +6,17 @@ import Foundation
 /// im2col + OpenBLAS like every other convolution. The two implicit builds run every output's sums
 /// in the same order and agree bit for bit; im2col + OpenBLAS sums in another order, so a long
 /// training run ends in different float32 round-off (run provenance records the path).
+/// `avx512-winograd` is the AVX-512 build with the forward pass and input gradient of 3 × 3,
+/// stride-1, padding-1 convolutions by Winograd's F(2 × 2, 3 × 3) (`WinogradConvolution`): 2.25×
+/// fewer multiplies, sums that differ from the direct ones by round-off.
 ///
 /// The process default is the fastest path this CPU runs, or the one the environment variable
-/// `BACKDROP_KERNELS` (`avx512`, `avx2`, `blas`) forces — for tests, comparisons and bug reports.
+/// `BACKDROP_KERNELS` (`avx512-winograd`, `avx512`, `avx2`, `blas`) forces — for tests,
+/// comparisons, bug reports, and results that agree bit for bit across AVX-512 and AVX2 machines
+/// (`avx512` or `avx2`).
 /// `withPath(_:_:)` overrides it for one piece of work (tests run every path side by side).
 public enum ConvolutionKernelPath: String, CaseIterable, Sendable, CustomStringConvertible {
-    case avx512, avx2, blas
+    case avx512Winograd = "avx512-winograd", avx512, avx2, blas
 
     /// The environment variable that forces a path.
     public static let environmentVariable = "BACKDROP_KERNELS"
@@ -19,7 +24,7 @@ public enum ConvolutionKernelPath: String, CaseIterable, Sendable, CustomStringC
     /// The paths this CPU and OS can run, fastest first (`blas` always).
     public static let supported: [ConvolutionKernelPath] = {
         var paths: [ConvolutionKernelPath] = []
-        if CPUFeatures.hasAVX512 { paths.append(.avx512) }
+        if CPUFeatures.hasAVX512 { paths += [.avx512Winograd, .avx512] }
         if CPUFeatures.hasAVX2FMA { paths.append(.avx2) }
         return paths + [.blas]
     }()
@@ -74,11 +79,15 @@ public enum ConvolutionKernelPath: String, CaseIterable, Sendable, CustomStringC
         return try $override.withValue(path, operation: body)
     }
 
-    /// What provenance and benchmarks record: `avx512-implicit`, `avx2-implicit` (convolutions
-    /// that tile by 16 in those kernels, the rest im2col + OpenBLAS) or
-    /// `im2col-openblas`.
+    /// The path runs the AVX-512 builds of the implicit kernels.
+    public var usesAVX512: Bool { self == .avx512 || self == .avx512Winograd }
+
+    /// What provenance and benchmarks record: `avx512-winograd`, `avx512-implicit`,
+    /// `avx2-implicit` (convolutions that tile by 16 in those kernels, the rest im2col + OpenBLAS)
+    /// or `im2col-openblas`.
     public var provenanceName: String {
         switch self {
+        case .avx512Winograd: "avx512-winograd"
         case .avx512: "avx512-implicit"
         case .avx2: "avx2-implicit"
         case .blas: "im2col-openblas"

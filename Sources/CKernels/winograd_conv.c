@@ -1,0 +1,254 @@
+// Winograd F(2 × 2, 3 × 3) convolutions, AVX-512 (see include/winograd_conv.h). Lanes are tiles:
+// a block's 16 tiles are one output-row pair × 32 columns (or 2 / 4 row pairs of a 16- / 8-wide
+// plane), so each input row of a block is 32 floats whose even and odd elements (one lane permute
+// each) are the tiles' 2nd and 3rd columns, and their neighbours the 1st and 4th.
+//
+// Transforms (Lavin & Gray 2016, F(2, 3)): Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],
+// G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], Aᵀ = [1 1 1 0; 0 1 −1 −1].
+#include "winograd_conv.h"
+
+/// Output-row pairs per block: 1 for planes whose width is a multiple of 32, 2 for 16, 4 for 8.
+static long row_pairs_per_block(const bd_winograd_conv *c) { return c->width >= 32 ? 1 : 32 / c->width; }
+
+int bd_winograd_supports(const bd_winograd_conv *c) {
+    if (c->batch < 1 || c->in_channels < 1 || c->out_channels < 16 || c->out_channels % 16 != 0) return 0;
+    if (c->height < 2 || c->height % 2 != 0) return 0;
+    if (c->width % 32 == 0) return 1;
+    return (c->width == 16 && c->height % 4 == 0) || (c->width == 8 && c->height % 8 == 0);
+}
+
+long bd_winograd_block_count(const bd_winograd_conv *c) {
+    long P = row_pairs_per_block(c), column_blocks = c->width >= 32 ? c->width / 32 : 1;
+    return c->batch * (c->height / 2 / P) * column_blocks;
+}
+
+long bd_winograd_weight_count(const bd_winograd_conv *c) { return 16 * c->out_channels * c->in_channels; }
+
+void bd_winograd_transform_weights(const bd_winograd_conv *c, const float *w, float *u) {
+    const long Co = c->out_channels, Ci = c->in_channels;
+    for (long co = 0; co < Co; co++)
+        for (long ci = 0; ci < Ci; ci++) {
+            const float *g = w + (co * Ci + ci) * 9;
+            double gg[4][3], t[4][4];   // G g, then (G g) Gᵀ — in double, rounded once
+            for (int x = 0; x < 3; x++) {
+                double a = g[x], b = g[3 + x], d = g[6 + x];
+                gg[0][x] = a, gg[1][x] = 0.5 * (a + b + d), gg[2][x] = 0.5 * (a - b + d), gg[3][x] = d;
+            }
+            for (int i = 0; i < 4; i++) {
+                double a = gg[i][0], b = gg[i][1], d = gg[i][2];
+                t[i][0] = a, t[i][1] = 0.5 * (a + b + d), t[i][2] = 0.5 * (a - b + d), t[i][3] = d;
+            }
+            for (int xi = 0; xi < 16; xi++) u[((co / 16 * 16 + xi) * Ci + ci) * 16 + co % 16] = (float)t[xi / 4][xi % 4];
+        }
+}
+
+long bd_winograd_scratch_count(const bd_winograd_conv *c) { return 16 * c->in_channels * 16 + 16 * 16 * 16; }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+#define BD_AVX512 __attribute__((target("avx512f")))
+
+/// Where a block lies: image `b`, first output-row pair `pair0`, first column `col0`.
+typedef struct {
+    long b, pair0, col0;
+} block_place;
+
+/// `a ‖ b` (AVX-512F has no 32-bit-lane insert of 8 floats; the 64-bit one moves the same bits).
+BD_AVX512 static inline __m512 join_halves(__m256 a, __m256 b) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(a)), _mm256_castps_pd(b), 1));
+}
+
+static block_place place_block(const bd_winograd_conv *c, long P, long q) {
+    long column_blocks = c->width >= 32 ? c->width / 32 : 1, per_image = c->height / 2 / P * column_blocks;
+    long r = q % per_image;
+    block_place p = {q / per_image, r / column_blocks * P, r % column_blocks * 32};
+    return p;
+}
+
+/// The block's 32 floats of relative input row `jr` (0 … 3) of one channel `plane`: for row pair p
+/// of the block, input row `2·(pair0 + p) − 1 + jr`, `32 / P` floats from `col0` (zeros outside the
+/// plane), concatenated as `lo ‖ hi`.
+BD_AVX512 static inline __attribute__((always_inline)) void load_block_row(const int P, const bd_winograd_conv *c, const float *plane,
+                                                                          const block_place *bp, int jr, __m512 *lo, __m512 *hi) {
+    const long H = c->height, W = c->width;
+    if (P == 1) {
+        long iy = 2 * bp->pair0 - 1 + jr;
+        int inside = iy >= 0 && iy < H;
+        *lo = inside ? _mm512_loadu_ps(plane + iy * W + bp->col0) : _mm512_setzero_ps();
+        *hi = inside ? _mm512_loadu_ps(plane + iy * W + bp->col0 + 16) : _mm512_setzero_ps();
+    } else if (P == 2) {
+        long iy0 = 2 * bp->pair0 - 1 + jr, iy1 = iy0 + 2;
+        *lo = iy0 >= 0 && iy0 < H ? _mm512_loadu_ps(plane + iy0 * W) : _mm512_setzero_ps();
+        *hi = iy1 >= 0 && iy1 < H ? _mm512_loadu_ps(plane + iy1 * W) : _mm512_setzero_ps();
+    } else {
+        __m256 part[4];
+        for (int p = 0; p < 4; p++) {
+            long iy = 2 * (bp->pair0 + p) - 1 + jr;
+            part[p] = iy >= 0 && iy < H ? _mm256_loadu_ps(plane + iy * W) : _mm256_setzero_ps();
+        }
+        *lo = join_halves(part[0], part[1]);
+        *hi = join_halves(part[2], part[3]);
+    }
+}
+
+/// `V[ξ][ci][lane] = (Bᵀ d B)[ξ]` of every input channel's 4 × 4 tile `d` of the block's 16
+/// tiles, into `v` (`[16][Ci][16]`).
+BD_AVX512 static inline __attribute__((always_inline)) void transform_input(const int P, const bd_winograd_conv *c, const float *x,
+                                                                           const block_place *bp, float *v) {
+    const long H = c->height, W = c->width, Ci = c->in_channels;
+    // Lane t is tile t mod (16 / P) of row pair t div (16 / P); its columns 2t − 1 … 2t + 2 of its
+    // segment are odd[t − 1], even[t], odd[t], even[t + 1] (zero past the segment's ends).
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i previous = _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+    const __m512i next = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15);
+    const __mmask16 not_first = P == 1 ? 0xFFFE : P == 2 ? 0xFEFE : 0xEEEE;
+    const __mmask16 not_last = P == 1 ? 0x7FFF : P == 2 ? 0x7F7F : 0x7777;
+    const float *image = x + bp->b * Ci * H * W;
+    const int left_halo = P == 1 && bp->col0 > 0, right_halo = P == 1 && bp->col0 + 32 < W;
+    for (long ci = 0; ci < Ci; ci++) {
+        const float *plane = image + ci * H * W;
+        __m512 r[4][4];   // Bᵀ applied along each input row: r[row][j]
+        for (int jr = 0; jr < 4; jr++) {
+            __m512 lo, hi;
+            load_block_row(P, c, plane, bp, jr, &lo, &hi);
+            __m512 e = _mm512_permutex2var_ps(lo, even, hi), o = _mm512_permutex2var_ps(lo, odd, hi);
+            __m512 c0 = _mm512_maskz_permutexvar_ps(not_first, previous, o);
+            __m512 c3 = _mm512_maskz_permutexvar_ps(not_last, next, e);
+            if (left_halo || right_halo) {
+                long iy = 2 * bp->pair0 - 1 + jr;
+                if (iy >= 0 && iy < H) {
+                    const float *row = plane + iy * W;
+                    if (left_halo) c0 = _mm512_mask_mov_ps(c0, 1, _mm512_set1_ps(row[bp->col0 - 1]));
+                    if (right_halo) c3 = _mm512_mask_mov_ps(c3, 0x8000, _mm512_set1_ps(row[bp->col0 + 32]));
+                }
+            }
+            r[jr][0] = _mm512_sub_ps(c0, o);
+            r[jr][1] = _mm512_add_ps(e, o);
+            r[jr][2] = _mm512_sub_ps(o, e);
+            r[jr][3] = _mm512_sub_ps(e, c3);
+        }
+        for (int j = 0; j < 4; j++) {
+            _mm512_store_ps(v + ((0 + j) * Ci + ci) * 16, _mm512_sub_ps(r[0][j], r[2][j]));
+            _mm512_store_ps(v + ((4 + j) * Ci + ci) * 16, _mm512_add_ps(r[1][j], r[2][j]));
+            _mm512_store_ps(v + ((8 + j) * Ci + ci) * 16, _mm512_sub_ps(r[2][j], r[1][j]));
+            _mm512_store_ps(v + ((12 + j) * Ci + ci) * 16, _mm512_sub_ps(r[1][j], r[3][j]));
+        }
+    }
+}
+
+/// `m[ξ][k][lane] = Σ_ci u[ξ][ci][k] · v[ξ][ci][lane]` for one transformed tap ξ and 16 output
+/// channels (`u`, `v` already at ξ): the implicit GEMM's 16 × 16 micro-kernel, ci in order.
+BD_AVX512 static inline __attribute__((always_inline)) void multiply_tap(long Ci, const float *u, const float *v, float *m) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    __m512 c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+    for (long ci = 0; ci < Ci; ci++) {
+        __m512 bv = _mm512_load_ps(v);
+#define BD_STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(u[i]), bv, c##i)
+        BD_STEP(0); BD_STEP(1); BD_STEP(2); BD_STEP(3); BD_STEP(4); BD_STEP(5); BD_STEP(6); BD_STEP(7);
+        BD_STEP(8); BD_STEP(9); BD_STEP(10); BD_STEP(11); BD_STEP(12); BD_STEP(13); BD_STEP(14); BD_STEP(15);
+#undef BD_STEP
+        u += 16, v += 16;
+    }
+#define BD_STORE(i) _mm512_store_ps(m + i * 16, c##i)
+    BD_STORE(0); BD_STORE(1); BD_STORE(2); BD_STORE(3); BD_STORE(4); BD_STORE(5); BD_STORE(6); BD_STORE(7);
+    BD_STORE(8); BD_STORE(9); BD_STORE(10); BD_STORE(11); BD_STORE(12); BD_STORE(13); BD_STORE(14); BD_STORE(15);
+#undef BD_STORE
+}
+
+/// Stores output row `row` (0 or 1 of each pair) of the block from its tiles' two columns `y0`,
+/// `y1` (lane t: tile t's left and right pixel) into channel plane `out`.
+BD_AVX512 static inline __attribute__((always_inline)) void store_block_row(const int stream, const int P, const bd_winograd_conv *c,
+                                                                           float *out, const block_place *bp, int row, __m512 y0,
+                                                                           __m512 y1) {
+    const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i second = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const long W = c->width;
+    __m512 lo = _mm512_permutex2var_ps(y0, first, y1), hi = _mm512_permutex2var_ps(y0, second, y1);
+    float *r0 = out + (2 * bp->pair0 + row) * W + bp->col0;
+#define BD_PUT(p, v) do { if (stream) _mm512_stream_ps(p, v); else _mm512_storeu_ps(p, v); } while (0)
+#define BD_PUT8(p, v) do { if (stream) _mm256_stream_ps(p, v); else _mm256_storeu_ps(p, v); } while (0)
+#define BD_HALF(v, h) _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), h))
+    if (P == 1) {
+        BD_PUT(r0, lo); BD_PUT(r0 + 16, hi);
+    } else if (P == 2) {
+        BD_PUT(r0, lo); BD_PUT(r0 + 2 * W, hi);
+    } else {
+        BD_PUT8(r0, BD_HALF(lo, 0)); BD_PUT8(r0 + 2 * W, BD_HALF(lo, 1));
+        BD_PUT8(r0 + 4 * W, BD_HALF(hi, 0)); BD_PUT8(r0 + 6 * W, BD_HALF(hi, 1));
+    }
+#undef BD_HALF
+#undef BD_PUT8
+#undef BD_PUT
+}
+
+/// `Y = Aᵀ M A` for the 16 output channels of `m` (`[16 ξ][16 k][16 lanes]`), written to the
+/// block's pixels of channels `co0 … co0 + 15`.
+BD_AVX512 static inline __attribute__((always_inline)) void transform_output(const int stream, const int P, const bd_winograd_conv *c,
+                                                                            const float *m, const block_place *bp, long co0, float *y) {
+    const long plane = c->height * c->width;
+    for (long k = 0; k < 16; k++) {
+        __m512 s0[4], s1[4];
+        for (int j = 0; j < 4; j++) {
+            __m512 m0 = _mm512_load_ps(m + ((0 + j) * 16 + k) * 16), m1 = _mm512_load_ps(m + ((4 + j) * 16 + k) * 16);
+            __m512 m2 = _mm512_load_ps(m + ((8 + j) * 16 + k) * 16), m3 = _mm512_load_ps(m + ((12 + j) * 16 + k) * 16);
+            s0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+            s1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        }
+        float *out = y + (bp->b * c->out_channels + co0 + k) * plane;
+        store_block_row(stream, P, c, out, bp, 0, _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]),
+                        _mm512_sub_ps(_mm512_sub_ps(s0[1], s0[2]), s0[3]));
+        store_block_row(stream, P, c, out, bp, 1, _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]),
+                        _mm512_sub_ps(_mm512_sub_ps(s1[1], s1[2]), s1[3]));
+    }
+}
+
+/// Blocks `q0 ..< q1` with `P` row pairs each: transform a block's input once, then per 16 output
+/// channels the 16 transformed-tap products and the output transform.
+BD_AVX512 static inline __attribute__((always_inline)) void run_blocks(const int stream, const int P, const bd_winograd_conv *c,
+                                                                      const float *x, const float *u, float *y, long q0, long q1,
+                                                                      float *scratch) {
+    const long Ci = c->in_channels;
+    float *v = scratch, *m = scratch + 16 * Ci * 16;
+    for (long q = q0; q < q1; q++) {
+        block_place bp = place_block(c, P, q);
+        transform_input(P, c, x, &bp, v);
+        for (long kb = 0; kb < c->out_channels / 16; kb++) {
+            for (int xi = 0; xi < 16; xi++) multiply_tap(Ci, u + (kb * 16 + xi) * Ci * 16, v + xi * Ci * 16, m + xi * 256);
+            transform_output(stream, P, c, m, &bp, kb * 16, y);
+        }
+    }
+    if (stream) _mm_sfence();
+}
+
+#define BD_VARIANT(name, stream, P)                                                                                         \
+    BD_AVX512 static void name(const bd_winograd_conv *c, const float *x, const float *u, float *y, long q0, long q1, float *s) { \
+        run_blocks(stream, P, c, x, u, y, q0, q1, s);                                                                       \
+    }
+BD_VARIANT(blocks_1, 0, 1)
+BD_VARIANT(blocks_2, 0, 2)
+BD_VARIANT(blocks_4, 0, 4)
+BD_VARIANT(blocks_1_streaming, 1, 1)
+BD_VARIANT(blocks_2_streaming, 1, 2)
+BD_VARIANT(blocks_4_streaming, 1, 4)
+#undef BD_VARIANT
+
+BD_AVX512 void bd_winograd_blocks_avx512(const bd_winograd_conv *c, const float *x, const float *u, float *y, long block_begin,
+                                         long block_end, float *scratch) {
+    long P = row_pairs_per_block(c);
+    void (*run)(const bd_winograd_conv *, const float *, const float *, float *, long, long, float *) =
+        P == 1 ? (c->stream_output ? blocks_1_streaming : blocks_1)
+        : P == 2 ? (c->stream_output ? blocks_2_streaming : blocks_2)
+                 : (c->stream_output ? blocks_4_streaming : blocks_4);
+    run(c, x, u, y, block_begin, block_end, scratch);
+}
+
+#else
+
+void bd_winograd_blocks_avx512(const bd_winograd_conv *c, const float *x, const float *u, float *y, long block_begin,
+                               long block_end, float *scratch) {
+    (void)c, (void)x, (void)u, (void)y, (void)block_begin, (void)block_end, (void)scratch;
+}
+
+#endif
