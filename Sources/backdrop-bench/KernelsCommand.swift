@@ -11,10 +11,12 @@ struct KernelsCommand: ParsableCommand {
         discussion: """
         Measured in one process: SGEMM of a square (1 thread, then every worker through Tensor.matmul); for each \
         convolution of SmallResNet(--width) at --size px, each pass (forward, input gradient, weight gradient) on \
-        every kernel path this CPU runs (avx512, avx2, blas), single-threaded, as GFLOP/s and as a share of \
-        single-threaded SGEMM on the GEMM of the same size (m × n × k, n = --columns pixels); then the SimCLR \
-        training step (--step w:px:batch) as a share of the every-worker SGEMM rate. Kernel times are the fastest \
-        of --kernel-repeats calls (a shared machine only ever slows a single thread down).
+        every kernel path this CPU runs (avx512-winograd, avx512, avx2, blas), single-threaded, as GFLOP/s and as a \
+        share of single-threaded SGEMM on the GEMM of the same size (m × n × k, n = --columns pixels); then the \
+        SimCLR training step (--step w:px:batch) as a share of the every-worker SGEMM rate. Kernel times are the \
+        fastest of --kernel-repeats calls (a shared machine only ever slows a single thread down). GFLOP/s always \
+        count a direct convolution's multiply-adds: kernels that skip padding taps, and Winograd's 2.25× fewer \
+        multiplies, show as more than SGEMM's rate.
         """)
     @Option(help: "Backbone width of the layer shapes.") var width = 32
     @Option(help: "Image size of the layer shapes.") var size = 32
