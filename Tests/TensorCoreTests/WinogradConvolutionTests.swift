@@ -37,8 +37,10 @@ struct WinogradConvolutionTests {
         for c in winogradCases {
             #expect(WinogradConvolution.handles(geometry(c), on: path), "\(c.testDescription)")
             #expect(WinogradConvolution.handlesInputGradient(geometry(c), on: path) == (c.cin % 16 == 0), "\(c.testDescription)")
+            #expect(WinogradConvolution.handlesWeightGradient(geometry(c), on: path) == (c.cin % 16 == 0), "\(c.testDescription)")
             for other in [ConvolutionKernelPath.avx512, .avx2, .blas] {
-                #expect(!WinogradConvolution.handles(geometry(c), on: other) && !WinogradConvolution.handlesInputGradient(geometry(c), on: other))
+                #expect(!WinogradConvolution.handles(geometry(c), on: other) && !WinogradConvolution.handlesInputGradient(geometry(c), on: other)
+                        && !WinogradConvolution.handlesWeightGradient(geometry(c), on: other))
             }
         }
         let refused = [
@@ -54,7 +56,9 @@ struct WinogradConvolutionTests {
             geometry(2, 16, 4, 32, 16, kernel: 5, padding: 2),
             geometry(2, 16, 4, 32, 16, kernel: 1, padding: 0),
         ]
-        for g in refused { #expect(!WinogradConvolution.handles(g, on: path), "\(g)") }
+        for g in refused {
+            #expect(!WinogradConvolution.handles(g, on: path) && !WinogradConvolution.handlesWeightGradient(g, on: path), "\(g)")
+        }
         // The input gradient maps Co → Ci channels: Ci must come in whole 16s.
         #expect(!WinogradConvolution.handlesInputGradient(geometry(2, 24, 4, 32, 16), on: path))
         #expect(WinogradConvolution.handlesInputGradient(geometry(2, 16, 4, 32, 24), on: path))
@@ -71,8 +75,25 @@ struct WinogradConvolutionTests {
     /// Largest |a − b|.
     func maxError(_ a: Tensor, _ b: Tensor) -> Float { zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0 }
 
-    /// The forward pass and input gradient against a double-precision reference: within the
-    /// suite's tolerance, and no more than 4× the direct AVX-512 kernel's own error (plus 2e-7 of
+    /// `dW[co, ci, ky, kx] = Σ dy[b, co, y, x] · x[b, ci, y + ky − 1, x + kx − 1]`, summed in double.
+    func naiveWeightGradient(_ x: Tensor, _ dy: Tensor) -> Tensor {
+        let (n, ci, h, w, co) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], dy.shape[1])
+        let xs = x.scalars, ds = dy.scalars
+        var out = [Float](repeating: 0, count: co * ci * 9)
+        for o in 0..<co { for i in 0..<ci { for ky in 0..<3 { for kx in 0..<3 {
+            var s = 0.0
+            for b in 0..<n { for y in 0..<h { for xx in 0..<w {
+                let iy = y + ky - 1, ix = xx + kx - 1
+                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                s += Double(ds[((b * co + o) * h + y) * w + xx]) * Double(xs[((b * ci + i) * h + iy) * w + ix])
+            } } }
+            out[((o * ci + i) * 3 + ky) * 3 + kx] = Float(s)
+        } } } }
+        return Tensor(shape: [co, ci, 3, 3], out)
+    }
+
+    /// The forward pass, input gradient and weight gradient (those two where the input channels
+    /// come in whole 16s) against a double-precision reference: within the suite's tolerance, and no more than 4× the direct AVX-512 kernel's own error (plus 2e-7 of
     /// the outputs' magnitude, for cases where the direct sums happen to be nearly exact) — the
     /// transforms' round-off is of the direct sums' order, not a lower precision.
     @Test(arguments: winogradCases)
@@ -81,7 +102,10 @@ struct WinogradConvolutionTests {
         let g = geometry(c)
         let x = rng.tensor([c.batch, c.cin, c.h, c.w]), w = rng.tensor([c.cout, c.cin, 3, 3]), dy = rng.tensor([c.batch, c.cout, c.h, c.w])
         var passes: [(ConvolutionPass, Tensor)] = [(.forward, naiveConv2d(x, weight: w, stride: 1, padding: 1))]
-        if c.cin % 16 == 0 { passes.append((.inputGradient, naiveConv2d(dy, weight: flippedTransposed(w), stride: 1, padding: 1))) }
+        if c.cin % 16 == 0 {
+            passes.append((.inputGradient, naiveConv2d(dy, weight: flippedTransposed(w), stride: 1, padding: 1)))
+            passes.append((.weightGradient, naiveWeightGradient(x, dy)))
+        }
         for (pass, reference) in passes {
             let winograd = ConvolutionKernelPath.withPath(.avx512Winograd) { Tensor.conv2dPass(pass, g, x: x, weight: w, dy: dy) }
             let direct = ConvolutionKernelPath.withPath(.avx512) { Tensor.conv2dPass(pass, g, x: x, weight: w, dy: dy) }
@@ -93,8 +117,7 @@ struct WinogradConvolutionTests {
         }
     }
 
-    /// Central differences through autograd on the Winograd path (forward and input gradient by
-    /// Winograd, the weight gradient direct).
+    /// Central differences through autograd on the Winograd path (every pass by Winograd).
     @Test(arguments: [winogradCases[0], winogradCases[5]])
     func gradients(_ c: ConvCase) {
         var rng = SeededRNG(seed: 62)
@@ -104,8 +127,8 @@ struct WinogradConvolutionTests {
         }
     }
 
-    /// Blocks split across workers give the same bits as one worker (each output's sums in one
-    /// order): 64-wide rows, so blocks meet mid-row.
+    /// Blocks (and the weight gradient's image slices) split across workers give the same bits as
+    /// one worker (each output's sums in one order): 64-wide rows, so blocks meet mid-row.
     @Test func sameBitsOnOneWorker() {
         var rng = SeededRNG(seed: 63)
         let c = winogradCases[1], g = geometry(c)
@@ -114,7 +137,7 @@ struct WinogradConvolutionTests {
                                 kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         let run = {
             ConvolutionKernelPath.withPath(.avx512Winograd) {
-                [ConvolutionPass.forward, .inputGradient].map { Tensor.conv2dPass($0, g8, x: x, weight: w, dy: dy).scalars }
+                ConvolutionPass.allCases.map { Tensor.conv2dPass($0, g8, x: x, weight: w, dy: dy).scalars }
             }
         }
         let one = Parallel.withWorkerLimit(1) { run() }

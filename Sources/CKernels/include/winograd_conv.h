@@ -10,7 +10,8 @@
 // inputs, and halve weights, before the products), so this is a kernel path of its own
 // (`avx512-winograd`), not a variant of the exact implicit kernels. The input gradient of such a
 // convolution is the same convolution of the output gradient with the weights flipped in space and
-// transposed in channels.
+// transposed in channels; its weight gradient is F(3 × 3, 2 × 2), the same transforms transposed
+// (`bd_winograd_weight_gradient_avx512`).
 #ifndef BACKDROP_WINOGRAD_CONV_H
 #define BACKDROP_WINOGRAD_CONV_H
 
@@ -47,5 +48,19 @@ long bd_winograd_scratch_count(const bd_winograd_conv *c);
 /// Requires `bd_winograd_supports(c)` and AVX-512 (`bd_cpu_has_avx512`). x86-64 only.
 void bd_winograd_blocks_avx512(const bd_winograd_conv *c, const float *x, const float *u, float *y, long block_begin,
                                long block_end, float *scratch);
+
+/// Floats of 64-byte-aligned scratch one caller of `bd_winograd_weight_gradient_avx512` needs.
+long bd_winograd_weight_gradient_scratch_count(const bd_winograd_conv *c);
+
+/// Adds the weight gradient of `c` over images `image_begin ..< image_end` to `dwt`, laid out
+/// `[in_channels · 9][out_channels]` (row `9·ci + 3·ky + kx`), from the input `x` and the output
+/// gradient `dy` `[batch, out_channels, height, width]`, by F(3 × 3, 2 × 2) — the forward
+/// algorithm transposed: per channel pair `dW = Gᵀ [Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ d B)] G`, `dY` a
+/// tile's 2 × 2 output gradient and `d` its 4 × 4 input tile. The products are summed over the
+/// images' tiles in order in the transformed domain (16 multiplies per tile and channel pair
+/// instead of 36) and transformed back once. Requires `bd_winograd_supports(c)`,
+/// `in_channels % 16 == 0` and AVX-512. x86-64 only.
+void bd_winograd_weight_gradient_avx512(const bd_winograd_conv *c, const float *x, const float *dy, long image_begin,
+                                        long image_end, float *dwt, float *scratch);
 
 #endif

@@ -141,24 +141,36 @@ enum ImplicitConvolution {
     /// order), so the result does not depend on the worker count or on which worker took which slice.
     static func weightGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                groups: Int) -> TensorStorage {
-        let K = g.patchSize, Co = g.outChannels, slices = min(groups, g.batch)
+        if WinogradConvolution.handlesWeightGradient(g, on: path) { return WinogradConvolution.weightGradient(g, x, dy, groups: groups) }
         var shape = bd_weight_gradient_shape(batch: g.batch, in_channels: g.inChannels, height: g.height, width: g.width,
-                                     out_channels: Co, padding: g.padding, stride: g.stride, kernel: g.kernelH)
-        let scratchCount = bd_weight_gradient_scratch_count(&shape)
-        let partials = (0..<slices).map { _ in TensorStorage(repeating: 0, count: K * Co) }
-        let s = shape
+                                     out_channels: g.outChannels, padding: g.padding, stride: g.stride, kernel: g.kernelH)
         let kernel = switch (path.usesAVX512, g.kernelH == 1) {
         case (true, false): bd_weight_gradient_3x3_avx512
         case (false, false): bd_weight_gradient_3x3_avx2
         case (true, true): bd_weight_gradient_1x1_avx512
         case (false, true): bd_weight_gradient_1x1_avx2
         }
-        nonisolated(unsafe) let (x, dy, pointers) = (x, dy, partials.map(\.pointer))
+        let s = shape
+        nonisolated(unsafe) let (x, dy) = (x, dy)
+        return sliceWeightGradient(g, groups: groups, scratchCount: bd_weight_gradient_scratch_count(&shape)) { begin, end, partial, scratch in
+            var s = s
+            kernel(&s, x, dy, begin, end, partial, scratch)
+        }
+    }
+
+    /// Sums a weight gradient `[K][Co]` (transposed) over `groups` fixed slices of the images, each
+    /// added by `slice(imageBegin, imageEnd, partial, scratch)` into its own zeroed partial, the
+    /// partials then combined in order — so the result does not depend on the worker count or on
+    /// which worker took which slice.
+    static func sliceWeightGradient(_ g: Conv2dGeometry, groups: Int, scratchCount: Int,
+                                    _ slice: @Sendable (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> TensorStorage {
+        let K = g.patchSize, Co = g.outChannels, slices = min(groups, g.batch), batch = g.batch
+        let partials = (0..<slices).map { _ in TensorStorage(repeating: 0, count: K * Co) }
+        nonisolated(unsafe) let pointers = partials.map(\.pointer)
         Parallel.forEachWorker(slices) { _, claim in
             let scratch = TensorStorage(uninitializedCount: scratchCount)
-            var s = s
-            while let slice = claim() {
-                kernel(&s, x, dy, s.batch * slice / slices, s.batch * (slice + 1) / slices, pointers[slice], scratch.pointer)
+            while let index = claim() {
+                slice(batch * index / slices, batch * (index + 1) / slices, pointers[index], scratch.pointer)
             }
         }
         return Tensor.combineWeightGradientPartials(partials, outChannels: Co, patchSize: K, transposed: true)

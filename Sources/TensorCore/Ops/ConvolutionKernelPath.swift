@@ -6,9 +6,10 @@ import Foundation
 /// im2col + OpenBLAS like every other convolution. The two implicit builds run every output's sums
 /// in the same order and agree bit for bit; im2col + OpenBLAS sums in another order, so a long
 /// training run ends in different float32 round-off (run provenance records the path).
-/// `avx512-winograd` is the AVX-512 build with the forward pass and input gradient of 3 × 3,
-/// stride-1, padding-1 convolutions by Winograd's F(2 × 2, 3 × 3) (`WinogradConvolution`): 2.25×
-/// fewer multiplies, sums that differ from the direct ones by round-off.
+/// `avx512-winograd` is the AVX-512 build with 3 × 3, stride-1, padding-1 convolutions by
+/// Winograd's minimal filtering (`WinogradConvolution`: F(2 × 2, 3 × 3) forward and for the input
+/// gradient, F(3 × 3, 2 × 2) for the weight gradient): 2.25× fewer multiplies, sums that differ
+/// from the direct ones by round-off.
 ///
 /// The process default is the fastest path this CPU runs, or the one the environment variable
 /// `BACKDROP_KERNELS` (`avx512-winograd`, `avx512`, `avx2`, `blas`) forces — for tests,

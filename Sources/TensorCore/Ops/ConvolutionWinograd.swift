@@ -10,8 +10,10 @@ import CKernels
 /// The transforms add, subtract and halve before the products, so the sums differ from the direct
 /// kernels' by round-off (of the same order: `ConvolutionTests` holds every path to 1e-5 against
 /// a double-precision reference). Blocks are split across workers and each output's sums run in
-/// one fixed order, so results do not depend on the worker count. The weight gradient stays on the
-/// direct AVX-512 kernel; every other convolution takes the `avx512` path's kernels.
+/// one fixed order, so results do not depend on the worker count. The weight gradient (input
+/// channels in whole 16s) runs by F(3 × 3, 2 × 2), the same transforms transposed, its products
+/// summed over fixed slices of the images; every other convolution takes the `avx512` path's
+/// kernels.
 enum WinogradConvolution {
     /// Blocks (16 tiles, 64 output pixels each) claimed per work item.
     static let blocksPerClaim = 4
@@ -43,6 +45,25 @@ enum WinogradConvolution {
         guard isWinograd(g, on: path) else { return false }
         var d = descriptor(batch: g.batch, inChannels: g.outChannels, outChannels: g.inChannels, height: g.height, width: g.width)
         return bd_winograd_supports(&d) != 0
+    }
+
+    /// The weight gradient of `g` runs by Winograd (F(3 × 3, 2 × 2)) on `path`: `handles(g)` and
+    /// input channels in whole 16s.
+    static func handlesWeightGradient(_ g: Conv2dGeometry, on path: ConvolutionKernelPath) -> Bool {
+        handles(g, on: path) && g.inChannels % 16 == 0
+    }
+
+    /// `dW[Co, Ci, 3, 3]`, transposed as `[Ci·9][Co]` partials summed over `groups` fixed slices of
+    /// the images (`ImplicitConvolution.sliceWeightGradient`), for `handlesWeightGradient(g)`.
+    static func weightGradient(_ g: Conv2dGeometry, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, groups: Int) -> TensorStorage {
+        var d = descriptor(batch: g.batch, inChannels: g.inChannels, outChannels: g.outChannels, height: g.height, width: g.width)
+        let shared = d
+        nonisolated(unsafe) let (x, dy) = (x, dy)
+        return ImplicitConvolution.sliceWeightGradient(g, groups: groups, scratchCount: bd_winograd_weight_gradient_scratch_count(&d)) {
+            begin, end, partial, scratch in
+            var d = shared
+            bd_winograd_weight_gradient_avx512(&d, x, dy, begin, end, partial, scratch)
+        }
     }
 
     /// `y[N, Co, H, W] = conv2d(x, w)` for `handles(g)`; `w` is `[Co, Ci, 3, 3]`.
