@@ -25,7 +25,7 @@ struct Suite: ParsableCommand {
         """)
     var torchLayouts = "nchw,channels-last"
     @Option(help: """
-        Force Backdrop's convolution kernels (BACKDROP_KERNELS: avx512, avx2, blas). With avx2, PyTorch is limited to         AVX2 too (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2): the AVX2 comparison on an AVX-512 machine.
+        Force Backdrop's convolution kernels (BACKDROP_KERNELS: avx512-winograd, avx512, avx2, blas). With avx2, PyTorch is limited to         AVX2 too (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2): the AVX2 comparison on an AVX-512 machine.
         """)
     var kernels: String?
     @OptionGroup var timing: TimingOptions

@@ -219,7 +219,7 @@ enum ImplicitConvolution {
 
     /// Runs `body(begin, end, scratch)` over `0 ..< panels` in claims of `panelsPerClaim` panels
     /// across workers, each worker with its own `scratchCount` floats of scratch.
-    static func forEachPanelClaim(panels: Int, scratchCount: Int,
+    private static func forEachPanelClaim(panels: Int, scratchCount: Int,
                                           _ body: @Sendable (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         Parallel.forEachWorker((panels + panelsPerClaim - 1) / panelsPerClaim) { _, claim in
             let scratch = TensorStorage(uninitializedCount: scratchCount)
