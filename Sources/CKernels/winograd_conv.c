@@ -42,25 +42,7 @@ void bd_winograd_transform_weights(const bd_winograd_conv *c, const float *w, fl
 long bd_winograd_scratch_count(const bd_winograd_conv *c) { return 16 * c->in_channels * 16 + 16 * 16 * 16; }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-
-/// `m[ξ][k][lane] = Σ_ci u[ξ][ci][k] · v[ξ][ci][lane]` for one transformed tap ξ and 16 output
-/// channels (`u`, `v` already at ξ): the implicit GEMM's 16 × 16 micro-kernel, ci in order.
-BD_AVX512 static inline __attribute__((always_inline)) void multiply_tap(long Ci, const float *u, const float *v, float *m) {
-    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-    __m512 c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
-    for (long ci = 0; ci < Ci; ci++) {
-        __m512 bv = _mm512_load_ps(v);
-#define BD_STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(u[i]), bv, c##i)
-        BD_STEP(0); BD_STEP(1); BD_STEP(2); BD_STEP(3); BD_STEP(4); BD_STEP(5); BD_STEP(6); BD_STEP(7);
-        BD_STEP(8); BD_STEP(9); BD_STEP(10); BD_STEP(11); BD_STEP(12); BD_STEP(13); BD_STEP(14); BD_STEP(15);
-#undef BD_STEP
-        u += 16, v += 16;
-    }
-#define BD_STORE(i) _mm512_store_ps(m + i * 16, c##i)
-    BD_STORE(0); BD_STORE(1); BD_STORE(2); BD_STORE(3); BD_STORE(4); BD_STORE(5); BD_STORE(6); BD_STORE(7);
-    BD_STORE(8); BD_STORE(9); BD_STORE(10); BD_STORE(11); BD_STORE(12); BD_STORE(13); BD_STORE(14); BD_STORE(15);
-#undef BD_STORE
-}
+#include "kernel_16x16_avx512.h"
 
 /// Stores output row `row` (0 or 1 of each pair) of the block from its tiles' two columns `y0`,
 /// `y1` (lane t: tile t's left and right pixel) into channel plane `out`.
@@ -120,7 +102,8 @@ BD_AVX512 static inline __attribute__((always_inline)) void run_blocks(const int
         block_place bp = place_block(c, P, q);
         transform_input(P, c, x, &bp, v, 16);
         for (long kb = 0; kb < c->out_channels / 16; kb++) {
-            for (int xi = 0; xi < 16; xi++) multiply_tap(Ci, u + (kb * 16 + xi) * Ci * 16, v + xi * Ci * 16, m + xi * 256);
+            // m[ξ][k][lane] = Σ_ci u[ξ][ci][k] · v[ξ][ci][lane], ci in order.
+            for (int xi = 0; xi < 16; xi++) kernel_16x16(0, Ci, u + (kb * 16 + xi) * Ci * 16, v + xi * Ci * 16, m + xi * 256, 16);
             transform_output(stream, P, c, m, &bp, kb * 16, y);
         }
     }
