@@ -7,7 +7,6 @@
 // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], Aᵀ = [1 1 1 0; 0 1 −1 −1].
 #include "winograd_shared.h"
 
-
 int bd_winograd_supports(const bd_winograd_conv *c) {
     if (c->batch < 1 || c->in_channels < 1 || c->out_channels < 16 || c->out_channels % 16 != 0) return 0;
     if (c->height < 2 || c->height % 2 != 0) return 0;

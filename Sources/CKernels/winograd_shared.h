@@ -8,9 +8,12 @@
 /// Output-row pairs per block: 1 for planes whose width is a multiple of 32, 2 for 16, 4 for 8.
 static inline long bd_winograd_row_pairs(const bd_winograd_conv *c) { return c->width >= 32 ? 1 : 32 / c->width; }
 
+/// Blocks side by side in one row pair: `width / 32` for widths that are multiples of 32, else 1.
+static inline long bd_winograd_column_blocks(const bd_winograd_conv *c) { return c->width >= 32 ? c->width / 32 : 1; }
+
 /// Blocks per image (blocks never straddle two images).
 static inline long bd_winograd_blocks_per_image(const bd_winograd_conv *c) {
-    return c->height / 2 / bd_winograd_row_pairs(c) * (c->width >= 32 ? c->width / 32 : 1);
+    return c->height / 2 / bd_winograd_row_pairs(c) * bd_winograd_column_blocks(c);
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -23,13 +26,21 @@ typedef struct {
     long b, pair0, col0;
 } block_place;
 
+/// Lane permutes picking the even / odd elements of a 32-float pair `lo ‖ hi`.
+BD_AVX512 static inline __m512i even_lanes(void) {
+    return _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+}
+BD_AVX512 static inline __m512i odd_lanes(void) {
+    return _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+
 /// `a ‖ b` (AVX-512F has no 32-bit-lane insert of 8 floats; the 64-bit one moves the same bits).
 BD_AVX512 static inline __m512 join_halves(__m256 a, __m256 b) {
     return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(a)), _mm256_castps_pd(b), 1));
 }
 
 static inline block_place place_block(const bd_winograd_conv *c, long P, long q) {
-    long column_blocks = c->width >= 32 ? c->width / 32 : 1, per_image = bd_winograd_blocks_per_image(c);
+    long column_blocks = bd_winograd_column_blocks(c), per_image = bd_winograd_blocks_per_image(c);
     long r = q % per_image;
     block_place p = {q / per_image, r / column_blocks * P, r % column_blocks * 32};
     return p;
@@ -68,8 +79,7 @@ BD_AVX512 static inline __attribute__((always_inline)) void transform_input(cons
     const long H = c->height, W = c->width, Ci = c->in_channels;
     // Lane t is tile t mod (16 / P) of row pair t div (16 / P); its columns 2t − 1 … 2t + 2 of its
     // segment are odd[t − 1], even[t], odd[t], even[t + 1] (zero past the segment's ends).
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i even = even_lanes(), odd = odd_lanes();
     const __m512i previous = _mm512_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
     const __m512i next = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15);
     const __mmask16 not_first = P == 1 ? 0xFFFE : P == 2 ? 0xFEFE : 0xEEEE;

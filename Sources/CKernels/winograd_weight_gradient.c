@@ -46,8 +46,7 @@ BD_AVX512 static inline __attribute__((always_inline)) void transform_output_gra
                                                                                      const float *dy, const block_place *bp,
                                                                                      long co0, float *temp, float *et,
                                                                                      long tile0) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i even = even_lanes(), odd = odd_lanes();
     const long H = c->height, W = c->width, Co = c->out_channels;
     const __m512 zero = _mm512_setzero_ps();
     for (long i = 0; i < 16; i++) {

@@ -75,14 +75,22 @@ enum ImplicitConvolution {
         if g.stride == 2 { return stridedInputGradient(g, on: path, dy, w, dx) }
         if WinogradConvolution.handlesInputGradient(g, on: path) { return WinogradConvolution.inputGradient(g, dy, w, dx) }
         let (Ci, Co, kh, kw, p) = (g.inChannels, g.outChannels, g.kernelH, g.kernelW, g.padding)
-        let flipped = TensorStorage(uninitializedCount: Ci * Co * kh * kw)   // [Ci][Co][kh][kw]
+        let flipped = flippedTransposedWeights(g, w)
+        let d = descriptor(batch: g.batch, input: (Co, g.outHeight, g.outWidth), output: (Ci, g.height, g.width),
+                           rows: (0..<kh).map { $0 - (kh - 1 - p) }, columns: (0..<kw).map { $0 - (kw - 1 - p) })
+        run(d, on: path, input: dy, weights: flipped.pointer, output: dx)
+    }
+
+    /// `w` `[Co][Ci][kh][kw]` flipped in space and transposed in channels, `[Ci][Co][kh][kw]`: the
+    /// weights of the convolution of the output gradient that gives the input gradient.
+    static func flippedTransposedWeights(_ g: Conv2dGeometry, _ w: UnsafePointer<Float>) -> TensorStorage {
+        let (Ci, Co, kh, kw) = (g.inChannels, g.outChannels, g.kernelH, g.kernelW)
+        let flipped = TensorStorage(uninitializedCount: Ci * Co * kh * kw)
         var q = flipped.pointer
         for ci in 0..<Ci { for co in 0..<Co { for ty in 0..<kh { for tx in 0..<kw {
             q.pointee = w[((co * Ci + ci) * kh + kh - 1 - ty) * kw + kw - 1 - tx]; q += 1
         } } } }
-        let d = descriptor(batch: g.batch, input: (Co, g.outHeight, g.outWidth), output: (Ci, g.height, g.width),
-                           rows: (0..<kh).map { $0 - (kh - 1 - p) }, columns: (0..<kw).map { $0 - (kw - 1 - p) })
-        run(d, on: path, input: dy, weights: flipped.pointer, output: dx)
+        return flipped
     }
 
     /// `inputGradient` of a stride-2 `g` by phases: `dx[ci, 2a + py, 2b + px]` sums the taps

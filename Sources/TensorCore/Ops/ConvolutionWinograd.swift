@@ -1,7 +1,7 @@
 import CKernels
 
-/// The forward pass and input gradient of 3 × 3, stride-1, padding-1 convolutions by Winograd's
-/// minimal filtering F(2 × 2, 3 × 3) (Lavin & Gray, CVPR 2016; `CKernels/winograd_conv.c`), on the
+/// 3 × 3, stride-1, padding-1 convolutions by Winograd's minimal filtering — the forward pass and
+/// input gradient by F(2 × 2, 3 × 3) (Lavin & Gray, CVPR 2016; `CKernels/winograd_conv.c`), on the
 /// `avx512-winograd` kernel path: each block of 16 output tiles of 2 × 2 pixels has its 4 × 4 input
 /// tiles transformed into a cache-resident scratch, multiplied by the transformed weights
 /// (16 products of [16 output channels × Ci] by [Ci × 16 tiles]) and transformed back into the
@@ -75,13 +75,8 @@ enum WinogradConvolution {
     /// `dx[N, Ci, H, W]` (written) from `dy[N, Co, H, W]` for `handlesInputGradient(g)`: the
     /// convolution of `dy` with `w` flipped in space and transposed in channels.
     static func inputGradient(_ g: Conv2dGeometry, _ dy: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
-        let (Ci, Co) = (g.inChannels, g.outChannels)
-        let flipped = TensorStorage(uninitializedCount: Ci * Co * 9)   // [Ci][Co][3][3]
-        var q = flipped.pointer
-        for ci in 0..<Ci { for co in 0..<Co { for t in 0..<9 {
-            q.pointee = w[(co * Ci + ci) * 9 + 8 - t]; q += 1
-        } } }
-        let d = descriptor(batch: g.batch, inChannels: Co, outChannels: Ci, height: g.height, width: g.width)
+        let flipped = ImplicitConvolution.flippedTransposedWeights(g, w)
+        let d = descriptor(batch: g.batch, inChannels: g.outChannels, outChannels: g.inChannels, height: g.height, width: g.width)
         run(d, input: dy, weights: flipped.pointer, output: dx)
         withExtendedLifetime(flipped) {}
     }
